@@ -1,0 +1,3 @@
+from iunet_gui.cli import main
+
+raise SystemExit(main())

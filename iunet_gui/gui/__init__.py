@@ -1,0 +1,1 @@
+"""Qt user interface. Calls core/ and training/, never the other way round."""

@@ -1,0 +1,1 @@
+"""Segmentation networks (torch). Import this package only where torch is wanted."""
