@@ -1,0 +1,135 @@
+"""Image files in, normalised 8-bit arrays out (RGB or gray), and atomic image/mask writes."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from iunet_gui.core.atomic import atomic_write_bytes
+from iunet_gui.core.errors import ImageLoadError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype == bool:
+        return img.astype(np.uint8) * 255
+    if np.issubdtype(img.dtype, np.floating):
+        img = np.nan_to_num(img.astype(np.float64))
+        hi = float(img.max()) if img.size else 1.0
+        scale = 255.0 if hi <= 1.0 else 1.0
+        return np.clip(img * scale, 0, 255).astype(np.uint8)
+    info = np.iinfo(img.dtype)
+    return np.clip(img.astype(np.float64) * 255.0 / max(info.max, 1), 0, 255).astype(np.uint8)
+
+
+def _decode(path: Path) -> np.ndarray:
+    """Decode with OpenCV (handles non-ASCII paths via imdecode), Pillow as fallback."""
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        raise ImageLoadError(f"{path}: the image file is empty")
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is not None:
+        if img.ndim == 3 and img.shape[2] == 4:
+            img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+        elif img.ndim == 3 and img.shape[2] == 3:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        return img
+    try:
+        from PIL import Image
+
+        with Image.open(path) as pil:
+            pil.load()
+            if pil.mode in ("P", "PA", "CMYK", "YCbCr", "LA"):
+                pil = pil.convert("RGBA" if "A" in pil.mode or pil.mode == "P" else "RGB")
+            return np.asarray(pil)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt image to the user
+        raise ImageLoadError(f"{path}: not a readable image (corrupt or unsupported format: {exc})") from None
+
+
+def load_image(path: str | os.PathLike, mode: str = "rgb") -> np.ndarray:
+    """Load any common image as uint8: mode "rgb" -> HxWx3, "gray" -> HxW.
+
+    16-bit, float, RGBA (alpha dropped), palette and grayscale images are converted.
+    Missing, empty or corrupt files raise ImageLoadError naming the file.
+    """
+    if mode not in ("rgb", "gray"):
+        raise ValueError(f"mode must be 'rgb' or 'gray', not {mode!r}")
+    path = Path(path)
+    if not path.exists():
+        raise ImageLoadError(f"{path}: image file not found")
+    if path.is_dir():
+        raise ImageLoadError(f"{path}: is a folder, not an image")
+    try:
+        img = _decode(path)
+    except OSError as exc:
+        raise ImageLoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim not in (2, 3) or img.size == 0 or min(img.shape[:2]) == 0:
+        raise ImageLoadError(f"{path}: image has no pixels (shape {img.shape})")
+    img = _to_uint8(img)
+    if img.ndim == 3:
+        if img.shape[2] == 4:
+            img = img[:, :, :3]
+        elif img.shape[2] == 2:  # gray + alpha
+            img = img[:, :, 0]
+        elif img.shape[2] != 3:
+            raise ImageLoadError(f"{path}: unsupported channel count {img.shape[2]}")
+    if mode == "gray":
+        return img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(img if img.ndim == 3 else cv2.cvtColor(img, cv2.COLOR_GRAY2RGB))
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) without decoding the pixels where Pillow can (falls back to a full load)."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as pil:
+            return int(pil.width), int(pil.height)
+    except Exception:  # noqa: BLE001
+        img = load_image(path)
+        return img.shape[1], img.shape[0]
+
+
+def encode_image(array: np.ndarray, suffix: str = ".png", quality: int = 92) -> bytes:
+    """Encode an RGB (HxWx3) or gray (HxW) uint8 array to PNG/JPEG/... bytes."""
+    img = np.asarray(array)
+    if img.dtype == bool:
+        img = img.astype(np.uint8) * 255
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    params = []
+    if suffix.lower() in (".jpg", ".jpeg"):
+        params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+    ok, buf = cv2.imencode(suffix, img, params)
+    if not ok:
+        raise ImageLoadError(f"cannot encode image as {suffix}")
+    return buf.tobytes()
+
+
+def save_image(path: str | os.PathLike, array: np.ndarray, quality: int = 92) -> None:
+    """Atomically write an RGB or gray uint8 image; the format follows the suffix."""
+    path = Path(path)
+    atomic_write_bytes(path, encode_image(array, path.suffix or ".png", quality))
+
+
+def read_mask(path: str | os.PathLike) -> np.ndarray:
+    """A mask image as bool HxW: a pixel is defect where its value is >= 128."""
+    return load_image(path, mode="gray") >= 128
+
+
+def save_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
+    """Atomically write a bool mask as a 0/255 PNG."""
+    save_image(path, np.asarray(mask, dtype=bool).astype(np.uint8) * 255)

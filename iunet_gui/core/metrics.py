@@ -1,0 +1,124 @@
+"""Segmentation and measurement metrics as the IU-Net paper defines them (section 2.3, Table 3/4).
+
+Per image and over a data set: IoU of defect and background, MIoU over the two classes, pixel
+accuracy, Dice, "accuracy" = share of images segmented accurately (defect IoU >= threshold; an
+image with no defect in either mask counts as accurate), and length errors of matched defects
+(minimum rotated rectangle, mm when calibrated, else px).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from iunet_gui.core.measure import label_regions, measure_regions
+
+
+def _ratio(num: float, den: float) -> float:
+    return 1.0 if den == 0 else float(num) / float(den)
+
+
+def confusion(pred: np.ndarray, gt: np.ndarray) -> tuple[int, int, int, int]:
+    """(tp, fp, fn, tn) pixel counts of bool masks of the same shape."""
+    pred = np.asarray(pred, dtype=bool)
+    gt = np.asarray(gt, dtype=bool)
+    if pred.shape != gt.shape:
+        raise ValueError(f"prediction {pred.shape[::-1]} and ground truth {gt.shape[::-1]} differ in size")
+    tp = int(np.count_nonzero(pred & gt))
+    fp = int(np.count_nonzero(pred)) - tp
+    fn = int(np.count_nonzero(gt)) - tp
+    return tp, fp, fn, int(pred.size) - tp - fp - fn
+
+
+def scores(tp: int, fp: int, fn: int, tn: int) -> dict:
+    iou_d = _ratio(tp, tp + fp + fn)
+    iou_b = _ratio(tn, tn + fp + fn)
+    return {
+        "iou_defect": iou_d,
+        "iou_background": iou_b,
+        "miou": (iou_d + iou_b) / 2.0,
+        "pixel_accuracy": _ratio(tp + tn, tp + fp + fn + tn),
+        "dice": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
+def match_defects(pred: np.ndarray, gt: np.ndarray, mm_per_px: float | None = None, min_iou: float = 0.0):
+    """Pair predicted and ground-truth defect regions one to one by overlap (Hungarian on IoU).
+
+    Returns (pairs, unmatched_pred, unmatched_gt) with pairs as (pred Defect, gt Defect, iou).
+    Only pairs that overlap (iou > min_iou) are matched.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    pr, gr = label_regions(pred), label_regions(gt)
+    pd, gd = measure_regions(pred, mm_per_px, regions=pr), measure_regions(gt, mm_per_px, regions=gr)
+    if not pd or not gd:
+        return [], [d for _, d in pd], [d for _, d in gd]
+    npl, ngl = pr[0], gr[0]
+    both = (pr[1] > 0) & (gr[1] > 0)
+    inter = np.bincount(pr[1][both].astype(np.int64) * ngl + gr[1][both], minlength=npl * ngl).reshape(npl, ngl)
+    area_p, area_g = pr[2][:, 4].astype(float), gr[2][:, 4].astype(float)
+    pi = np.array([i for i, _ in pd])
+    gi = np.array([i for i, _ in gd])
+    sub = inter[np.ix_(pi, gi)].astype(float)
+    iou = sub / (area_p[pi][:, None] + area_g[gi][None, :] - sub)
+    rows, cols = linear_sum_assignment(-iou)
+    pairs, used_p, used_g = [], set(), set()
+    for r, c in zip(rows, cols):
+        if iou[r, c] > min_iou:
+            pairs.append((pd[r][1], gd[c][1], float(iou[r, c])))
+            used_p.add(r)
+            used_g.add(c)
+    return (pairs, [d for k, (_, d) in enumerate(pd) if k not in used_p],
+            [d for k, (_, d) in enumerate(gd) if k not in used_g])
+
+
+@dataclass
+class Evaluator:
+    """Accumulates images; `summary()` gives the data set's figures (Table 3 and Table 4)."""
+
+    iou_threshold: float = 0.5
+    records: list[dict] = field(default_factory=list)
+    _conf: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
+    _errors: list[float] = field(default_factory=list)
+    _units: set = field(default_factory=set)
+
+    def add(self, name: str, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None) -> dict:
+        tp, fp, fn, tn = confusion(pred_mask, gt_mask)
+        self._conf += (tp, fp, fn, tn)
+        rec = {"name": name, **scores(tp, fp, fn, tn)}
+        rec["accurate"] = rec["iou_defect"] >= self.iou_threshold
+        pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px)
+        unit = "mm" if mm_per_px else "px"
+        if pairs:
+            self._units.add(unit)
+        errs = [abs((p.length_mm if mm_per_px else p.length_px) - (g.length_mm if mm_per_px else g.length_px))
+                for p, g, _ in pairs]
+        self._errors.extend(errs)
+        rec.update({
+            "defects_pred": len(pairs) + len(un_p), "defects_gt": len(pairs) + len(un_g), "matched": len(pairs),
+            "length_unit": unit,
+            "length_error_max": max(errs) if errs else None,
+            "length_error_mean": float(np.mean(errs)) if errs else None,
+        })
+        self.records.append(rec)
+        return rec
+
+    def summary(self) -> dict:
+        n = len(self.records)
+        tp, fp, fn, tn = (int(v) for v in self._conf)
+        out = {"images": n, **scores(tp, fp, fn, tn)}
+        out["mean_image_miou"] = float(np.mean([r["miou"] for r in self.records])) if n else None
+        out["accuracy"] = float(np.mean([r["accurate"] for r in self.records])) if n else None
+        out["accuracy_iou_threshold"] = self.iou_threshold
+        unit = "mm" if self._units == {"mm"} else ("px" if self._units == {"px"} else "mixed")
+        out["length_unit"] = unit if n else None
+        errs = self._errors
+        out["length_error_max"] = max(errs) if errs else None
+        out["length_error_mean"] = float(np.mean(errs)) if errs else None
+        out["length_error_max_mm"] = out["length_error_max"] if unit == "mm" else None
+        out["length_error_mean_mm"] = out["length_error_mean"] if unit == "mm" else None
+        out["matched_defects"] = len(errs)
+        out["defects_gt"] = sum(r["defects_gt"] for r in self.records)
+        out["defects_pred"] = sum(r["defects_pred"] for r in self.records)
+        return out
