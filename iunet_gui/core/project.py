@@ -1,0 +1,196 @@
+"""A project: a folder of images with labelme JSON sidecars (or image + mask pairs), plus a
+small settings file `iunet_project.json` (classes and colours, mm-per-pixel calibration)."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from iunet_gui.core.annotation import Annotation, sidecar_path
+from iunet_gui.core.atomic import atomic_write_json
+from iunet_gui.core.errors import AnnotationError, ProjectError
+from iunet_gui.core.images import IMAGE_SUFFIXES, read_mask
+
+SETTINGS_FILE = "iunet_project.json"
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    color: str  # "#rrggbb"
+    visible: bool = True
+
+
+DEFAULT_CLASSES = (
+    ClassInfo("scratch", "#e6194b"),
+    ClassInfo("edge_crack", "#f58231"),
+    ClassInfo("hole", "#4363d8"),
+    ClassInfo("oxidation", "#3cb44b"),
+)
+_FALLBACK_COLORS = ("#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#469990", "#9a6324", "#800000", "#000075")
+
+
+@dataclass
+class ProjectSettings:
+    classes: list[ClassInfo] = field(default_factory=lambda: [ClassInfo(**asdict(c)) for c in DEFAULT_CLASSES])
+    mm_per_px: float | None = None
+    washer_outer_diameter_mm: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def color_of(self, label: str) -> str:
+        for c in self.classes:
+            if c.name == label:
+                return c.color
+        return _FALLBACK_COLORS[sum(map(ord, label)) % len(_FALLBACK_COLORS)]
+
+    def ensure_class(self, label: str) -> ClassInfo:
+        for c in self.classes:
+            if c.name == label:
+                return c
+        info = ClassInfo(label, self.color_of(label))
+        self.classes.append(info)
+        return info
+
+    def to_dict(self) -> dict:
+        d = {"classes": [asdict(c) for c in self.classes], "mm_per_px": self.mm_per_px,
+             "washer_outer_diameter_mm": self.washer_outer_diameter_mm}
+        d.update({k: v for k, v in self.extra.items() if k not in d})
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = SETTINGS_FILE) -> "ProjectSettings":
+        if not isinstance(d, dict):
+            raise ProjectError(f"{source}: expected a JSON object")
+        classes = []
+        for i, c in enumerate(d.get("classes") or []):
+            if isinstance(c, str):
+                c = {"name": c}
+            if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
+                raise ProjectError(f"{source}: class {i} needs a non-empty 'name'")
+            color = c.get("color")
+            if not (isinstance(color, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", color)):
+                color = _FALLBACK_COLORS[i % len(_FALLBACK_COLORS)]
+            classes.append(ClassInfo(c["name"], color.lower(), bool(c.get("visible", True))))
+        out = cls(classes=classes or [ClassInfo(**asdict(c)) for c in DEFAULT_CLASSES])
+        for key in ("mm_per_px", "washer_outer_diameter_mm"):
+            v = d.get(key)
+            if v is not None:
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) or v <= 0:
+                    raise ProjectError(f"{source}: '{key}' must be a positive number, found {v!r}")
+                setattr(out, key, float(v))
+        out.extra = {k: v for k, v in d.items() if k not in ("classes", "mm_per_px", "washer_outer_diameter_mm")}
+        return out
+
+
+def natural_key(path: Path) -> list:
+    """Sort key: img2 before img10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+class Project:
+    """Images of one folder with their annotations. `kind` is "labelme" or "mask_pairs"."""
+
+    def __init__(self, folder: Path, images: list[Path], kind: str, settings: ProjectSettings,
+                 masks: dict[Path, Path] | None = None, settings_error: str | None = None):
+        self.folder = folder
+        self.images = images
+        self.kind = kind
+        self.settings = settings
+        self.masks = masks or {}
+        self.settings_error = settings_error  # set when the settings file was broken (left untouched)
+
+    @classmethod
+    def open(cls, folder, strict: bool = False) -> "Project":
+        """Scan a folder. A broken settings file raises ProjectError with `strict`, else defaults
+        are used, `settings_error` says why, and the file is not overwritten until saved."""
+        folder = Path(folder)
+        if not folder.exists():
+            raise ProjectError(f"{folder}: folder not found")
+        if not folder.is_dir():
+            raise ProjectError(f"{folder}: not a folder")
+        files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                 and not p.name.startswith(".")]
+        by_stem: dict[str, list[Path]] = {}
+        for p in files:
+            by_stem.setdefault(p.stem, []).append(p)
+        masks: dict[Path, Path] = {}
+        images: list[Path] = []
+        for stem, group in by_stem.items():
+            pngs = [p for p in group if p.suffix.lower() == ".png"]
+            others = [p for p in group if p.suffix.lower() != ".png"]
+            if others and pngs and not sidecar_path(others[0]).exists():
+                masks[others[0]] = pngs[0]  # name.jpg + name.png mask
+                images.append(others[0])
+            else:
+                images.extend(group)
+        kind = "mask_pairs" if masks and len(masks) >= len(images) / 2 else "labelme"
+        if kind == "labelme":
+            images = sorted(set(images) | set(masks.values()), key=natural_key)
+            masks = {}
+        else:
+            images = sorted(images, key=natural_key)
+        settings, error = ProjectSettings(), None
+        sp = folder / SETTINGS_FILE
+        if sp.exists():
+            try:
+                settings = ProjectSettings.from_dict(json.loads(sp.read_text(encoding="utf-8")), str(sp))
+            except (ProjectError, ValueError, UnicodeDecodeError, OSError) as exc:
+                error = str(exc) if isinstance(exc, ProjectError) else f"{sp}: unreadable settings ({exc})"
+                if strict:
+                    raise ProjectError(error) from None
+        return cls(folder, images, kind, settings, masks, error)
+
+    # -- settings -------------------------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.folder / SETTINGS_FILE
+
+    def save_settings(self) -> None:
+        atomic_write_json(self.settings_path, self.settings.to_dict())
+        self.settings_error = None
+
+    # -- annotations ----------------------------------------------------------------------------
+    def annotation_path(self, image: Path) -> Path:
+        return sidecar_path(image)
+
+    def load_annotation(self, image: Path) -> Annotation | None:
+        """The image's labelme annotation, or None when it has no sidecar. Raises AnnotationError."""
+        p = self.annotation_path(Path(image))
+        return Annotation.load(p) if p.exists() else None
+
+    def save_annotation(self, image: Path, ann: Annotation) -> None:
+        ann.save(self.annotation_path(Path(image)))
+
+    def mm_per_px_for(self, image: Path, annotation: Annotation | None = None) -> float | None:
+        """Per-image calibration (the sidecar's "mm_per_px") if any, else the project's."""
+        if annotation is None:
+            try:
+                annotation = self.load_annotation(image)
+            except AnnotationError:
+                annotation = None
+        if annotation is not None and annotation.mm_per_px:
+            return annotation.mm_per_px
+        return self.settings.mm_per_px
+
+    def ground_truth_mask(self, image: Path, labels=None) -> np.ndarray | None:
+        """Bool defect mask of an image from its mask file or labelme shapes; None if unlabelled.
+        A defect-free flagged annotation gives an all-false mask."""
+        from iunet_gui.core.geometry import shapes_to_mask
+
+        image = Path(image)
+        if image in self.masks:
+            return read_mask(self.masks[image])
+        ann = self.load_annotation(image)
+        if ann is None:
+            return None
+        if not (ann.image_width and ann.image_height):
+            from iunet_gui.core.images import image_size
+
+            ann.image_width, ann.image_height = image_size(image)
+        return shapes_to_mask(ann.shapes, (ann.image_height, ann.image_width), labels)
+
+    def is_labelled(self, image: Path) -> bool:
+        return Path(image) in self.masks or self.annotation_path(Path(image)).exists()
