@@ -86,6 +86,7 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
 
     Holes: labelme polygons cannot hold holes, so a region with holes is cut into hole-free
     pieces (straight cuts through each hole) that together cover exactly the region.
+    Regions at most 2 px thin are traced one pixel wider so they rasterise back whole.
     Regions smaller than `min_area` pixels are dropped. `tolerance` is the Douglas-Peucker
     tolerance in px (0 keeps every contour pixel).
     """
@@ -98,8 +99,11 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
         if stats[i, cv2.CC_STAT_AREA] < min_area:
             continue
         x, y, w, h = stats[i, :4]
-        region = (labels[y:y + h, x:x + w] == i).astype(np.uint8)
-        region = np.pad(region, 1)
+        region = np.pad((labels[y:y + h, x:x + w] == i).astype(np.uint8), 1)
+        if cv2.distanceTransform(region, cv2.DIST_L2, 3).max() <= 1.5:
+            # A 1-2 px thin region (a scratch) traced through its pixel centres gives a polygon
+            # of no area that rasterises back in pieces: trace it one pixel wider instead.
+            region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)))
         contours, hierarchy = cv2.findContours(region, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
         offset = np.array([x - 1, y - 1], float)
         outer, holes = None, []
