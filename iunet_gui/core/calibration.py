@@ -44,8 +44,11 @@ def find_washer(image: np.ndarray) -> WasherCircle:
     r_outer, (cx, cy) = _radius(c)
     area = cv2.contourArea(c)
     circularity = area / (np.pi * r_outer ** 2) if r_outer > 0 else 0
-    if circularity < 0.6:
-        raise IunetError(f"no washer found: the largest object is not round (circularity {circularity:.2f})")
+    pts = c[:, 0, :].astype(float)
+    residual = float(np.std(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy))) / max(r_outer, 1e-6)
+    if circularity < 0.6 or residual > 0.05:
+        raise IunetError(f"no washer found: the largest bright object is not round "
+                         f"(circularity {circularity:.2f}, radial spread {residual:.1%})")
     holes = [contours[i] for i in range(len(contours)) if hierarchy[0][i][3] == outer_i]
     r_inner = None
     if holes:

@@ -86,7 +86,7 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
 
     Holes: labelme polygons cannot hold holes, so a region with holes is cut into hole-free
     pieces (straight cuts through each hole) that together cover exactly the region.
-    Regions at most 2 px thin are traced one pixel wider so they rasterise back whole.
+    Parts at most 2 px thin are traced one pixel wider so they rasterise back whole.
     Regions smaller than `min_area` pixels are dropped. `tolerance` is the Douglas-Peucker
     tolerance in px (0 keeps every contour pixel).
     """
@@ -100,10 +100,12 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
             continue
         x, y, w, h = stats[i, :4]
         region = np.pad((labels[y:y + h, x:x + w] == i).astype(np.uint8), 1)
-        if cv2.distanceTransform(region, cv2.DIST_L2, 3).max() <= 1.5:
-            # A 1-2 px thin region (a scratch) traced through its pixel centres gives a polygon
-            # of no area that rasterises back in pieces: trace it one pixel wider instead.
-            region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)))
+        # Parts only 1-2 px thin (a scratch, a crack's tip) traced through pixel centres give
+        # polygon slivers of no area that rasterise back in pieces: trace them 1 px wider.
+        cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+        thin = region & ~cv2.morphologyEx(region, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        if thin.any():
+            region = region | cv2.dilate(thin, cross)
         contours, hierarchy = cv2.findContours(region, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
         offset = np.array([x - 1, y - 1], float)
         outer, holes = None, []

@@ -302,7 +302,7 @@ def render_washer(rng: np.random.Generator, spec: WasherSpec | None = None) -> S
     ann = Annotation(image_path="", image_width=w, image_height=h)
     ann.mm_per_px = round(mm_per_px, 7)
     for kind, m in masks:
-        for poly in mask_to_polygons(m, tolerance=0.6, min_area=4):
+        for poly in mask_to_polygons(m, tolerance=0.3, min_area=4):
             ann.shapes.append(Shape(label=kind, points=np.round(poly, 2).tolist()))
     if not ann.shapes:
         ann.flags["defect_free"] = True

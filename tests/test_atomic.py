@@ -1,0 +1,42 @@
+import os
+
+import pytest
+
+from iunet_gui.core import atomic
+from iunet_gui.core.atomic import atomic_write_json, atomic_write_text
+
+
+def test_writes_and_replaces(tmp_path):
+    p = tmp_path / "a.json"
+    atomic_write_json(p, {"a": 1})
+    atomic_write_json(p, {"a": 2})
+    assert p.read_text().strip().replace(" ", "").replace("\n", "") == '{"a":2}'
+    assert [f.name for f in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_crash_mid_save_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
+    p = tmp_path / "a.json"
+    atomic_write_text(p, "old content")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_text(p, "new content")
+    assert p.read_text() == "old content"
+    assert [f.name for f in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_keeps_permissions_of_an_existing_file(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("x")
+    os.chmod(p, 0o640)
+    atomic_write_text(p, "y")
+    assert (p.stat().st_mode & 0o777) == 0o640
+
+
+def test_new_file_is_not_private(tmp_path):
+    p = tmp_path / "n.txt"
+    atomic_write_text(p, "y")
+    assert p.stat().st_mode & 0o044  # readable by group/others under a normal umask

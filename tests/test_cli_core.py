@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from iunet_gui.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_masks_from_a_labelme_file(tmp_path, capsys):
+    assert main(["masks", str(DATA / "labelme_written.json"), "--out", str(tmp_path)]) == 0
+    m = cv2.imread(str(tmp_path / "labelme_written.png"), cv2.IMREAD_UNCHANGED)
+    assert m.shape == (100, 160) and set(np.unique(m)) == {0, 255}
+    assert m[20, 30] == 255  # inside the rectangle
+
+
+def test_measure_json_output_of_a_mask(tmp_path, capsys):
+    m = np.zeros((50, 80), np.uint8)
+    m[10:13, 10:70] = 255
+    cv2.imwrite(str(tmp_path / "m.png"), m)
+    assert main(["measure", str(tmp_path / "m.png"), "--mm-per-px", "0.1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mm_per_px"] == 0.1 and len(out["defects"]) == 1
+    d = out["defects"][0]
+    assert d["length_px"] == pytest.approx(59, abs=1) and d["length_mm"] == pytest.approx(5.9, abs=0.1)
+    assert set(d) >= {"length_px", "width_px", "length_mm", "width_mm", "angle_deg", "area_px", "centroid", "box"}
+
+
+def test_measure_labelme_uses_its_calibration(capsys):
+    assert main(["measure", str(DATA / "labelme_written.json"), "--mm-per-px", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "6 defect(s)" in out and "hole" in out
+
+
+def test_evaluate_pred_against_labelme_gt(tmp_path, capsys):
+    gt = tmp_path / "gt"
+    pred = tmp_path / "pred"
+    gt.mkdir()
+    pred.mkdir()
+    (gt / "a.json").write_text((DATA / "labelme_written.json").read_text())
+    assert main(["masks", str(gt / "a.json"), "--out", str(pred)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--json", "--mm-per-px", "0.1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["summary"]["miou"] == 1.0 and out["summary"]["accuracy"] == 1.0
+    assert out["summary"]["length_error_max_mm"] == 0.0
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["measure", "/nonexistent/x.png"], "no such file"),
+    (["masks", "/nonexistent", "--out", "/tmp/x"], "no such file"),
+    (["evaluate", "--pred", "/nonexistent", "--gt", "/nonexistent"], "not a folder"),
+    (["evaluate"], "give --pred"),
+])
+def test_bad_input_exits_2_with_one_line(argv, fragment, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and len(err.splitlines()) == 1
+
+
+def test_broken_json_exits_2_in_a_real_process(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    r = subprocess.run([sys.executable, "-m", "iunet_gui", "measure", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 2 and "broken JSON" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_calibrate_cli(tmp_path, capsys):
+    img = np.full((400, 500), 40, np.uint8)
+    cv2.circle(img, (250, 200), 150, 200, -1)
+    cv2.circle(img, (250, 200), 60, 40, -1)
+    cv2.imwrite(str(tmp_path / "w.png"), img)
+    assert main(["calibrate", str(tmp_path / "w.png"), "--outer-diameter-mm", "30", "--json", "--save"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mm_per_px"] == pytest.approx(0.1, rel=0.01)
+    assert json.loads((tmp_path / "iunet_project.json").read_text())["mm_per_px"] == pytest.approx(0.1, rel=0.01)

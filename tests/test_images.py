@@ -1,0 +1,53 @@
+import cv2
+import numpy as np
+import pytest
+
+from iunet_gui.core.errors import ImageLoadError
+from iunet_gui.core.images import load_image, read_mask, save_image, save_mask
+
+
+def test_rgb_png_round_trip(tmp_path):
+    img = np.random.default_rng(0).integers(0, 255, (9, 13, 3), dtype=np.uint8)
+    save_image(tmp_path / "a.png", img)
+    assert np.array_equal(load_image(tmp_path / "a.png"), img)
+
+
+def test_16bit_gray_is_converted(tmp_path):
+    img16 = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    cv2.imwrite(str(tmp_path / "a.png"), img16)
+    out = load_image(tmp_path / "a.png")
+    assert out.dtype == np.uint8 and out.shape == (8, 8, 3)
+    assert out[7, 7, 0] == (63 * 1000) >> 8
+
+
+def test_rgba_and_gray_are_converted(tmp_path):
+    rgba = np.zeros((4, 5, 4), np.uint8)
+    rgba[..., 2] = 200  # red in BGRA order
+    rgba[..., 3] = 10
+    cv2.imwrite(str(tmp_path / "rgba.png"), rgba)
+    out = load_image(tmp_path / "rgba.png")
+    assert out.shape == (4, 5, 3) and out[0, 0].tolist() == [200, 0, 0]
+    cv2.imwrite(str(tmp_path / "g.png"), np.full((3, 3), 77, np.uint8))
+    assert load_image(tmp_path / "g.png", mode="gray").shape == (3, 3)
+    assert load_image(tmp_path / "g.png").shape == (3, 3, 3)
+
+
+@pytest.mark.parametrize("content, fragment", [(b"", "empty"), (b"\x89PNG\r\n\x1a\nbroken", "not a readable image")])
+def test_empty_and_corrupt_images(tmp_path, content, fragment):
+    p = tmp_path / "x.png"
+    p.write_bytes(content)
+    with pytest.raises(ImageLoadError, match=fragment):
+        load_image(p)
+
+
+def test_missing_image(tmp_path):
+    with pytest.raises(ImageLoadError, match="not found"):
+        load_image(tmp_path / "none.jpg")
+
+
+def test_mask_threshold_is_128(tmp_path):
+    m = np.array([[0, 127, 128, 255]], np.uint8)
+    cv2.imwrite(str(tmp_path / "m.png"), m)
+    assert read_mask(tmp_path / "m.png").tolist() == [[False, False, True, True]]
+    save_mask(tmp_path / "o.png", np.array([[True, False]]))
+    assert cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED).tolist() == [[255, 0]]

@@ -1,0 +1,69 @@
+import cv2
+import numpy as np
+import pytest
+
+from iunet_gui.core.geometry import shape_to_mask
+from iunet_gui.core.measure import measure_mask, measure_polygon
+
+
+@pytest.mark.parametrize("angle", [0, 7, 17, 30, 45, 60, 75, 90, 111, 133, 150, 171])
+@pytest.mark.parametrize("length, width", [(120, 6), (40, 1.5), (200, 30), (15, 4)])
+def test_length_of_drawn_rectangles_within_2px_of_exact(angle, length, width):
+    box = cv2.boxPoints(((160.3, 120.7), (length, width), angle))
+    mask = shape_to_mask(box, "polygon", (260, 330))
+    defects = measure_mask(mask)
+    assert len(defects) == 1
+    exact = measure_polygon(box)
+    assert abs(exact.length_px - length) < 1e-3
+    assert abs(defects[0].length_px - exact.length_px) <= 2.0
+    assert abs(defects[0].width_px - exact.width_px) <= 2.0
+    assert min(abs(defects[0].angle_deg - angle % 180), 180 - abs(defects[0].angle_deg - angle % 180)) <= 3.0 \
+        or length / max(width, 1) < 4
+
+
+@pytest.mark.parametrize("angle", range(0, 180, 15))
+def test_thin_lines_at_many_angles(angle):
+    length = 150
+    t = np.deg2rad(angle)
+    p0 = np.array([200.0, 200.0])
+    p1 = p0 + length * np.array([np.cos(t), np.sin(t)])
+    mask = np.zeros((400, 400), np.uint8)
+    cv2.line(mask, tuple(np.round(p0).astype(int)), tuple(np.round(p1).astype(int)), 1, 1)
+    d = measure_mask(mask.astype(bool))[0]
+    assert abs(d.length_px - length) <= 2.0
+
+
+def test_ellipse_length_is_its_major_axis():
+    mask = np.zeros((300, 300), np.uint8)
+    cv2.ellipse(mask, (150, 150), (90, 20), 25, 0, 360, 1, -1)
+    d = measure_mask(mask.astype(bool))[0]
+    assert abs(d.length_px - 180) <= 2.0 and abs(d.width_px - 40) <= 2.0
+
+
+def test_mm_conversion_and_several_regions():
+    mask = np.zeros((100, 100), bool)
+    mask[10, 10:50] = True  # 40 px long, 1 px wide
+    mask[60:70, 60:65] = True
+    ds = measure_mask(mask, mm_per_px=0.05)
+    assert len(ds) == 2
+    long = max(ds, key=lambda d: d.length_px)
+    assert abs(long.length_px - 39) <= 1.0 and long.width_px == pytest.approx(1.0)
+    assert long.length_mm == pytest.approx(long.length_px * 0.05)
+    assert long.area_px == 40 and long.centroid == pytest.approx((29.5, 10.0))
+    assert len(long.box) == 4
+
+
+def test_min_area_filter_and_empty_mask():
+    mask = np.zeros((20, 20), bool)
+    mask[2, 2] = True
+    assert measure_mask(mask, min_area_px=2) == []
+    assert measure_mask(np.zeros((5, 5), bool)) == []
+
+
+def test_polygon_measurement_is_exact_and_serialisable():
+    d = measure_polygon([[0, 0], [100, 0], [100, 10], [0, 10]], mm_per_px=0.1, label="scratch")
+    assert d.length_px == pytest.approx(100) and d.width_px == pytest.approx(10)
+    assert d.length_mm == pytest.approx(10) and d.area_px == pytest.approx(1000)
+    out = d.to_dict()
+    assert out["label"] == "scratch" and out["angle_deg"] in (0.0, 180.0) or out["angle_deg"] == pytest.approx(0)
+    assert set(out) >= {"length_px", "width_px", "length_mm", "width_mm", "angle_deg", "area_px", "centroid", "box"}

@@ -1,0 +1,74 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from iunet_gui.core.annotation import Annotation, Shape
+from iunet_gui.core.errors import ProjectError
+from iunet_gui.core.project import SETTINGS_FILE, Project
+
+
+def _img(path, h=20, w=30):
+    cv2.imwrite(str(path), np.full((h, w, 3), 128, np.uint8))
+
+
+def test_labelme_project_lists_images_naturally_and_loads_annotations(tmp_path):
+    for n in ("img10", "img2", "img1"):
+        _img(tmp_path / f"{n}.png")
+    ann = Annotation.empty("img2.png", 30, 20)
+    ann.shapes.append(Shape("scratch", [[1, 1], [10, 1], [10, 5]]))
+    ann.save(tmp_path / "img2.json")
+    p = Project.open(tmp_path)
+    assert p.kind == "labelme"
+    assert [i.name for i in p.images] == ["img1.png", "img2.png", "img10.png"]
+    assert p.load_annotation(tmp_path / "img1.png") is None
+    assert p.load_annotation(tmp_path / "img2.png").shapes[0].label == "scratch"
+    gt = p.ground_truth_mask(tmp_path / "img2.png")
+    assert gt.shape == (20, 30) and gt[2, 5]
+    assert p.is_labelled(tmp_path / "img2.png") and not p.is_labelled(tmp_path / "img1.png")
+
+
+def test_mask_pair_folder(tmp_path):
+    for n in ("a", "b"):
+        cv2.imwrite(str(tmp_path / f"{n}.jpg"), np.zeros((8, 8), np.uint8))
+        m = np.zeros((8, 8), np.uint8)
+        m[2:4, 2:4] = 200
+        cv2.imwrite(str(tmp_path / f"{n}.png"), m)
+    p = Project.open(tmp_path)
+    assert p.kind == "mask_pairs"
+    assert [i.name for i in p.images] == ["a.jpg", "b.jpg"]
+    assert p.ground_truth_mask(p.images[0]).sum() == 4
+
+
+def test_settings_round_trip_and_calibration_precedence(tmp_path):
+    _img(tmp_path / "x.png")
+    p = Project.open(tmp_path)
+    assert [c.name for c in p.settings.classes] == ["scratch", "edge_crack", "hole", "oxidation"]
+    p.settings.mm_per_px = 0.04
+    p.settings.ensure_class("burr")
+    p.save_settings()
+    q = Project.open(tmp_path)
+    assert q.settings.mm_per_px == 0.04 and q.settings.classes[-1].name == "burr"
+    assert q.mm_per_px_for(tmp_path / "x.png") == 0.04
+    ann = Annotation.empty("x.png", 30, 20)
+    ann.mm_per_px = 0.03
+    ann.save(tmp_path / "x.json")
+    assert q.mm_per_px_for(tmp_path / "x.png") == 0.03
+
+
+def test_broken_settings_fall_back_without_touching_the_file(tmp_path):
+    _img(tmp_path / "x.png")
+    (tmp_path / SETTINGS_FILE).write_text("{broken")
+    p = Project.open(tmp_path)
+    assert p.settings_error and "unreadable" in p.settings_error
+    assert (tmp_path / SETTINGS_FILE).read_text() == "{broken"
+    with pytest.raises(ProjectError):
+        Project.open(tmp_path, strict=True)
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"mm_per_px": -1}))
+    assert "positive" in Project.open(tmp_path).settings_error
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ProjectError, match="not found"):
+        Project.open(tmp_path / "nope")
