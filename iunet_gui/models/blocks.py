@@ -1,0 +1,72 @@
+"""Building blocks shared by the networks."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ConvBNReLU(nn.Sequential):
+    """3x3 (or k x k) convolution -> BN -> ReLU; padding keeps the size."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3):
+        super().__init__(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class SeparableConvBNReLU(nn.Sequential):
+    """Depth-wise separable 3x3 convolution as in the IU-Net paper (Fig. 3):
+    depthwise 3x3 -> BN -> ReLU -> pointwise 1x1 -> BN -> ReLU; padding keeps the size."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(
+            nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
+            nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        )
+
+
+def conv_node(cin: int, cout: int, separable: bool, n: int = 2) -> nn.Sequential:
+    """A node H(.): `n` 3x3 convolutions (separable or standard), each with BN + ReLU."""
+    block = SeparableConvBNReLU if separable else ConvBNReLU
+    return nn.Sequential(*[block(cin if i == 0 else cout, cout) for i in range(n)])
+
+
+class Up(nn.Module):
+    """2x up-sampling: "bilinear", "nearest" (parameter free) or "transposed" (2x2 up-conv to cout)."""
+
+    def __init__(self, cin: int, cout: int | None, mode: str):
+        super().__init__()
+        self.mode = mode
+        if mode == "transposed":
+            self.conv = nn.ConvTranspose2d(cin, cout or cin, 2, stride=2)
+            self.out_channels = cout or cin
+        elif mode in ("bilinear", "nearest"):
+            self.out_channels = cin
+        else:
+            raise ValueError(f"unknown up-sampling mode {mode!r} (bilinear, nearest, transposed)")
+
+    def forward(self, x: torch.Tensor, size) -> torch.Tensor:
+        if self.mode == "transposed":
+            x = self.conv(x)
+            if x.shape[-2:] != size:
+                x = F.interpolate(x, size=size, mode="nearest")
+            return x
+        if self.mode == "nearest":
+            return F.interpolate(x, size=size, mode="nearest")
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+class PadToMultiple(nn.Module):
+    """Wraps a network that needs H and W divisible by `multiple`: pads (replicate), crops back."""
+
+    @staticmethod
+    def pad(x: torch.Tensor, multiple: int):
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % multiple, (-w) % multiple
+        if ph or pw:
+            mode = "replicate" if min(h, w) > 1 else "constant"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        return x, (h, w)
+
+
+def pad_input(x: torch.Tensor, multiple: int):
+    return PadToMultiple.pad(x, multiple)

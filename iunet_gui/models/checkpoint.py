@@ -1,0 +1,95 @@
+"""Checkpoints that rebuild their own network: registry name + config + weights + metadata.
+
+Loaded with `torch.load(weights_only=True)`: a checkpoint can't run code. A broken file, a
+foreign file or a checkpoint of another format version raises CheckpointError.
+"""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from iunet_gui.core.atomic import atomic_write_bytes
+from iunet_gui.core.errors import CheckpointError
+
+FORMAT = "iunet-gui-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    model: nn.Module
+    arch: str
+    config: dict
+    classes: list[str] = field(default_factory=lambda: ["defect"])
+    meta: dict = field(default_factory=dict)
+    optimizer_state: dict | None = None
+    trainer_state: dict | None = None
+    path: Path | None = None
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.config.get("in_channels", 3))
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta.get("threshold", 0.5))
+
+
+def save_checkpoint(path, model: nn.Module, *, arch: str, config: dict | None = None, classes=("defect",),
+                    meta: dict | None = None, optimizer_state: dict | None = None,
+                    trainer_state: dict | None = None) -> None:
+    """Atomically write a checkpoint (weights on the CPU, plain data only)."""
+    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    payload = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "arch": arch,
+        "config": dict(config if config is not None else _unwrap(model).config),
+        "state_dict": state, "classes": list(classes), "meta": dict(meta or {}),
+        "optimizer": optimizer_state, "trainer_state": trainer_state,
+        "torch_version": torch.__version__,
+    }
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "module", model)  # DistributedDataParallel / compiled wrappers
+
+
+def load_checkpoint(path, map_location="cpu") -> Checkpoint:
+    from iunet_gui.models.registry import build_model
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path}: the checkpoint file is empty")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a broken or foreign file
+        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: not a readable iunet-gui checkpoint ({msg})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an iunet-gui checkpoint (no '{FORMAT}' header)")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {version} is not supported by this version "
+                              f"of iunet-gui (expects {FORMAT_VERSION}); retrain or use a matching version")
+    arch, config = data.get("arch"), data.get("config")
+    if not isinstance(arch, str) or not isinstance(config, dict):
+        raise CheckpointError(f"{path}: checkpoint lacks its architecture name or config")
+    try:
+        model = build_model(arch, **config)
+        model.load_state_dict(data["state_dict"])
+    except (ValueError, RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit the stored {arch} architecture "
+                              f"({str(exc).splitlines()[0][:200]})") from None
+    model.eval()
+    return Checkpoint(model=model, arch=arch, config=config, classes=list(data.get("classes") or ["defect"]),
+                      meta=dict(data.get("meta") or {}), optimizer_state=data.get("optimizer"),
+                      trainer_state=data.get("trainer_state"), path=path)
