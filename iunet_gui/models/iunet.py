@@ -80,7 +80,11 @@ class IUNet(nn.Module):
         feats = self._forward_nodes(x, self.depth - 1)
         return [self.heads[k](feats[(0, int(k))])[..., :h, :w] for k in self.heads]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    all_heads = False  # set by the trainer: forward() then returns deep_outputs() while training
+
+    def forward(self, x: torch.Tensor):
+        if self.training and self.deep_supervision and self.all_heads:
+            return self.deep_outputs(x)
         x, (h, w) = pad_input(x, self.multiple)
         last = self.depth - 1
         if self.deep_supervision and self.prune and not self.training:

@@ -1,0 +1,31 @@
+"""iunet-gui export-onnx: a checkpoint as an ONNX model (BN folded, dynamic height and width)."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a .pt checkpoint")
+    p.add_argument("--out", required=True, help="the .onnx file to write")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--check", action="store_true", help="compare ONNX Runtime with torch on a random image")
+
+
+def run(args) -> int:
+    from iunet_gui.models.checkpoint import load_checkpoint
+    from iunet_gui.training.onnx_export import export_onnx
+
+    ckpt = load_checkpoint(args.checkpoint)
+    path = export_onnx(ckpt, args.out, opset=args.opset)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {ckpt.arch})")
+    if args.check:
+        import numpy as np
+        import torch
+
+        from iunet_gui.training.predictor import Predictor
+
+        img = np.random.default_rng(0).integers(0, 255, (203, 317, 3), dtype=np.uint8)
+        a = Predictor.from_path(args.checkpoint, backend="torch", crop_to_part=False).predict(img).prob
+        b = Predictor.from_path(path, crop_to_part=False).predict(img).prob
+        print(f"max |p_onnx - p_torch| = {float(np.abs(a - b).max()):.2e} on a 317x203 image")
+    return 0

@@ -1,0 +1,111 @@
+"""iunet-gui predict: defect masks, probabilities and lengths for images."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="images or folders of images")
+    p.add_argument("--checkpoint", required=True, help="a .pt checkpoint or an exported .onnx model")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--threshold", type=float, default=None, help="probability threshold (default: the model's, 0.5)")
+    p.add_argument("--labelme", action="store_true", help="also write stem.json as labelme polygons (editable)")
+    p.add_argument("--mm-per-px", type=float, default=None, help="calibration (default: per image / project)")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--no-crop", action="store_true", help="run the whole image, not only the washer's box")
+
+
+def collect_images(inputs) -> list[Path]:
+    from iunet_gui.core.errors import IunetError
+    from iunet_gui.core.images import is_image_file
+    from iunet_gui.core.project import Project
+
+    out = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            proj = Project.open(p)
+            out.extend(proj.images)
+        elif p.exists():
+            if not is_image_file(p):
+                raise IunetError(f"{p}: not an image file")
+            out.append(p)
+        else:
+            raise IunetError(f"{p}: no such file or folder")
+    if not out:
+        raise IunetError("no images to predict")
+    return out
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from iunet_gui.cli._common import ProgressLine
+    from iunet_gui.core.annotation import Annotation, Shape
+    from iunet_gui.core.atomic import atomic_write_json
+    from iunet_gui.core.errors import IunetError
+    from iunet_gui.core.geometry import mask_to_polygons
+    from iunet_gui.core.images import save_image, save_mask
+    from iunet_gui.core.project import Project
+    from iunet_gui.training.predictor import Predictor
+
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        raise IunetError("--threshold must be between 0 and 1")
+    images = collect_images(args.inputs)
+    pred = Predictor.from_path(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads,
+                               threshold=args.threshold, crop_to_part=not args.no_crop)
+    if pred.notice:
+        print(f"notice: {pred.notice}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    projects: dict[Path, Project] = {}
+
+    def mm_for(img: Path):
+        if args.mm_per_px:
+            return args.mm_per_px
+        proj = projects.setdefault(img.parent, Project.open(img.parent))
+        return proj.mm_per_px_for(img)
+
+    failures, times = 0, []
+    for img, res in pred.predict_many(images, mm_per_px=mm_for, progress=ProgressLine("predict")):
+        if isinstance(res, str):
+            failures += 1
+            print(f"skipped: {res}")
+            continue
+        times.append(res.timing_ms["total"])
+        stem = img.stem
+        save_mask(out / f"{stem}.png", res.mask)
+        save_image(out / f"{stem}_prob.png", (res.prob * 255 + 0.5).astype(np.uint8))
+        mm = mm_for(img)
+        atomic_write_json(out / f"{stem}.json" if not args.labelme else out / f"{stem}_defects.json", {
+            "image": str(img), "model": pred.name, "backend": pred.backend, "threshold": pred.threshold,
+            "mm_per_px": mm, "timing_ms": {k: round(v, 1) for k, v in res.timing_ms.items()},
+            "defects": [d.to_dict() for d in res.defects]})
+        if args.labelme:
+            h, w = res.mask.shape
+            ann = Annotation(image_path=str(Path(_relpath(img, out))), image_width=w, image_height=h)
+            ann.mm_per_px = mm
+            for poly in mask_to_polygons(res.mask, tolerance=1.0, min_area=pred.min_area_px):
+                ann.shapes.append(Shape("defect", np.round(poly, 2).tolist(), flags={},
+                                        description="predicted by " + pred.name))
+            ann.save(out / f"{stem}.json")
+        print(f"{img.name}: {len(res.defects)} defect(s)"
+              + "".join(f"  [{d.length_mm:.2f} mm]" if d.length_mm else f"  [{d.length_px:.1f} px]"
+                        for d in res.defects[:8]) + f"  ({res.timing_ms['total']:.0f} ms)")
+    if times:
+        print(f"{len(times)} image(s) in {sum(times) / 1e3:.1f} s, median {sorted(times)[len(times) // 2]:.0f} ms/image "
+              f"({pred.backend}); results in {out}")
+    return 0 if not failures else 2
+
+
+def _relpath(img: Path, out: Path) -> str:
+    import os
+
+    try:
+        return os.path.relpath(img.resolve(), out.resolve())
+    except ValueError:
+        return str(img.resolve())

@@ -1,0 +1,58 @@
+"""iunet-gui train: train a segmentation network on a labelled project or image+mask folder."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="labelled folder: images + labelme JSON, or image + mask pairs")
+    p.add_argument("--val", default=None, help="separate validation folder (default: a deterministic 20%% split)")
+    p.add_argument("--model", default="iunet", help="network: iunet, unet, fcn8s, segnet (default iunet)")
+    p.add_argument("--preset", default="default", help="preset of the network (see 'iunet-gui models')")
+    p.add_argument("--epochs", type=int, default=100, help="epochs (paper: 100)")
+    p.add_argument("--batch-size", type=int, default=2, help="batch size (paper: 2)")
+    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
+    p.add_argument("--crop", type=int, default=256, help="training crop size in px (default 256)")
+    p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
+    p.add_argument("--loss", default="bce_dice", choices=["bce", "bce_pos", "bce_dice"],
+                   help="bce (paper), bce_pos (positive weight), bce_dice (default)")
+    p.add_argument("--mixup", type=float, default=0.5, help="share of batches mixed by mix-up (0 = off)")
+    p.add_argument("--in-channels", type=int, default=3, choices=[1, 3], help="1 = gray, 3 = RGB input")
+    p.add_argument("--out", default="runs/iunet", help="run folder (config.json, metrics.csv, best.pt, last.pt)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    p.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop cleanly after MIN minutes")
+    p.add_argument("--seed", type=int, default=0, help="seed: a CPU run is reproducible")
+    p.add_argument("--device", default="auto", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:1, mps")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    p.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
+
+
+def run(args) -> int:
+    from iunet_gui.cli._common import ProgressLine
+    from iunet_gui.training.trainer import TrainConfig, train
+
+    cfg = TrainConfig(data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
+                      in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      crop=args.crop, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
+                      seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
+                      resume=args.resume, val_every=args.val_every)
+    line = ProgressLine("train")
+
+    def progress(ev):
+        if ev.stage in ("notice", "epoch", "done", "cancelled", "nan", "oom") and ev.message:
+            print(f"{ev.stage}: {ev.message}", flush=True)
+        elif ev.stage == "epoch":
+            vals = "  ".join(f"{k} {v:.4f}" for k, v in ev.metrics.items())
+            print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.loss:.4f}  {vals}", flush=True)
+        elif ev.stage == "train":
+            line(ev)
+
+    try:
+        result = train(cfg, progress=progress)
+    except ValueError as exc:  # unknown model / preset / loss
+        from iunet_gui.core.errors import IunetError
+
+        raise IunetError(str(exc)) from None
+    print(f"{result.status}: {result.message}; best validation MIoU "
+          f"{'-' if result.best_val_miou is None else f'{result.best_val_miou:.4f}'}; best checkpoint {result.best_checkpoint}")
+    return 0 if result.status in ("done", "time_limit") else 1

@@ -1,0 +1,38 @@
+"""Augmentation: flips, 90-degree rotations, brightness/contrast/noise, and the paper's mix-up.
+
+Mix-up (Zhang et al. 2018): x = lam x1 + (1 - lam) x2, y = lam y1 + (1 - lam) y2 with
+lam ~ Beta(a, a). Under BCE, which is linear in the target, training on the soft mask equals
+mixing the two losses; the masks stay in [0, 1]."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def geometric(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
+    k = int(rng.integers(4))
+    if k:
+        img, mask = np.rot90(img, k, axes=(0, 1)), np.rot90(mask, k, axes=(0, 1))
+    if rng.random() < 0.5:
+        img, mask = img[:, ::-1], mask[:, ::-1]
+    return np.ascontiguousarray(img), np.ascontiguousarray(mask)
+
+
+def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """Brightness, contrast and sensor noise on a normalised float (C, H, W) array."""
+    if strength <= 0:
+        return x
+    contrast = 1.0 + rng.uniform(-0.25, 0.25) * strength
+    bright = rng.uniform(-0.4, 0.4) * strength
+    x = x * np.float32(contrast) + np.float32(bright)
+    if rng.random() < 0.5:
+        x = x + rng.standard_normal(x.shape, dtype=np.float32) * np.float32(rng.uniform(0, 0.08) * strength)
+    return x.astype(np.float32, copy=False)
+
+
+def mixup(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, alpha: float = 0.4):
+    """Mix a batch (N, C, H, W) with a shuffled copy of itself; returns (x, y, lam)."""
+    lam = float(rng.beta(alpha, alpha))
+    perm = rng.permutation(len(x))
+    xm = lam * x + (1 - lam) * x[perm]
+    ym = lam * y + (1 - lam) * y[perm]
+    return xm.astype(np.float32), np.clip(ym, 0.0, 1.0).astype(np.float32), lam

@@ -1,0 +1,110 @@
+"""Training data: labelled images of a project (labelme JSON or image+mask pairs) held in
+memory, a deterministic train/validation split, and defect-focused random crops."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from iunet_gui.core.errors import IunetError
+from iunet_gui.core.images import load_image
+from iunet_gui.core.project import Project
+
+
+@dataclass
+class Item:
+    name: str
+    image: np.ndarray  # uint8 HxWx3
+    mask: np.ndarray  # bool HxW
+    mm_per_px: float | None = None
+
+
+def labelled_images(folder) -> tuple[Project, list[Path]]:
+    """Images with ground truth: a sidecar with shapes or the defect_free flag, or a mask file."""
+    project = Project.open(folder)
+    out = []
+    for img in project.images:
+        if img in project.masks:
+            out.append(img)
+            continue
+        try:
+            ann = project.load_annotation(img)
+        except IunetError:
+            continue
+        if ann is not None and (ann.shapes or ann.defect_free):
+            out.append(img)
+    return project, out
+
+
+def load_items(folder, limit: int | None = None, progress=None) -> list[Item]:
+    """Load every labelled image of `folder` with its binary defect mask (all classes = 1)."""
+    from iunet_gui.core.progress import ProgressEvent
+
+    project, images = labelled_images(folder)
+    if not images:
+        raise IunetError(f"{folder}: no labelled images (labelme JSON with shapes or the defect_free flag, "
+                         f"or image + mask pairs)")
+    images = images[:limit] if limit else images
+    items = []
+    for k, img in enumerate(images):
+        image = load_image(img, "rgb")
+        mask = project.ground_truth_mask(img)
+        if mask is None or mask.shape != image.shape[:2]:
+            raise IunetError(f"{img}: ground truth size {None if mask is None else mask.shape[::-1]} "
+                             f"does not match the image {image.shape[1::-1]}")
+        items.append(Item(img.name, image, mask, project.mm_per_px_for(img)))
+        if progress:
+            progress(ProgressEvent("load", step=k + 1, steps=len(images), message=img.name))
+    return items
+
+
+def split_items(items: list[Item], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[Item], list[Item]]:
+    """Deterministic split by a hash of each name and the seed (stable when files are added)."""
+    if len(items) < 2 or val_fraction <= 0:
+        return list(items), []
+    keyed = sorted(items, key=lambda it: hashlib.sha1(f"{seed}:{it.name}".encode()).hexdigest())
+    n_val = min(max(1, int(round(len(items) * val_fraction))), len(items) - 1)
+    return keyed[n_val:], keyed[:n_val]
+
+
+class CropSampler:
+    """Random training crops; `focus` of them are centred near a defect pixel, so that small
+    defects in a large image are seen often enough (the class-imbalance problem)."""
+
+    def __init__(self, items: list[Item], crop: int = 256, focus: float = 0.7, seed: int = 0):
+        if not items:
+            raise IunetError("no training images")
+        self.items, self.crop, self.focus = items, crop, focus
+        self.rng = np.random.default_rng(seed)
+        self.defect_pixels = [np.argwhere(it.mask) for it in items]
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        k = int(self.rng.integers(len(self.items)))
+        it, pix = self.items[k], self.defect_pixels[k]
+        h, w = it.mask.shape
+        c = self.crop
+        if len(pix) and self.rng.random() < self.focus:
+            cy, cx = pix[int(self.rng.integers(len(pix)))]
+            y0 = int(cy) - c // 2 + int(self.rng.integers(-c // 4, c // 4 + 1))
+            x0 = int(cx) - c // 2 + int(self.rng.integers(-c // 4, c // 4 + 1))
+        else:
+            y0, x0 = int(self.rng.integers(0, max(h - c, 0) + 1)), int(self.rng.integers(0, max(w - c, 0) + 1))
+        y0, x0 = min(max(y0, 0), max(h - c, 0)), min(max(x0, 0), max(w - c, 0))
+        img = it.image[y0:y0 + c, x0:x0 + c]
+        m = it.mask[y0:y0 + c, x0:x0 + c]
+        if img.shape[0] < c or img.shape[1] < c:  # image smaller than the crop: pad by reflection
+            ph, pw = c - img.shape[0], c - img.shape[1]
+            img = np.pad(img, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(img.shape[:2]) > 1 else "edge")
+            m = np.pad(m, ((0, ph), (0, pw)), mode="constant")
+        return img, m
+
+
+def data_summary(train: list[Item], val: list[Item], source) -> dict:
+    def stats(items):
+        return {"images": len(items), "defect_free": int(sum(not it.mask.any() for it in items)),
+                "defect_pixel_share": float(np.mean([it.mask.mean() for it in items])) if items else 0.0}
+
+    return {"source": str(source), "train": stats(train), "val": stats(val),
+            "train_names": [it.name for it in train][:1000], "val_names": [it.name for it in val][:1000]}

@@ -1,0 +1,54 @@
+"""Predict and score in one step: a checkpoint (or ONNX file) on a labelled folder, and several
+models side by side (the paper's Tables 3 and 4)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from iunet_gui.core.metrics import Evaluator
+from iunet_gui.core.progress import ProgressEvent
+
+
+def evaluate_checkpoint(checkpoint, data_dir, threshold: float = 0.5, progress=None, backend: str = "auto",
+                        iou_threshold: float = 0.5, predictor=None):
+    """Returns (per-image records, summary) of `checkpoint` on every labelled image of data_dir."""
+    from iunet_gui.training.data import labelled_images
+    from iunet_gui.training.predictor import Predictor
+
+    project, images = labelled_images(data_dir)
+    if not images:
+        from iunet_gui.core.errors import IunetError
+
+        raise IunetError(f"{data_dir}: no labelled images to score on")
+    pred = predictor or Predictor.from_path(checkpoint, backend=backend, threshold=threshold)
+    ev = Evaluator(iou_threshold=iou_threshold)
+    for k, img in enumerate(images):
+        gt = project.ground_truth_mask(img)
+        mm = project.mm_per_px_for(img)
+        p = pred.predict_path(img, mm)
+        rec = ev.add(img.name, p.mask, gt, mm)
+        rec["ms"] = round(p.timing_ms["total"], 1)
+        if progress:
+            progress(ProgressEvent("evaluate", step=k + 1, steps=len(images), message=f"{Path(checkpoint).name}: {img.name}"))
+    return ev.records, ev.summary()
+
+
+def compare_checkpoints(checkpoints, data_dir, threshold: float = 0.5, progress=None, backend: str = "auto"):
+    """[(model name, summary)] for each checkpoint on the same data, in the given order."""
+    out = []
+    for ck in checkpoints:
+        _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend)
+        out.append((_display_name(ck), summary))
+    return out
+
+
+def _display_name(path) -> str:
+    p = Path(path)
+    if p.suffix == ".pt":
+        try:
+            from iunet_gui.models.checkpoint import load_checkpoint
+
+            ck = load_checkpoint(p)
+            return f"{ck.arch} ({p.parent.name}/{p.name})"
+        except Exception:  # noqa: BLE001 - the name is cosmetic; scoring reports real errors
+            pass
+    return p.name

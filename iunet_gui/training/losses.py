@@ -1,0 +1,27 @@
+"""Losses: BCE (the paper), BCE with a positive weight, BCE + soft Dice (for small defects)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("bce", "bce_pos", "bce_dice")
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    p = torch.sigmoid(logits)
+    dims = tuple(range(1, p.ndim))
+    inter = (p * target).sum(dims)
+    return (1 - (2 * inter + eps) / (p.sum(dims) + target.sum(dims) + eps)).mean()
+
+
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce_dice", pos_weight: float = 5.0,
+                      mixed: bool = False) -> torch.Tensor:
+    """`mixed`: the batch holds mix-up soft targets; only the BCE part applies (Dice is not
+    linear in the target)."""
+    if kind not in LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+    pw = torch.tensor(pos_weight, device=logits.device) if kind in ("bce_pos", "bce_dice") else None
+    bce = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pw)
+    if kind == "bce_dice" and not mixed:
+        return bce + soft_dice_loss(logits, target)
+    return bce

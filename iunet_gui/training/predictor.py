@@ -1,0 +1,254 @@
+"""Whole-image prediction behind one interface, on torch or ONNX Runtime.
+
+`Predictor.from_path(ckpt_or_onnx)` -> `.predict(image)` -> probability map, mask, measured
+defects and timing. With backend "auto", a checkpoint runs in ONNX Runtime when it is
+installed (exported once, BN folded, cached beside the checkpoint's hash) and in torch
+otherwise. Inputs of any size are padded to the network's multiple and cropped back.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from iunet_gui.core.errors import CheckpointError, IunetError
+from iunet_gui.core.measure import Defect, measure_mask
+from iunet_gui.training.preprocess import prepare_input
+
+
+@dataclass
+class Prediction:
+    prob: np.ndarray  # float32 HxW in [0, 1]
+    mask: np.ndarray  # bool HxW
+    defects: list[Defect]
+    timing_ms: dict = field(default_factory=dict)
+    roi: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the part that was run
+
+
+def onnxruntime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pick_device(requested: str = "auto"):
+    """CUDA when present, else MPS, else CPU; an explicit request that can't be met says so."""
+    import torch
+
+    if requested in ("auto", None):
+        if torch.cuda.is_available():
+            return torch.device("cuda"), ""
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps"), ""
+        return torch.device("cpu"), "no GPU found: running on the CPU"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        return torch.device("cpu"), f"{requested} was requested but no CUDA GPU is available: running on the CPU"
+    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        return torch.device("cpu"), "mps was requested but is not available: running on the CPU"
+    return torch.device(requested), ""
+
+
+def pad_to_multiple(x: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Pad (C, H, W) at the bottom/right by edge replication to a multiple; returns original size."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="edge")
+    return x, (h, w)
+
+
+def remove_specks(mask: np.ndarray, min_area_px: int) -> np.ndarray:
+    """Drop connected regions smaller than `min_area_px` (noise, not defects)."""
+    from iunet_gui.core.measure import label_regions
+
+    n, labels, stats, _ = label_regions(mask)
+    small = np.zeros(n, bool)
+    small[1:] = stats[1:, 4] < min_area_px
+    return mask & ~small[labels] if small.any() else mask
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * z))).astype(np.float32)
+
+
+class Predictor:
+    """Runs one network on whole images. Use `from_path`; `threshold` and `min_area_px` may be set."""
+
+    def __init__(self, run, in_channels: int, multiple: int, name: str, backend: str, threshold: float = 0.5,
+                 meta: dict | None = None, crop_to_part: bool = True, notice: str = ""):
+        self._run = run
+        self.in_channels, self.multiple, self.name, self.backend = in_channels, multiple, name, backend
+        self.threshold = threshold
+        self.min_area_px = 4
+        self.crop_to_part = crop_to_part
+        self.meta = meta or {}
+        self.notice = notice
+
+    # -- construction -----------------------------------------------------------------------------
+    @classmethod
+    def from_path(cls, path, backend: str = "auto", device: str = "auto", threads: int | None = None,
+                  threshold: float | None = None, crop_to_part: bool = True) -> "Predictor":
+        path = Path(path)
+        if not path.exists():
+            raise CheckpointError(f"{path}: model file not found")
+        if backend not in ("auto", "torch", "onnx"):
+            raise IunetError(f"unknown backend {backend!r} (auto, torch, onnx)")
+        if path.suffix.lower() == ".onnx":
+            if backend == "torch":
+                raise IunetError(f"{path}: an ONNX file needs the onnx backend")
+            return cls._from_onnx(path, threads, threshold if threshold is not None else 0.5, crop_to_part)
+        from iunet_gui.models.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        thr = threshold if threshold is not None else ckpt.threshold
+        dev, notice = pick_device(device)
+        use_onnx = backend == "onnx" or (backend == "auto" and dev.type == "cpu" and onnxruntime_available())
+        if backend == "onnx" and not onnxruntime_available():
+            raise IunetError("the onnx backend needs onnxruntime: pip install onnxruntime")
+        if use_onnx:
+            onnx_path = _cached_onnx(path, ckpt)
+            p = cls._from_onnx(onnx_path, threads, thr, crop_to_part, meta=ckpt.meta, name=path.name)
+            p.notice = notice
+            return p
+        return cls._from_torch(ckpt, dev, threads, thr, crop_to_part, notice, path.name)
+
+    @classmethod
+    def _from_torch(cls, ckpt, dev, threads, thr, crop_to_part, notice, name):
+        import torch
+
+        from iunet_gui.models.fuse import fuse_conv_bn
+
+        if threads:
+            torch.set_num_threads(int(threads))
+        model = fuse_conv_bn(ckpt.model).to(dev).eval()
+        if dev.type == "cpu":
+            model = model.to(memory_format=torch.channels_last)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            t = torch.from_numpy(x[None]).to(dev)
+            if dev.type == "cpu":
+                t = t.contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                return model(t)[0, 0].float().cpu().numpy()
+
+        return cls(run, ckpt.in_channels, getattr(ckpt.model, "multiple", 1), name, f"torch-{dev.type}", thr,
+                   ckpt.meta, crop_to_part, notice)
+
+    @classmethod
+    def _from_onnx(cls, path: Path, threads, thr, crop_to_part, meta=None, name=None):
+        import json
+
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.intra_op_num_threads = int(threads) if threads else min(os.cpu_count() or 1, 8)
+        try:
+            sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001
+            raise CheckpointError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
+        props = sess.get_modelmeta().custom_metadata_map
+        info = json.loads(props.get("iunet_gui", "{}") or "{}")
+        in_name = sess.get_inputs()[0].name
+        shape = sess.get_inputs()[0].shape
+        in_ch = info.get("in_channels") or (shape[1] if isinstance(shape[1], int) else 3)
+
+        def run(x: np.ndarray) -> np.ndarray:
+            return sess.run(None, {in_name: x[None]})[0][0, 0]
+
+        return cls(run, int(in_ch), int(info.get("multiple", 32)), name or path.name, "onnxruntime",
+                   thr, meta or info.get("meta", {}), crop_to_part)
+
+    # -- prediction -------------------------------------------------------------------------------
+    def logits(self, image: np.ndarray) -> np.ndarray:
+        x, (h, w) = pad_to_multiple(prepare_input(image, self.in_channels), self.multiple)
+        return self._run(x)[:h, :w]
+
+    def _part_roi(self, image: np.ndarray):
+        """Bounding box of the washer (with a margin), or None to run the whole image."""
+        from iunet_gui.core.calibration import find_washer
+
+        try:
+            c = find_washer(image)
+        except IunetError:
+            return None
+        h, w = image.shape[:2]
+        m = 0.04 * c.r_outer + 8
+        x0, y0 = int(max(c.cx - c.r_outer - m, 0)), int(max(c.cy - c.r_outer - m, 0))
+        x1, y1 = int(min(c.cx + c.r_outer + m, w)), int(min(c.cy + c.r_outer + m, h))
+        if (x1 - x0) * (y1 - y0) > 0.9 * h * w:
+            return None
+        return x0, y0, x1, y1
+
+    def predict(self, image: np.ndarray, mm_per_px: float | None = None) -> Prediction:
+        t0 = time.perf_counter()
+        roi = self._part_roi(image) if self.crop_to_part else None
+        t1 = time.perf_counter()
+        if roi is None:
+            z = self.logits(image)
+        else:
+            x0, y0, x1, y1 = roi
+            z = np.full(image.shape[:2], -20.0, np.float32)
+            z[y0:y1, x0:x1] = self.logits(image[y0:y1, x0:x1])
+        t2 = time.perf_counter()
+        prob = _sigmoid(z)
+        mask = z > np.log(self.threshold / (1 - self.threshold)) if 0 < self.threshold < 1 else prob > self.threshold
+        if self.min_area_px > 1:
+            mask = remove_specks(mask, self.min_area_px)
+        defects = measure_mask(mask, mm_per_px)
+        t3 = time.perf_counter()
+        timing = {"roi": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
+                  "total": (t3 - t0) * 1e3}
+        return Prediction(prob, mask, defects, timing, roi)
+
+    def predict_path(self, path, mm_per_px: float | None = None) -> Prediction:
+        from iunet_gui.core.images import load_image
+
+        t0 = time.perf_counter()
+        image = load_image(path, "rgb")
+        t1 = time.perf_counter()
+        pred = self.predict(image, mm_per_px)
+        pred.timing_ms["load"] = (t1 - t0) * 1e3
+        pred.timing_ms["total"] += pred.timing_ms["load"]
+        return pred
+
+    def predict_many(self, paths, mm_per_px=None, progress=None, cancel=None):
+        """Yield (path, Prediction or error message) for each path; honours a CancelToken."""
+        from iunet_gui.core.progress import ProgressEvent
+
+        paths = list(paths)
+        for k, p in enumerate(paths):
+            if cancel is not None and cancel.cancelled:
+                return
+            mm = mm_per_px(p) if callable(mm_per_px) else mm_per_px
+            try:
+                yield p, self.predict_path(p, mm)
+            except IunetError as exc:
+                yield p, str(exc)
+            if progress:
+                progress(ProgressEvent("predict", step=k + 1, steps=len(paths), message=Path(p).name))
+
+
+def _cached_onnx(ckpt_path: Path, ckpt) -> Path:
+    """Export a checkpoint to ONNX once; the file is cached by the checkpoint's content hash."""
+    from iunet_gui.training.onnx_export import export_onnx
+
+    digest = hashlib.sha1(ckpt_path.read_bytes()).hexdigest()[:16]
+    cache = Path(os.environ.get("IUNET_GUI_CACHE", Path.home() / ".cache" / "iunet-gui"))
+    target = cache / f"{ckpt_path.stem}-{digest}.onnx"
+    if not target.exists():
+        try:
+            export_onnx(ckpt, target)
+        except OSError:  # read-only home: fall back to a temporary folder
+            import tempfile
+
+            target = Path(tempfile.gettempdir()) / "iunet-gui-cache" / target.name
+            if not target.exists():
+                export_onnx(ckpt, target)
+    return target

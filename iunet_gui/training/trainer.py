@@ -1,0 +1,323 @@
+"""The training loop: defect-focused crops, augmentation and mix-up, Adam, validation on whole
+images, checkpoints (best by validation MIoU, last), resume, cancel, time limit, DDP.
+
+`train(TrainConfig(...), progress, cancel)` is what the CLI and the GUI call.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from iunet_gui.core.errors import IunetError
+from iunet_gui.core.metrics import Evaluator
+from iunet_gui.core.progress import CancelToken, ProgressEvent
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    val: str | None = None
+    out: str = "runs/iunet"
+    model: str = "iunet"
+    preset: str = "default"
+    model_overrides: dict = field(default_factory=dict)
+    in_channels: int = 3
+    epochs: int = 100  # the paper's Table 1
+    batch_size: int = 2
+    lr: float = 1e-4
+    crop: int = 256
+    crops_per_epoch: int | None = None  # default: 8 crops per training image
+    focus: float = 0.7  # share of crops centred near a defect
+    loss: str = "bce_dice"
+    pos_weight: float = 5.0
+    mixup: float = 0.5  # probability that a batch is mixed (only under the BCE part)
+    mixup_alpha: float = 0.4
+    photometric: float = 1.0
+    val_fraction: float = 0.2
+    val_every: int = 1
+    max_val_images: int = 12
+    threshold: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    time_limit_min: float | None = None
+    resume: bool = False
+    limit_images: int | None = None
+
+
+@dataclass
+class TrainResult:
+    status: str  # "done", "time_limit", "cancelled", "nan", "oom", "error"
+    message: str
+    run_dir: Path
+    best_checkpoint: Path | None
+    last_checkpoint: Path | None
+    epochs_done: int
+    best_val_miou: float | None
+    history: list[dict]
+    seconds: float
+
+
+def _dist_info():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    return world, rank
+
+
+def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) -> TrainResult:
+    import torch
+
+    from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
+    from iunet_gui.models.registry import build_preset
+    from iunet_gui.training.augment import geometric, mixup, photometric
+    from iunet_gui.training.data import CropSampler, data_summary, load_items, split_items
+    from iunet_gui.training.losses import segmentation_loss
+    from iunet_gui.training.predictor import pick_device
+    from iunet_gui.training.preprocess import prepare_input
+
+    t_start = time.perf_counter()
+    progress = progress or (lambda ev: None)
+    cancel = cancel or CancelToken()
+    world, rank = _dist_info()
+    distributed = world > 1
+    if cfg.batch_size < 1 or cfg.epochs < 1 or cfg.crop < 16 or cfg.lr <= 0:
+        raise IunetError("batch size and epochs must be >= 1, crop >= 16 and the learning rate > 0")
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    device, notice = pick_device(cfg.device)
+    if distributed:
+        import torch.distributed as dist
+
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        if not dist.is_initialized():
+            dist.init_process_group(backend)
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+    if notice and rank == 0:
+        progress(ProgressEvent("notice", message=notice))
+    run_dir = Path(cfg.out)
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- data ------------------------------------------------------------------------------------
+    progress(ProgressEvent("load", message=f"loading {cfg.data}"))
+    items = load_items(cfg.data, limit=cfg.limit_images)
+    if cfg.val:
+        train_items, val_items = items, load_items(cfg.val)
+    else:
+        train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed)
+    val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
+    summary = data_summary(train_items, val_items, cfg.data)
+    sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank)
+    rng = np.random.default_rng(cfg.seed * 7919 + rank)
+    torch.manual_seed(cfg.seed)
+    crops_per_epoch = cfg.crops_per_epoch or 8 * len(train_items)
+    steps_per_epoch = max(1, math.ceil(crops_per_epoch / (cfg.batch_size * world)))
+
+    # -- model, optimizer, resume ----------------------------------------------------------------
+    model, model_cfg = build_preset(cfg.model, cfg.preset, cfg.in_channels, **cfg.model_overrides)
+    optimizer_state, start_epoch, best_miou, history = None, 0, None, []
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+    if cfg.resume:
+        if not last_path.exists():
+            raise IunetError(f"{run_dir}: nothing to resume (no last.pt)")
+        ck = load_checkpoint(last_path)
+        if ck.arch != cfg.model:
+            raise IunetError(f"{last_path}: holds a {ck.arch}, not a {cfg.model}")
+        model, model_cfg = ck.model, ck.config
+        optimizer_state = ck.optimizer_state
+        ts = ck.trainer_state or {}
+        start_epoch, best_miou = int(ts.get("epoch", 0)), ts.get("best_val_miou")
+        history = list(ts.get("history", []))
+        if ts.get("rng"):
+            rng = np.random.default_rng(int(ts["rng"]) + rank)
+            sampler.rng = np.random.default_rng(int(ts["rng"]) * 3 + rank)
+    model = model.to(device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+    net = model
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+    if optimizer_state:
+        opt.load_state_dict(optimizer_state)
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    if getattr(model, "deep_supervision", False):
+        model.all_heads = True  # forward() returns every head while training
+    meta = {"data": summary, "train_config": asdict(cfg), "threshold": cfg.threshold}
+    if rank == 0:
+        from iunet_gui.core.atomic import atomic_write_json
+
+        atomic_write_json(run_dir / "config.json", {"train": asdict(cfg), "model": {"arch": cfg.model, **model_cfg},
+                                                    "data": {k: v for k, v in summary.items() if "names" not in k}})
+
+    def save(path: Path, epoch: int):
+        if rank != 0:
+            return
+        save_checkpoint(path, model, arch=cfg.model, config=model_cfg, classes=["defect"], meta=meta,
+                        optimizer_state=opt.state_dict(),
+                        trainer_state={"epoch": epoch, "best_val_miou": best_miou, "history": history,
+                                       "rng": int(rng.integers(2 ** 31))})
+
+    def validate() -> dict:
+        ev = Evaluator()
+        model.eval()
+        mult = getattr(model, "multiple", 1)
+        with torch.inference_mode():
+            for it in val_items:
+                x = prepare_input(it.image, cfg.in_channels)
+                h, w = x.shape[-2:]
+                ph, pw = (-h) % mult, (-w) % mult
+                x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="edge")
+                t = torch.from_numpy(x[None]).to(device)
+                if device.type == "cpu":
+                    t = t.contiguous(memory_format=torch.channels_last)
+                z = model(t)[0, 0, :h, :w].float().cpu().numpy()
+                ev.add(it.name, z > math.log(cfg.threshold / (1 - cfg.threshold)), it.mask, it.mm_per_px)
+        model.train()
+        s = ev.summary()
+        return {"val_miou": s["miou"], "val_iou_defect": s["iou_defect"], "val_dice": s["dice"],
+                "val_accuracy": s["accuracy"], "val_length_error_mean": s["length_error_mean"]}
+
+    def batch():
+        xs, ys = [], []
+        for _ in range(cfg.batch_size):
+            img, m = sampler.sample()
+            img, m = geometric(img, m, rng)
+            xs.append(photometric(prepare_input(img, cfg.in_channels), rng, cfg.photometric))
+            ys.append(m[None].astype(np.float32))
+        x, y = np.stack(xs), np.stack(ys)
+        mixed = cfg.batch_size > 1 and cfg.mixup > 0 and rng.random() < cfg.mixup
+        if mixed:
+            x, y, _ = mixup(x, y, rng, cfg.mixup_alpha)
+        return torch.from_numpy(x), torch.from_numpy(y), mixed
+
+    # -- loop ------------------------------------------------------------------------------------
+    status, message = "done", ""
+    epochs_done = start_epoch
+    deadline = t_start + cfg.time_limit_min * 60 if cfg.time_limit_min else None
+    metrics_path = run_dir / "metrics.csv"
+    seen, t_loop = 0, time.perf_counter()
+    total_steps = (cfg.epochs - start_epoch) * steps_per_epoch
+    model.train()
+    try:
+        for epoch in range(start_epoch + 1, cfg.epochs + 1):
+            losses = []
+            for step in range(1, steps_per_epoch + 1):
+                if cancel.cancelled:
+                    raise _Stop("cancelled", "training cancelled")
+                if deadline and time.perf_counter() > deadline:
+                    raise _Stop("time_limit", f"time limit of {cfg.time_limit_min:g} min reached")
+                x, y, mixed = batch()
+                x, y = x.to(device), y.to(device)
+                if device.type == "cpu":
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device_type="cuda", enabled=use_amp):
+                    outs = net(x)  # a list of every head's logits under deep supervision
+                    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+                    loss = sum(segmentation_loss(o, y, cfg.loss, cfg.pos_weight, mixed) for o in outs) / len(outs)
+                if not torch.isfinite(loss):
+                    raise _Stop("nan", f"the loss became {loss.item()} at epoch {epoch}, step {step}; "
+                                       f"the last good checkpoint is kept (try a lower --lr)")
+                opt.zero_grad(set_to_none=True)
+                if scaler:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    opt.step()
+                losses.append(float(loss.item()))
+                seen += cfg.batch_size * world
+                done = (epoch - start_epoch - 1) * steps_per_epoch + step
+                elapsed = time.perf_counter() - t_loop
+                ips = seen / max(elapsed, 1e-9)
+                eta = elapsed / done * (total_steps - done)
+                if deadline:
+                    eta = min(eta, max(deadline - time.perf_counter(), 0))
+                progress(ProgressEvent("train", step=step, steps=steps_per_epoch, epoch=epoch, epochs=cfg.epochs,
+                                       loss=float(np.mean(losses[-20:])), images_per_s=ips, eta_s=eta))
+            epochs_done = epoch
+            row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "seconds": time.perf_counter() - t_start}
+            if rank == 0 and val_items and (epoch % cfg.val_every == 0 or epoch == cfg.epochs):
+                progress(ProgressEvent("validate", epoch=epoch, epochs=cfg.epochs, message="validating"))
+                row.update(validate())
+                if best_miou is None or row["val_miou"] > best_miou:
+                    best_miou = row["val_miou"]
+                    history.append(row)
+                    save(best_path, epoch)
+                else:
+                    history.append(row)
+            else:
+                history.append(row)
+            if rank == 0:
+                _append_csv(metrics_path, row)
+                save(last_path, epoch)
+                if not val_items:
+                    save(best_path, epoch)
+            progress(ProgressEvent("epoch", epoch=epoch, epochs=cfg.epochs, loss=row["train_loss"],
+                                   metrics={k: v for k, v in row.items() if k.startswith("val_") and v is not None}))
+    except _Stop as stop:
+        status, message = stop.status, stop.message
+        if rank == 0 and status in ("cancelled", "time_limit"):
+            # The weights are good: keep the unfinished epoch's progress.
+            if status == "time_limit" and val_items:
+                row = {"epoch": epochs_done + 1, "partial": True, "seconds": time.perf_counter() - t_start,
+                       **validate()}
+                history.append(row)
+                _append_csv(metrics_path, row)
+                if best_miou is None or row["val_miou"] > best_miou:
+                    best_miou = row["val_miou"]
+                    save(best_path, epochs_done)
+            save(last_path, epochs_done)
+            if not best_path.exists():
+                save(best_path, epochs_done)
+    except RuntimeError as exc:
+        if "out of memory" in str(exc).lower():
+            status, message = "oom", (f"out of memory at crop {cfg.crop}, batch {cfg.batch_size}: "
+                                      f"lower --crop or --batch-size; the last good checkpoint is kept")
+        else:
+            raise
+    finally:
+        if distributed:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+    seconds = time.perf_counter() - t_start
+    if not message:
+        message = f"trained {epochs_done} epochs in {seconds / 60:.1f} min"
+    progress(ProgressEvent("done" if status in ("done", "time_limit") else status, message=message,
+                           metrics={"best_val_miou": best_miou} if best_miou is not None else {}))
+    return TrainResult(status, message, run_dir, best_path if best_path.exists() else None,
+                       last_path if last_path.exists() else None, epochs_done, best_miou, history, seconds)
+
+
+class _Stop(Exception):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _append_csv(path: Path, row: dict) -> None:
+    cols = ["epoch", "train_loss", "val_miou", "val_iou_defect", "val_dice", "val_accuracy",
+            "val_length_error_mean", "seconds", "partial"]
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+        if new:
+            w.writeheader()
+        w.writerow(row)
+        fh.flush()
+        os.fsync(fh.fileno())
