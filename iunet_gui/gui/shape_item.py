@@ -1,0 +1,128 @@
+"""A labelme shape on the canvas: paints itself (outline, translucent fill, vertex and
+edge-midpoint handles when selected) and answers hit tests in scene coordinates."""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPainterPathStroker, QPen, QPolygonF
+from PySide6.QtWidgets import QGraphicsItem
+
+from iunet_gui.core.annotation import Shape
+
+HANDLE_PX = 7.0  # handle size on screen, whatever the zoom
+
+
+def outline_points(shape: Shape) -> list[tuple[float, float]]:
+    """The polygon a shape covers (rectangles and circles expanded), for painting and hits."""
+    pts = shape.points
+    if shape.shape_type == "rectangle" and len(pts) >= 2:
+        (x1, y1), (x2, y2) = pts[0], pts[1]
+        return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+    if shape.shape_type == "circle" and len(pts) >= 2:
+        (cx, cy), (px, py) = pts[0], pts[1]
+        r = math.hypot(px - cx, py - cy)
+        return [(cx + r * math.cos(a * math.pi / 36), cy + r * math.sin(a * math.pi / 36)) for a in range(72)]
+    return [(float(x), float(y)) for x, y in pts]
+
+
+class ShapeItem(QGraphicsItem):
+    def __init__(self, shape: Shape, color: QColor):
+        super().__init__()
+        self.shape_ref = shape
+        self.color = QColor(color)
+        self.selected = False
+        self.hover_vertex: int | None = None
+        self.hover_edge: int | None = None
+        self._path = QPainterPath()
+        self._bounds = QRectF()
+        self.setAcceptHoverEvents(False)
+        self.rebuild()
+
+    # geometry ---------------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self.shape_ref.shape_type not in ("line", "linestrip", "point", "points")
+
+    def rebuild(self) -> None:
+        self.prepareGeometryChange()
+        pts = outline_points(self.shape_ref)
+        path = QPainterPath()
+        if pts:
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in pts]))
+            if self.closed and len(pts) > 2:
+                path.closeSubpath()
+        self._path = path
+        r = path.boundingRect()
+        if self.shape_ref.shape_type in ("point", "points") and pts:
+            r = QRectF(pts[0][0] - 5, pts[0][1] - 5, 10, 10)
+        pad = 20.0  # room for handles and the pen at any zoom
+        self._bounds = r.adjusted(-pad, -pad, pad, pad)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def handles(self) -> list[tuple[float, float]]:
+        """Editable vertices: polygon points, or a rectangle's / circle's two defining points."""
+        return [(float(x), float(y)) for x, y in self.shape_ref.points]
+
+    def midpoints(self) -> list[tuple[float, float]]:
+        if self.shape_ref.shape_type not in ("polygon", "linestrip"):
+            return []
+        p = self.shape_ref.points
+        n = len(p)
+        count = n if self.shape_ref.shape_type == "polygon" else n - 1
+        return [((p[i][0] + p[(i + 1) % n][0]) / 2, (p[i][1] + p[(i + 1) % n][1]) / 2) for i in range(count)]
+
+    def vertex_at(self, pos: QPointF, tol: float) -> int | None:
+        best, best_d = None, tol
+        for i, (x, y) in enumerate(self.handles()):
+            d = math.hypot(pos.x() - x, pos.y() - y)
+            if d <= best_d:
+                best, best_d = i, d
+        return best
+
+    def edge_at(self, pos: QPointF, tol: float) -> int | None:
+        best, best_d = None, tol
+        for i, (x, y) in enumerate(self.midpoints()):
+            d = math.hypot(pos.x() - x, pos.y() - y)
+            if d <= best_d:
+                best, best_d = i, d
+        return best
+
+    def contains_point(self, pos: QPointF, tol: float) -> bool:
+        if self.closed and self._path.contains(pos):
+            return True
+        stroker = QPainterPathStroker()
+        stroker.setWidth(max(tol * 2, 1e-3))
+        return stroker.createStroke(self._path).contains(pos)
+
+    # painting ---------------------------------------------------------------------------------
+    def paint(self, painter, option, widget=None) -> None:
+        scale = painter.worldTransform().m11() or 1.0
+        pen = QPen(self.color, 2.5 if self.selected else 1.6)
+        pen.setCosmetic(True)
+        pen.setJoinStyle(Qt.RoundJoin)
+        if self.shape_ref.is_degenerate:
+            pen.setStyle(Qt.DashLine)
+        painter.setPen(pen)
+        fill = QColor(self.color)
+        fill.setAlpha(70 if self.selected else 38)
+        painter.setBrush(QBrush(fill) if self.closed else Qt.NoBrush)
+        painter.drawPath(self._path)
+        if self.shape_ref.shape_type in ("point", "points"):
+            for x, y in self.handles():
+                painter.drawEllipse(QPointF(x, y), 4 / scale, 4 / scale)
+        if not self.selected:
+            return
+        h = HANDLE_PX / scale
+        painter.setPen(QPen(QColor("white"), 1.2 / scale))
+        for i, (x, y) in enumerate(self.handles()):
+            painter.setBrush(QColor("#ffd54f") if i == self.hover_vertex else self.color)
+            painter.drawRect(QRectF(x - h / 2, y - h / 2, h, h))
+        painter.setBrush(QColor(255, 255, 255, 200))
+        painter.setPen(QPen(self.color, 1.0 / scale))
+        for i, (x, y) in enumerate(self.midpoints()):
+            r = (h * 0.45) if i != self.hover_edge else h * 0.6
+            painter.drawEllipse(QPointF(x, y), r, r)
