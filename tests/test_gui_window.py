@@ -1,0 +1,273 @@
+"""The labelling window driven like an operator would: real clicks, keys and drags (offscreen)."""
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QSettings, Qt
+
+from iunet_gui.core.annotation import Annotation
+from iunet_gui.gui.app import make_app
+from iunet_gui.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "project"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png", "c.png"):
+        cv2.imwrite(str(d / name), rng.integers(60, 200, (256, 320, 3), dtype=np.uint8))
+    return d
+
+
+@pytest.fixture
+def win(qtbot, folder, tmp_path):
+    make_app()
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    w.quiet_errors = True
+    w.resize(1200, 800)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.open_folder(folder)
+    return w
+
+
+def vp(win, x, y):
+    """Viewport position of image point (x, y)."""
+    return win.canvas.mapFromScene(QPointF(x, y))
+
+
+def click(qtbot, win, x, y, modifier=Qt.NoModifier):
+    qtbot.mouseClick(win.canvas.viewport(), Qt.LeftButton, modifier, vp(win, x, y))
+
+
+def drag(qtbot, win, a, b):
+    v = win.canvas.viewport()
+    qtbot.mousePress(v, Qt.LeftButton, Qt.NoModifier, vp(win, *a))
+    qtbot.mouseMove(v, vp(win, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2))
+    qtbot.mouseMove(v, vp(win, *b))
+    qtbot.mouseRelease(v, Qt.LeftButton, Qt.NoModifier, vp(win, *b))
+
+
+def draw_triangle(qtbot, win):
+    win.act_poly.trigger()
+    for x, y in [(50, 50), (150, 60), (100, 150)]:
+        click(qtbot, win, x, y)
+    click(qtbot, win, 51, 51)  # on the first vertex: closes the polygon
+    return win.document.shapes[-1]
+
+
+def test_draw_a_polygon_with_clicks(qtbot, win):
+    s = draw_triangle(qtbot, win)
+    assert s.shape_type == "polygon" and len(s.points) == 3
+    assert s.points[0] == pytest.approx([50, 50], abs=1.0)
+    assert s.label == "scratch"
+    assert win.document.dirty and "unsaved" in win.saved_label.text()
+
+
+def test_enter_closes_escape_cancels_backspace_removes(qtbot, win):
+    win.act_poly.trigger()
+    for x, y in [(20, 20), (80, 20), (80, 80), (20, 80)]:
+        click(qtbot, win, x, y)
+    qtbot.keyClick(win.canvas, Qt.Key_Backspace)
+    qtbot.keyClick(win.canvas, Qt.Key_Return)
+    assert len(win.document.shapes) == 1 and len(win.document.shapes[0].points) == 3
+    for x, y in [(120, 20), (180, 20)]:
+        click(qtbot, win, x, y)
+    qtbot.keyClick(win.canvas, Qt.Key_Escape)
+    assert len(win.document.shapes) == 1 and not win.canvas.drawing
+
+
+def test_double_click_closes_and_rectangle_is_stored_the_labelme_way(qtbot, win):
+    win.act_poly.trigger()
+    click(qtbot, win, 30, 30)
+    click(qtbot, win, 90, 30)
+    click(qtbot, win, 90, 90)
+    qtbot.mouseDClick(win.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, vp(win, 90, 90))
+    assert len(win.document.shapes[-1].points) == 3
+    win.act_rect.trigger()
+    drag(qtbot, win, (200, 100), (260, 180))
+    r = win.document.shapes[-1]
+    assert r.shape_type == "rectangle" and len(r.points) == 2
+    assert r.points[1] == pytest.approx([260, 180], abs=1.0)
+
+
+def test_move_insert_vertex_undo_redo(qtbot, win):
+    s = draw_triangle(qtbot, win)
+    win.act_edit.trigger()
+    click(qtbot, win, 100, 90)  # inside: selects it
+    assert win.canvas.selected == [s]
+    drag(qtbot, win, tuple(s.points[1]), (170, 40))  # move a vertex
+    assert s.points[1] == pytest.approx([170, 40], abs=1.0)
+    mid = ((s.points[0][0] + s.points[1][0]) / 2, (s.points[0][1] + s.points[1][1]) / 2)
+    drag(qtbot, win, mid, (110, 20))  # drag the edge midpoint: a new vertex
+    assert len(s.points) == 4 and s.points[1] == pytest.approx([110, 20], abs=1.0)
+    win.act_undo.trigger()
+    assert len(s.points) == 3
+    win.act_undo.trigger()
+    assert s.points[1] == pytest.approx([150, 60], abs=1.0)
+    win.act_redo.trigger()
+    win.act_redo.trigger()
+    assert len(s.points) == 4
+
+
+def test_move_whole_shape_delete_vertex_and_shape(qtbot, win):
+    s = draw_triangle(qtbot, win)
+    win.act_edit.trigger()
+    before = [list(p) for p in s.points]
+    drag(qtbot, win, (100, 90), (110, 100))
+    assert s.points[0] == pytest.approx([before[0][0] + 10, before[0][1] + 10], abs=1.0)
+    win.act_undo.trigger()
+    assert s.points == before
+    win.act_poly.trigger()
+    for x, y in [(200, 50), (260, 50), (260, 120), (200, 120)]:
+        click(qtbot, win, x, y)
+    qtbot.keyClick(win.canvas, Qt.Key_Return)
+    sq = win.document.shapes[-1]
+    win.act_edit.trigger()
+    click(qtbot, win, 230, 85)
+    click(qtbot, win, 260, 120)  # click a vertex, then delete it
+    win.act_delete.trigger()
+    assert len(sq.points) == 3
+    click(qtbot, win, 230, 70)
+    win.act_delete.trigger()
+    assert sq not in win.document.shapes and len(win.document.shapes) == 1
+    win.act_undo.trigger()
+    assert sq in win.document.shapes
+
+
+def test_switching_images_autosaves_and_reopen_shows_it(qtbot, win, folder, tmp_path):
+    draw_triangle(qtbot, win)
+    win.act_next.trigger()
+    assert win.document.image_path.name == "b.png"
+    saved = json.loads((folder / "a.json").read_text())
+    assert saved["shapes"][0]["shape_type"] == "polygon" and len(saved["shapes"][0]["points"]) == 3
+    assert saved["imagePath"] == "a.png" and (saved["imageWidth"], saved["imageHeight"]) == (320, 256)
+    assert win.images_dock.status(0) == "labelled"
+    win2 = MainWindow(folder, settings=QSettings(str(tmp_path / "s2.ini"), QSettings.IniFormat))
+    qtbot.addWidget(win2)
+    assert len(win2.document.shapes) == 1 and win2.document.image_path.name == "a.png"
+
+
+def test_autosave_timer_writes_after_an_edit(qtbot, win, folder):
+    draw_triangle(qtbot, win)
+    qtbot.waitUntil(lambda: (folder / "a.json").exists() and not win.document.dirty, timeout=5000)
+
+
+def test_keys_d_and_a_navigate(qtbot, win):
+    win.activateWindow()
+    qtbot.keyClick(win.canvas, Qt.Key_D)
+    assert win.document.image_path.name == "b.png"
+    qtbot.keyClick(win.canvas, Qt.Key_A)
+    assert win.document.image_path.name == "a.png"
+
+
+def test_change_class_with_number_key_and_copy_paste_between_images(qtbot, win):
+    s = draw_triangle(qtbot, win)
+    win.act_edit.trigger()
+    click(qtbot, win, 100, 90)
+    qtbot.keyClick(win.canvas, Qt.Key_3)
+    assert s.label == "hole"
+    win.act_copy.trigger()
+    win.act_next.trigger()
+    win.act_paste.trigger()
+    assert [x.label for x in win.document.shapes] == ["hole"]
+    assert win.document.shapes[0] is not s
+
+
+def test_broken_image_and_broken_json_are_marked_and_work_goes_on(qtbot, win, folder, tmp_path):
+    (folder / "d.png").write_bytes(b"not a png")
+    (folder / "e.png").write_bytes((folder / "a.png").read_bytes())
+    (folder / "e.json").write_text("{broken")
+    win.open_folder(folder)
+    names = [p.name for p in win.project.images]
+    assert win.images_dock.status(names.index("e.png")) == "broken"
+    win.go_to(names.index("d.png"))
+    assert win.images_dock.status(names.index("d.png")) == "broken"
+    assert any("d.png" in e for e in win.errors)
+    win.go_to(names.index("e.png"))
+    assert any("broken JSON" in e for e in win.errors)
+    assert (folder / "e.json").read_text() == "{broken"  # never overwritten
+    win.go_to(names.index("b.png"))
+    draw_triangle(qtbot, win)
+    assert win.save() and (folder / "b.json").exists()
+
+
+def test_labelme_sidecar_keeps_unknown_keys_after_editing(qtbot, win, folder):
+    data = {"version": "5.4.1", "flags": {"foo": True}, "shapes": [
+        {"label": "scratch", "points": [[10, 10], [40, 10], [40, 40]], "group_id": 2, "description": "",
+         "shape_type": "polygon", "flags": {}, "mask": None, "extra_key": 1}],
+        "imagePath": "c.png", "imageData": None, "imageHeight": 256, "imageWidth": 320, "operator": "anna"}
+    (folder / "c.json").write_text(json.dumps(data))
+    win.open_folder(folder, image="c.png")
+    draw_triangle(qtbot, win)
+    win.save()
+    out = json.loads((folder / "c.json").read_text())
+    assert out["operator"] == "anna" and out["flags"] == {"foo": True}
+    assert out["shapes"][0]["extra_key"] == 1 and out["shapes"][0]["group_id"] == 2
+    assert len(out["shapes"]) == 2
+
+
+def test_close_with_unsaved_edits_asks_and_cancel_keeps_the_window(qtbot, win, folder, monkeypatch):
+    draw_triangle(qtbot, win)
+    monkeypatch.setattr(win, "save", lambda: False)  # e.g. a read-only folder
+    asked = []
+    monkeypatch.setattr(win, "ask_unsaved", lambda: asked.append(1) or "cancel")
+    assert not win.close()
+    assert asked and win.isVisible()
+    monkeypatch.setattr(win, "ask_unsaved", lambda: "discard")
+    assert win.close()
+
+
+def test_close_saves_pending_edits(qtbot, win, folder):
+    draw_triangle(qtbot, win)
+    assert win.close()
+    assert json.loads((folder / "a.json").read_text())["shapes"]
+
+
+def test_defect_free_and_reviewed_flags(qtbot, win, folder):
+    win.act_defect_free.trigger()
+    win.act_reviewed.trigger()
+    win.save()
+    flags = json.loads((folder / "a.json").read_text())["flags"]
+    assert flags == {"defect_free": True, "reviewed": True}
+    assert win.images_dock.status(0) == "reviewed"
+
+
+def test_status_bar_shows_cursor_position_and_zoom(qtbot, win):
+    qtbot.mouseMove(win.canvas.viewport(), vp(win, 100, 50))
+    assert "x 100" in win.pos_label.text() and "y 50" in win.pos_label.text()
+    win.act_100.trigger()
+    assert win.zoom_label.text() == "100 %"
+
+
+def test_shape_list_selection_follows_the_canvas(qtbot, win):
+    s = draw_triangle(qtbot, win)
+    win.act_edit.trigger()
+    click(qtbot, win, 1, 250)
+    assert win.canvas.selected == []
+    win.shape_dock.list.item(0).setSelected(True)
+    assert win.canvas.selected == [s]
+    assert "scratch" in win.shape_dock.list.item(0).text() and "px" in win.shape_dock.list.item(0).text()
+
+
+def test_opening_the_window_does_not_import_torch(tmp_path):
+    code = ("import sys, os; os.environ['QT_QPA_PLATFORM']='offscreen'\n"
+            "from iunet_gui.gui.app import make_app; from iunet_gui.gui.main_window import MainWindow\n"
+            f"app = make_app(); w = MainWindow({str(tmp_path)!r}); w.show(); app.processEvents()\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_screenshot_option(tmp_path, folder):
+    out = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, "-m", "iunet_gui", str(folder), "--image", "b.png", "--screenshot", str(out)],
+                       capture_output=True, text=True, timeout=60, env={**__import__("os").environ,
+                                                                        "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, r.stderr
+    img = cv2.imread(str(out))
+    assert img.shape[:2] == (900, 1440)
