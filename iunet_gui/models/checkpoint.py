@@ -47,14 +47,21 @@ def save_checkpoint(path, model: nn.Module, *, arch: str, config: dict | None = 
     state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
     payload = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "arch": arch,
-        "config": dict(config if config is not None else _unwrap(model).config),
-        "state_dict": state, "classes": list(classes), "meta": dict(meta or {}),
+        "config": _plain(config if config is not None else _unwrap(model).config),
+        "state_dict": state, "classes": [str(c) for c in classes], "meta": _plain(meta or {}),
         "optimizer": optimizer_state, "trainer_state": trainer_state,
-        "torch_version": torch.__version__,
+        "torch_version": str(torch.__version__),
     }
     buf = io.BytesIO()
     torch.save(payload, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def _plain(obj):
+    """Only plain data goes into a checkpoint, so that `weights_only` loading accepts it."""
+    import json
+
+    return json.loads(json.dumps(obj, default=str))
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

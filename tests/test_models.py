@@ -1,0 +1,96 @@
+import pytest
+import torch
+
+from iunet_gui.models.fuse import fuse_conv_bn
+from iunet_gui.models.iunet import IUNet
+from iunet_gui.models.registry import MODELS, PRESETS, build_model, build_preset, count_parameters, gflop
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("size", [(37, 53), (64, 64), (1, 17)])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_any_size_and_channels_give_a_full_size_logit(name, size, channels):
+    model = build_model(name, in_channels=channels, base=4).eval()
+    with torch.no_grad():
+        y = model(torch.randn(2, channels, *size))
+    assert y.shape == (2, 1, *size)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_gradients_reach_every_parameter(name):
+    model = build_model(name, base=4)
+    model.train()
+    y = model(torch.randn(2, 3, 48, 40))
+    y.mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing
+
+
+def test_iunet_is_the_nested_separable_network_of_eq6():
+    m = IUNet(base=4, depth=4)
+    assert sorted(m.nodes) == sorted(f"{i}_{j}" for i in range(4) for j in range(4 - i))
+    # x(1,2) = H([x(1,0), x(1,1), U(x(2,1))]): 2 * 8 skip channels + 16 up-sampled (bilinear keeps channels)
+    first = m.nodes["1_2"][0][0]
+    assert first.groups == first.in_channels == 2 * 8 + 16
+    # every 3x3 conv is depth-wise: depthwise 3x3 -> BN -> ReLU -> pointwise 1x1 -> BN -> ReLU
+    for node in m.nodes.values():
+        for block in node:
+            kinds = [type(l).__name__ for l in block]
+            assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU"]
+            assert block[0].kernel_size == (3, 3) and block[0].groups == block[0].in_channels
+            assert block[3].kernel_size == (1, 1)
+
+
+def test_reading_b_keeps_standard_convs_in_the_encoder_only():
+    m = IUNet(base=4, depth=3, separable="nested", up="transposed")
+    assert m.nodes["0_0"][0][0].groups == 1 and m.nodes["0_0"][0][0].kernel_size == (3, 3)
+    assert m.nodes["0_1"][0][0].groups == m.nodes["0_1"][0][0].in_channels
+
+
+def test_deep_supervision_heads_and_pruned_inference():
+    m = IUNet(base=4, depth=4, deep_supervision=True, prune=2).eval()
+    x = torch.randn(1, 3, 40, 48)
+    outs = m.deep_outputs(x)
+    assert len(outs) == 3 and all(o.shape == (1, 1, 40, 48) for o in outs)
+    with torch.no_grad():
+        assert torch.allclose(m(x), outs[1], atol=1e-5)  # prune=2: the x(0,2) head
+    m.all_heads = True
+    m.train()
+    assert isinstance(m(x), list)
+
+
+def test_paper_presets_parameter_counts():
+    counts = {n: count_parameters(build_preset(n, "paper")[0]) for n in ("iunet", "unet")}
+    assert counts["iunet"] == 3_132_854  # paper: 3,061,680 (reading b: +2.3 %)
+    assert counts["unet"] == 4_011_868  # paper: 3,836,213 at the same widths
+    assert counts["iunet"] / counts["unet"] == pytest.approx(0.78, abs=0.01)  # paper 0.80
+    assert count_parameters(build_preset("iunet", "paper-a")[0]) == 3_006_754  # reading a: -1.8 %
+
+
+def test_every_preset_builds_and_counts_flops():
+    for name, presets in PRESETS.items():
+        for preset in presets:
+            model, cfg = build_preset(name, preset)
+            assert build_model(name, **cfg).config == model.config
+    assert gflop(build_preset("iunet", "default")[0]) < gflop(build_preset("unet", "default")[0])
+
+
+def test_unknown_names_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("resnet")
+    with pytest.raises(ValueError, match="bad configuration"):
+        build_model("iunet", colour=3)
+    with pytest.raises(ValueError, match="unknown preset"):
+        build_preset("iunet", "huge")
+
+
+def test_bn_folding_keeps_the_outputs():
+    m = build_model("iunet", base=4, depth=3)
+    m.train()
+    for _ in range(3):  # give BN non-trivial running statistics
+        m(torch.randn(2, 3, 32, 32) * 2 + 1)
+    m.eval()
+    x = torch.randn(1, 3, 29, 31)
+    with torch.no_grad():
+        assert torch.allclose(m(x), fuse_conv_bn(m)(x), atol=1e-4)

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from iunet_gui.core.errors import CheckpointError
+from iunet_gui.models.checkpoint import save_checkpoint
+from iunet_gui.models.registry import build_preset
+from iunet_gui.training.predictor import Predictor, onnxruntime_available, pad_to_multiple, pick_device
+
+
+@pytest.fixture
+def ckpt(tmp_path):
+    model, cfg = build_preset("iunet", "default", base=4)
+    p = tmp_path / "m.pt"
+    save_checkpoint(p, model.eval(), arch="iunet", config=cfg)
+    return p
+
+
+def test_torch_predictor_on_an_odd_size_image(ckpt):
+    img = np.random.default_rng(0).integers(0, 255, (203, 317, 3), dtype=np.uint8)
+    p = Predictor.from_path(ckpt, backend="torch", crop_to_part=False)
+    out = p.predict(img, mm_per_px=0.05)
+    assert out.prob.shape == (203, 317) and out.prob.dtype == np.float32
+    assert out.mask.dtype == bool and ((out.prob > 0.5) | ~out.mask).all()
+    assert set(out.timing_ms) >= {"infer", "postprocess", "total"}
+    assert all(d.length_mm is not None for d in out.defects)
+
+
+@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime is not installed")
+def test_onnx_agrees_with_torch_within_1e_4(ckpt, tmp_path, monkeypatch):
+    monkeypatch.setenv("IUNET_GUI_CACHE", str(tmp_path / "cache"))
+    img = np.random.default_rng(1).integers(0, 255, (131, 250, 3), dtype=np.uint8)
+    a = Predictor.from_path(ckpt, backend="torch", crop_to_part=False).predict(img).prob
+    onnx_pred = Predictor.from_path(ckpt, backend="onnx", crop_to_part=False)
+    assert onnx_pred.backend == "onnxruntime"
+    b = onnx_pred.predict(img).prob
+    assert np.abs(a - b).max() < 1e-4
+    # the exported file itself loads as a model
+    exported = list((tmp_path / "cache").glob("*.onnx"))
+    assert len(exported) == 1
+    c = Predictor.from_path(exported[0], crop_to_part=False).predict(img).prob
+    assert np.abs(a - c).max() < 1e-4
+
+
+def test_crop_to_the_washer_keeps_the_image_size(ckpt):
+    from iunet_gui.core.synth import WasherSpec, render_washer
+
+    s = render_washer(np.random.default_rng(0), WasherSpec(width=400, height=320, defects=[]))
+    out = Predictor.from_path(ckpt, backend="torch").predict(s.image)
+    assert out.prob.shape == (320, 400) and out.roi is not None
+    x0, y0, x1, y1 = out.roi
+    assert out.prob[:, :x0].max() < 1e-6 if x0 > 0 else True
+
+
+def test_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        Predictor.from_path(tmp_path / "none.pt")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"nope")
+    if onnxruntime_available():
+        with pytest.raises(CheckpointError, match="ONNX"):
+            Predictor.from_path(bad)
+
+
+def test_device_falls_back_to_cpu_with_a_notice():
+    import torch
+
+    dev, notice = pick_device("cuda")
+    if not torch.cuda.is_available():
+        assert dev.type == "cpu" and "no CUDA GPU" in notice
+
+
+def test_pad_to_multiple():
+    x = np.zeros((3, 5, 7), np.float32)
+    y, (h, w) = pad_to_multiple(x, 4)
+    assert y.shape == (3, 8, 8) and (h, w) == (5, 7)
