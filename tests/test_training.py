@@ -1,0 +1,185 @@
+"""The training engine on tiny data: it learns, cancels, resumes; mix-up; data loading."""
+import json
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from iunet_gui.core.annotation import Annotation, Shape
+from iunet_gui.core.errors import IunetError
+from iunet_gui.core.progress import CancelToken
+from iunet_gui.training.augment import geometric, mixup, photometric
+from iunet_gui.training.data import CropSampler, load_items, split_items
+from iunet_gui.training.losses import segmentation_loss
+from iunet_gui.training.trainer import TrainConfig, train
+
+
+def make_toy(folder, n=6, size=64, seed=0):
+    """Bright squares on a noisy background, labelled as labelme polygons; one defect-free image."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        img = rng.normal(90, 12, (size, size, 3)).clip(0, 255).astype(np.uint8)
+        ann = Annotation.empty(f"t{i}.png", size, size)
+        if i == n - 1:
+            ann.flags["defect_free"] = True
+        else:
+            x, y = rng.integers(8, size - 24, 2)
+            img[y:y + 12, x:x + 14] = 210
+            ann.shapes.append(Shape("scratch", [[x, y], [x + 13, y], [x + 13, y + 11], [x, y + 11]]))
+        cv2.imwrite(str(folder / f"t{i}.png"), img)
+        ann.save(folder / f"t{i}.json")
+    (folder / f"unlabelled.png").write_bytes((folder / "t0.png").read_bytes())
+    return folder
+
+
+def tiny(tmp_path, **kw):
+    base = dict(data=str(make_toy(tmp_path / "data")), out=str(tmp_path / "run"), model="iunet", preset="default",
+                model_overrides={"base": 4, "depth": 3}, epochs=2, crop=32, crops_per_epoch=8, lr=3e-3,
+                max_val_images=2, threads=1, seed=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_load_items_only_labelled_and_defect_free(tmp_path):
+    items = load_items(make_toy(tmp_path / "d"))
+    assert len(items) == 6  # the unlabelled image is not training data
+    assert sum(not it.mask.any() for it in items) == 1
+    assert all(it.mask.shape == it.image.shape[:2] for it in items)
+
+
+def test_split_is_deterministic_and_disjoint(tmp_path):
+    items = load_items(make_toy(tmp_path / "d", n=10))
+    a, b = split_items(items, 0.2, seed=3)
+    a2, b2 = split_items(list(reversed(items)), 0.2, seed=3)
+    assert [i.name for i in b] == [i.name for i in b2] and len(b) == 2
+    assert not {i.name for i in a} & {i.name for i in b}
+
+
+def test_crops_focus_on_defects(tmp_path):
+    items = load_items(make_toy(tmp_path / "d"))
+    s = CropSampler(items, crop=24, focus=1.0, seed=0)
+    hits = np.mean([s.sample()[1].any() for _ in range(100)])
+    s0 = CropSampler(items, crop=24, focus=0.0, seed=0)
+    hits0 = np.mean([s0.sample()[1].any() for _ in range(100)])
+    assert hits > 0.7 and hits > hits0 + 0.2  # one image of six is defect-free
+    img, m = s.sample()
+    assert img.shape == (24, 24, 3) and m.shape == (24, 24)
+
+
+def test_crop_larger_than_image_is_padded(tmp_path):
+    items = load_items(make_toy(tmp_path / "d", size=40))
+    img, m = CropSampler(items, crop=64, seed=0).sample()
+    assert img.shape == (64, 64, 3) and m.shape == (64, 64)
+
+
+def test_mixup_keeps_masks_in_0_1_and_blends():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
+    y = (rng.random((2, 1, 8, 8)) > 0.5).astype(np.float32)
+    for _ in range(20):
+        xm, ym, lam = mixup(x, y, rng, 0.4)
+        assert ym.min() >= 0 and ym.max() <= 1 and 0 <= lam <= 1
+        assert xm.shape == x.shape
+
+
+def test_geometric_moves_image_and_mask_together():
+    rng = np.random.default_rng(0)
+    img = np.zeros((10, 12, 3), np.uint8)
+    m = np.zeros((10, 12), bool)
+    img[2, 3] = 255
+    m[2, 3] = True
+    for _ in range(10):
+        a, b = geometric(img, m, rng)
+        assert np.array_equal(a[..., 0] == 255, b)
+    x = np.zeros((3, 4, 4), np.float32)
+    assert photometric(x, rng).shape == x.shape
+
+
+def test_dice_is_not_mixed():
+    import torch
+
+    z = torch.zeros(1, 1, 4, 4)
+    y = torch.full((1, 1, 4, 4), 0.3)
+    assert segmentation_loss(z, y, "bce_dice", mixed=True) < segmentation_loss(z, y, "bce_dice", mixed=False)
+    with pytest.raises(ValueError):
+        segmentation_loss(z, y, "focal")
+
+
+def test_loss_decreases_and_the_run_folder_is_complete(tmp_path):
+    res = train(tiny(tmp_path, epochs=6, crops_per_epoch=16, mixup=0.0))
+    assert res.status == "done" and res.epochs_done == 6
+    losses = [h["train_loss"] for h in res.history]
+    assert losses[-1] < losses[0]
+    run = tmp_path / "run"
+    assert {p.name for p in run.iterdir()} >= {"config.json", "metrics.csv", "best.pt", "last.pt"}
+    lines = (run / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("epoch,train_loss,val_miou") and len(lines) == 7
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["model"]["arch"] == "iunet" and cfg["data"]["train"]["images"] == 5
+
+
+def test_seeded_cpu_runs_are_reproducible(tmp_path):
+    a = train(tiny(tmp_path / "a", epochs=1))
+    b = train(tiny(tmp_path / "b", epochs=1))
+    assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
+
+
+def test_cancel_stops_within_a_step_and_keeps_a_checkpoint(tmp_path):
+    token = CancelToken()
+    steps = []
+
+    def progress(ev):
+        if ev.stage == "train":
+            steps.append(ev.step)
+            if len(steps) == 3:
+                token.cancel()
+
+    res = train(tiny(tmp_path, epochs=50, crops_per_epoch=40), progress=progress, cancel=token)
+    assert res.status == "cancelled" and len(steps) == 3
+    assert res.last_checkpoint is not None and res.last_checkpoint.exists()
+
+
+def test_resume_continues_where_it_stopped(tmp_path):
+    first = train(tiny(tmp_path, epochs=2))
+    assert first.epochs_done == 2
+    again = train(tiny(tmp_path, epochs=4, resume=True))
+    assert again.epochs_done == 4 and [h["epoch"] for h in again.history] == [1, 2, 3, 4]
+    with pytest.raises(IunetError, match="nothing to resume"):
+        train(tiny(tmp_path, out=str(tmp_path / "empty"), resume=True))
+
+
+def test_nan_loss_ends_with_a_clear_message(tmp_path, monkeypatch):
+    import torch
+
+    import iunet_gui.training.trainer as trainer_mod
+
+    def nan_loss(*a, **k):
+        return torch.tensor(float("nan"), requires_grad=True)
+
+    monkeypatch.setattr("iunet_gui.training.losses.segmentation_loss", nan_loss)
+    res = train(tiny(tmp_path, epochs=1))
+    assert res.status == "nan" and "lower --lr" in res.message
+
+
+def test_no_labelled_images_is_a_clear_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    cv2.imwrite(str(tmp_path / "empty" / "x.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(IunetError, match="no labelled images"):
+        train(tiny(tmp_path, data=str(tmp_path / "empty")))
+
+
+def test_mask_pair_folder_trains(tmp_path):
+    d = tmp_path / "pairs"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        img = rng.integers(0, 120, (48, 40), dtype=np.uint8)
+        m = np.zeros((48, 40), np.uint8)
+        m[10:20, 5:15] = 255
+        img[m > 0] = 230
+        cv2.imwrite(str(d / f"p{i}.jpg"), img)
+        cv2.imwrite(str(d / f"p{i}.png"), m)
+    res = train(tiny(tmp_path, data=str(d), epochs=1))
+    assert res.status == "done"
