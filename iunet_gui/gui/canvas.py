@@ -16,6 +16,7 @@ from iunet_gui.gui.shape_item import ShapeItem
 MODES = ("edit", "polygon", "rectangle", "circle")
 CLOSE_PX = 10.0  # how near (on screen) a click must be to the first vertex to close a polygon
 HIT_PX = 8.0
+CACHE_MAX_ZOOM = 1.5  # up to this zoom, items paint from pixmaps cached at screen resolution
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -90,6 +91,7 @@ class Canvas(QGraphicsView):
         self._pixmap_item = QGraphicsPixmapItem(QPixmap.fromImage(to_qimage(document.image)))
         self._pixmap_item.setTransformationMode(Qt.SmoothTransformation)
         self._pixmap_item.setZValue(-1)
+        self._apply_cache_mode()
         self.scene().addItem(self._pixmap_item)
         h, w = document.image.shape[:2]
         self.scene().setSceneRect(QRectF(-0.5 * w, -0.5 * h, 2 * w, 2 * h))
@@ -106,6 +108,7 @@ class Canvas(QGraphicsView):
 
     def add_item(self, shape: Shape) -> None:
         item = ShapeItem(shape, self.color_of(shape.label))
+        item.setCacheMode(ShapeItem.DeviceCoordinateCache if self.zoom <= CACHE_MAX_ZOOM else ShapeItem.NoCache)
         item.setVisible(shape.label not in self.hidden_labels)
         self.items[id(shape)] = item
         self.scene().addItem(item)
@@ -177,13 +180,26 @@ class Canvas(QGraphicsView):
             self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
         self.scale(f, f)
         self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self._apply_cache_mode()
         self.zoom_changed.emit(self.zoom)
+
+    def _apply_cache_mode(self) -> None:
+        """Scaling the photo and anti-aliasing hundreds of polygons is most of a frame's cost:
+        at overview zooms every item paints from a cache at screen resolution; zoomed in, the
+        caches would be huge and are switched off (only a small part of the image is drawn)."""
+        mode = QGraphicsPixmapItem.DeviceCoordinateCache if self.zoom <= CACHE_MAX_ZOOM else QGraphicsPixmapItem.NoCache
+        if self._pixmap_item is not None and self._pixmap_item.cacheMode() != mode:
+            self._pixmap_item.setCacheMode(mode)
+        for it in self.items.values():
+            if it.cacheMode() != mode:
+                it.setCacheMode(mode)
 
     def fit(self) -> None:
         w, h = self.image_size
         if not w:
             return
         self.fitInView(QRectF(0, 0, w, h), Qt.KeepAspectRatio)
+        self._apply_cache_mode()
         self.zoom_changed.emit(self.zoom)
 
     def wheelEvent(self, ev) -> None:

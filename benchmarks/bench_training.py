@@ -1,0 +1,140 @@
+"""Does one-click training really learn? Trains on this CPU and prints test figures.
+
+Synthetic washers: a fresh `synth` set (60 train + 30 test, seeds 7/8, not the sample_images
+seed), IU-Net with the app's default settings under a wall-clock limit, scored on the test
+images whole (MIoU, defect IoU, accuracy, length error in mm).
+Real defects (optional, --data PATH/magnetic-tile): an 80/20 split of image+mask pairs,
+IU-Net and U-Net trained the same way, defect IoU and MIoU on the held-out 20 %.
+
+    python benchmarks/bench_training.py --minutes 13
+    python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 10
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def log(ev):
+    if ev.stage == "epoch":
+        vals = "  ".join(f"{k} {v:.3f}" for k, v in ev.metrics.items() if isinstance(v, float))
+        print(f"    epoch {ev.epoch}: loss {ev.loss:.4f}  {vals}", flush=True)
+    elif ev.stage in ("notice", "done", "cancelled", "nan", "oom") and ev.message:
+        print(f"    {ev.stage}: {ev.message}", flush=True)
+
+
+def score(ckpt: Path, test_dir: Path) -> dict:
+    from iunet_gui.training.evaluation import evaluate_checkpoint
+
+    _, s = evaluate_checkpoint(ckpt, test_dir)
+    return s
+
+
+def synthetic(args, work: Path) -> dict:
+    from iunet_gui.core.synth import generate_dataset
+    from iunet_gui.training.trainer import TrainConfig, train
+
+    train_dir, test_dir = work / "synth_train", work / "synth_test"
+    t = time.perf_counter()
+    generate_dataset(train_dir, args.train_count, seed=7)
+    generate_dataset(test_dir, args.test_count, seed=8)
+    print(f"  generated {args.train_count} + {args.test_count} washers in {time.perf_counter() - t:.0f} s", flush=True)
+    cfg = TrainConfig(data=str(train_dir), out=str(work / "run_synth"), model="iunet", preset=args.preset,
+                      lr=args.lr, time_limit_min=args.minutes, threads=args.threads, max_val_images=6,
+                      epochs=args.epochs)
+    t = time.perf_counter()
+    res = train(cfg, progress=log)
+    minutes = (time.perf_counter() - t) / 60
+    s = score(res.best_checkpoint, test_dir)
+    out = {"minutes": minutes, "epochs": res.epochs_done, **s, "checkpoint": str(res.best_checkpoint)}
+    if args.keep:
+        shutil.copy(res.best_checkpoint, args.keep)
+        out["kept"] = str(args.keep)
+    return out
+
+
+def real(args, work: Path) -> dict:
+    from iunet_gui.core.project import Project
+    from iunet_gui.training.data import split_items, Item
+    from iunet_gui.training.trainer import TrainConfig, train
+
+    src = Path(args.data)
+    pairs = []
+    for sub in sorted(p for p in src.iterdir() if p.is_dir()):
+        proj = Project.open(sub)
+        pairs += [(img, proj.masks[img]) for img in proj.images if img in proj.masks]
+    if not pairs:
+        raise SystemExit(f"{src}: no image+mask pairs found")
+    items = [Item(f"{img.parent.name}__{img.name}", None, None) for img, _ in pairs]
+    lookup = {it.name: pr for it, pr in zip(items, pairs)}
+    tr, te = split_items(items, 0.2, seed=0)
+    for split, its in (("train", tr), ("test", te)):
+        d = work / f"real_{split}"
+        d.mkdir(parents=True, exist_ok=True)
+        for it in its:
+            img, m = lookup[it.name]
+            stem = it.name.rsplit(".", 1)[0]
+            shutil.copy(img, d / f"{stem}{img.suffix}")
+            shutil.copy(m, d / f"{stem}.png")
+    print(f"  magnetic-tile: {len(tr)} train / {len(te)} test image+mask pairs", flush=True)
+    out = {}
+    for model in args.real_models:
+        cfg = TrainConfig(data=str(work / "real_train"), out=str(work / f"run_real_{model}"), model=model,
+                          preset="default", lr=args.lr, time_limit_min=args.minutes, threads=args.threads,
+                          crop=args.real_crop, max_val_images=20, epochs=args.epochs)
+        print(f"  training {model} ...", flush=True)
+        t = time.perf_counter()
+        res = train(cfg, progress=log)
+        s = score(res.best_checkpoint, work / "real_test")
+        out[model] = {"minutes": (time.perf_counter() - t) / 60, "epochs": res.epochs_done, **s}
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=13.0, help="training time limit per model")
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--preset", default="default")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--train-count", type=int, default=60)
+    ap.add_argument("--test-count", type=int, default=30)
+    ap.add_argument("--data", default=None, help="magnetic-tile folder (real defects)")
+    ap.add_argument("--real-models", nargs="+", default=["iunet", "unet"])
+    ap.add_argument("--real-crop", type=int, default=192)
+    ap.add_argument("--skip-synth", action="store_true")
+    ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
+    ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="iunet-bench-"))
+    report = {}
+    if not args.skip_synth:
+        print("# Synthetic washers (IU-Net, app defaults)", flush=True)
+        s = report["synthetic"] = synthetic(args, work)
+        print(f"  trained {s['minutes']:.1f} min ({s['epochs']} epochs) -> test MIoU {s['miou']:.4f}, "
+              f"defect IoU {s['iou_defect']:.4f}, accuracy {s['accuracy']:.4f}, length error mean "
+              f"{s['length_error_mean'] if s['length_error_mean'] is not None else float('nan'):.3f} / max "
+              f"{s['length_error_max'] if s['length_error_max'] is not None else float('nan'):.3f} "
+              f"{s['length_unit']} over {s['matched_defects']} matched defects", flush=True)
+    if args.data:
+        print("# Real defects: magnetic-tile", flush=True)
+        r = report["real"] = real(args, work)
+        for model, s in r.items():
+            print(f"  {model}: {s['minutes']:.1f} min ({s['epochs']} epochs) -> defect IoU {s['iou_defect']:.4f}, "
+                  f"MIoU {s['miou']:.4f}, accuracy {s['accuracy']:.4f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+    print(f"(work folder: {work})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
