@@ -25,6 +25,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
+    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
+                   help="learning rate: cosine decay to lr/100 by the last epoch or --time-limit (default), or constant")
+    p.add_argument("--pos-weight", type=float, default=5.0, help="weight of defect pixels in bce_pos / bce_dice")
+    p.add_argument("--focus", type=float, default=0.7, help="share of training crops centred near a defect")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="probability threshold; validation tunes it unless --no-tune-threshold")
+    p.add_argument("--no-tune-threshold", action="store_true", help="keep --threshold as the checkpoint's threshold")
 
 
 def run(args) -> int:
@@ -35,7 +42,9 @@ def run(args) -> int:
                       in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       crop=args.crop, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
-                      resume=args.resume, val_every=args.val_every)
+                      resume=args.resume, val_every=args.val_every, schedule=args.schedule,
+                      pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
+                      tune_threshold=not args.no_tune_threshold)
     line = ProgressLine("train")
 
     def progress(ev):

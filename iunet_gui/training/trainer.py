@@ -44,6 +44,9 @@ class TrainConfig:
     val_every: int = 1
     max_val_images: int = 12
     threshold: float = 0.5
+    tune_threshold: bool = True  # store the validation-best threshold in the checkpoint
+    schedule: str = "cosine"  # "cosine" (warm-up, then decay to lr/100 by the last epoch or time limit) or "constant"
+    warmup_steps: int = 30
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
@@ -89,6 +92,10 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     distributed = world > 1
     if cfg.batch_size < 1 or cfg.epochs < 1 or cfg.crop < 16 or cfg.lr <= 0:
         raise IunetError("batch size and epochs must be >= 1, crop >= 16 and the learning rate > 0")
+    if not (0 <= cfg.focus <= 1 and 0 <= cfg.mixup <= 1 and 0 < cfg.threshold < 1 and cfg.pos_weight > 0):
+        raise IunetError("focus and mixup must be in [0, 1], the threshold in (0, 1) and pos_weight > 0")
+    if cfg.schedule not in ("cosine", "constant"):
+        raise IunetError(f"unknown learning-rate schedule {cfg.schedule!r} (cosine, constant)")
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device, notice = pick_device(cfg.device)
@@ -124,7 +131,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
 
     # -- model, optimizer, resume ----------------------------------------------------------------
     model, model_cfg = build_preset(cfg.model, cfg.preset, cfg.in_channels, **cfg.model_overrides)
-    optimizer_state, start_epoch, best_miou, history = None, 0, None, []
+    optimizer_state, start_epoch, best_miou, history, step0 = None, 0, None, [], 0
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     if cfg.resume:
         if not last_path.exists():
@@ -137,6 +144,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         ts = ck.trainer_state or {}
         start_epoch, best_miou = int(ts.get("epoch", 0)), ts.get("best_val_miou")
         history = list(ts.get("history", []))
+        step0 = int(ts.get("global_step", 0))
         if ts.get("rng"):
             rng = np.random.default_rng(int(ts["rng"]) + rank)
             sampler.rng = np.random.default_rng(int(ts["rng"]) * 3 + rank)
@@ -156,6 +164,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     if getattr(model, "deep_supervision", False):
         model.all_heads = True  # forward() returns every head while training
     meta = {"data": summary, "train_config": asdict(cfg), "threshold": cfg.threshold}
+    if cfg.resume and ts.get("threshold") is not None:
+        meta["threshold"] = float(ts["threshold"])
     if rank == 0:
         from iunet_gui.core.atomic import atomic_write_json
 
@@ -168,12 +178,20 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         save_checkpoint(path, model, arch=cfg.model, config=model_cfg, classes=["defect"], meta=meta,
                         optimizer_state=opt.state_dict(),
                         trainer_state={"epoch": epoch, "best_val_miou": best_miou, "history": history,
-                                       "rng": int(rng.integers(2 ** 31))})
+                                       "rng": int(rng.integers(2 ** 31)), "global_step": global_step,
+                                       "threshold": meta["threshold"]})
 
     def validate() -> dict:
-        ev = Evaluator()
+        """Whole validation images; with `tune_threshold`, scored at the threshold (of a small grid)
+        that gives the best pixel MIoU, which is then the checkpoint's threshold."""
+        from iunet_gui.core.metrics import confusion, scores
+
         model.eval()
         mult = getattr(model, "multiple", 1)
+        grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
+        cuts = np.log(np.array(grid) / (1 - np.array(grid)))  # thresholds on the logits
+        conf = np.zeros((len(grid), 4), np.int64)
+        logits = []
         with torch.inference_mode():
             for it in val_items:
                 x = prepare_input(it.image, cfg.in_channels)
@@ -184,11 +202,36 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 if device.type == "cpu":
                     t = t.contiguous(memory_format=torch.channels_last)
                 z = model(t)[0, 0, :h, :w].float().cpu().numpy()
-                ev.add(it.name, z > math.log(cfg.threshold / (1 - cfg.threshold)), it.mask, it.mm_per_px)
+                logits.append(z)
+                for k, c in enumerate(cuts):
+                    conf[k] += confusion(z > c, it.mask)
         model.train()
+        k = int(np.argmax([scores(*c)["miou"] for c in conf]))
+        ev = Evaluator()
+        for it, z in zip(val_items, logits):
+            ev.add(it.name, z > cuts[k], it.mask, it.mm_per_px)
         s = ev.summary()
         return {"val_miou": s["miou"], "val_iou_defect": s["iou_defect"], "val_dice": s["dice"],
-                "val_accuracy": s["accuracy"], "val_length_error_mean": s["length_error_mean"]}
+                "val_accuracy": s["accuracy"], "val_length_error_mean": s["length_error_mean"],
+                "val_threshold": float(grid[k])}
+
+    steps_total = max(1, (cfg.epochs - start_epoch) * steps_per_epoch)
+    t_sched = time.perf_counter()
+
+    def set_lr(step: int) -> float:
+        """Linear warm-up, then cosine decay to lr/100 at the last step or at the time limit."""
+        lr = cfg.lr
+        if cfg.schedule == "cosine":
+            frac = (step - step0) / steps_total
+            if cfg.time_limit_min:
+                frac = max(frac, (time.perf_counter() - t_sched) / (cfg.time_limit_min * 60))
+            frac = min(max(frac, 0.0), 1.0)
+            lr = cfg.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
+        if step < cfg.warmup_steps:
+            lr *= (step + 1) / cfg.warmup_steps
+        for g in opt.param_groups:
+            g["lr"] = lr
+        return lr
 
     def batch():
         xs, ys = [], []
@@ -209,6 +252,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     deadline = t_start + cfg.time_limit_min * 60 if cfg.time_limit_min else None
     metrics_path = run_dir / "metrics.csv"
     seen, t_loop = 0, time.perf_counter()
+    global_step, lr_now = step0, cfg.lr
     total_steps = (cfg.epochs - start_epoch) * steps_per_epoch
     model.train()
     try:
@@ -220,6 +264,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 if deadline and time.perf_counter() > deadline:
                     raise _Stop("time_limit", f"time limit of {cfg.time_limit_min:g} min reached")
                 x, y, mixed = batch()
+                lr_now = set_lr(global_step)
                 x, y = x.to(device), y.to(device)
                 if device.type == "cpu":
                     x = x.contiguous(memory_format=torch.channels_last)
@@ -239,6 +284,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                     loss.backward()
                     opt.step()
                 losses.append(float(loss.item()))
+                global_step += 1
                 seen += cfg.batch_size * world
                 done = (epoch - start_epoch - 1) * steps_per_epoch + step
                 elapsed = time.perf_counter() - t_loop
@@ -249,12 +295,14 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 progress(ProgressEvent("train", step=step, steps=steps_per_epoch, epoch=epoch, epochs=cfg.epochs,
                                        loss=float(np.mean(losses[-20:])), images_per_s=ips, eta_s=eta))
             epochs_done = epoch
-            row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "seconds": time.perf_counter() - t_start}
+            row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "lr": lr_now,
+                   "seconds": time.perf_counter() - t_start}
             if rank == 0 and val_items and (epoch % cfg.val_every == 0 or epoch == cfg.epochs):
                 progress(ProgressEvent("validate", epoch=epoch, epochs=cfg.epochs, message="validating"))
                 row.update(validate())
                 if best_miou is None or row["val_miou"] > best_miou:
                     best_miou = row["val_miou"]
+                    meta["threshold"] = row["val_threshold"]
                     history.append(row)
                     save(best_path, epoch)
                 else:
@@ -279,6 +327,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 _append_csv(metrics_path, row)
                 if best_miou is None or row["val_miou"] > best_miou:
                     best_miou = row["val_miou"]
+                    meta["threshold"] = row["val_threshold"]
                     save(best_path, epochs_done)
             save(last_path, epochs_done)
             if not best_path.exists():
@@ -304,6 +353,9 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                        last_path if last_path.exists() else None, epochs_done, best_miou, history, seconds)
 
 
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # tried on the validation images
+
+
 class _Stop(Exception):
     def __init__(self, status: str, message: str):
         super().__init__(message)
@@ -312,7 +364,7 @@ class _Stop(Exception):
 
 def _append_csv(path: Path, row: dict) -> None:
     cols = ["epoch", "train_loss", "val_miou", "val_iou_defect", "val_dice", "val_accuracy",
-            "val_length_error_mean", "seconds", "partial"]
+            "val_length_error_mean", "val_threshold", "lr", "seconds", "partial"]
     new = not path.exists()
     with open(path, "a", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
