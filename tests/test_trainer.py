@@ -1,0 +1,131 @@
+"""Trainer details on tiny data: schedule, tuned threshold, time limit, bad settings, progress,
+checkpoint round trip, evaluation helpers."""
+import csv
+
+import numpy as np
+import pytest
+
+from iunet_gui.core.errors import CheckpointError, IunetError
+from iunet_gui.models.checkpoint import load_checkpoint
+from iunet_gui.training.trainer import THRESHOLDS, TrainConfig, train
+from tests.test_training import make_toy, tiny
+
+
+def _rows(run):
+    with open(run / "metrics.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_cosine_schedule_warms_up_then_decays(tmp_path):
+    res = train(tiny(tmp_path, epochs=4, crops_per_epoch=8, warmup_steps=2))
+    lrs = [float(r["lr"]) for r in _rows(tmp_path / "run")]
+    assert len(lrs) == 4 and lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.1 * lrs[0]
+    assert res.status == "done"
+
+
+def test_constant_schedule_keeps_the_rate(tmp_path):
+    train(tiny(tmp_path, epochs=2, schedule="constant", warmup_steps=0))
+    assert {float(r["lr"]) for r in _rows(tmp_path / "run")} == {3e-3}
+
+
+def test_validation_tunes_the_checkpoint_threshold(tmp_path):
+    res = train(tiny(tmp_path, epochs=2))
+    ck = load_checkpoint(res.best_checkpoint)
+    best = max((h for h in res.history if "val_miou" in h), key=lambda h: h["val_miou"])
+    assert ck.threshold == best["val_threshold"] and ck.threshold in THRESHOLDS
+    fixed = train(tiny(tmp_path, out=str(tmp_path / "fixed"), epochs=1, threshold=0.65, tune_threshold=False))
+    assert load_checkpoint(fixed.best_checkpoint).threshold == 0.65
+
+
+def test_checkpoint_round_trip_rebuilds_the_trained_network(tmp_path):
+    import torch
+
+    res = train(tiny(tmp_path, epochs=1))
+    ck = load_checkpoint(res.last_checkpoint)
+    assert ck.arch == "iunet" and ck.config["base"] == 4 and ck.classes == ["defect"]
+    assert ck.meta["data"]["train"]["images"] == 5 and ck.trainer_state["epoch"] == 1
+    again = load_checkpoint(res.last_checkpoint)
+    x = torch.randn(1, 3, 32, 40)
+    with torch.inference_mode():
+        assert torch.equal(ck.model(x), again.model(x)) and ck.model(x).shape == (1, 1, 32, 40)
+
+
+def test_broken_and_foreign_checkpoints_are_clear_errors(tmp_path):
+    import torch
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x80\x02 definitely not a checkpoint")
+    with pytest.raises(CheckpointError, match="bad.pt"):
+        load_checkpoint(bad)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(CheckpointError, match="not an iunet-gui checkpoint"):
+        load_checkpoint(foreign)
+    res = train(tiny(tmp_path, epochs=1))
+    res.last_checkpoint.write_bytes(res.last_checkpoint.read_bytes()[:200])  # truncated on disk
+    with pytest.raises(CheckpointError):
+        train(tiny(tmp_path, epochs=2, resume=True))
+
+
+def test_time_limit_stops_cleanly_with_checkpoints(tmp_path):
+    res = train(tiny(tmp_path, epochs=1000, time_limit_min=1e-6))
+    assert res.status == "time_limit" and "time limit" in res.message
+    assert res.best_checkpoint.exists() and res.last_checkpoint.exists()
+
+
+def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
+    events = []
+    train(tiny(tmp_path, epochs=2), progress=events.append)
+    steps = [e for e in events if e.stage == "train"]
+    assert steps and all(e.loss is not None and e.images_per_s > 0 and e.eta_s >= 0 for e in steps)
+    assert steps[-1].eta_s == 0
+    epochs = [e for e in events if e.stage == "epoch"]
+    assert [e.epoch for e in epochs] == [1, 2]
+    assert {"val_miou", "val_iou_defect"} <= set(epochs[-1].metrics)
+    assert events[-1].stage == "done"
+
+
+@pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
+                                 dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0)])
+def test_bad_settings_are_clear_errors(tmp_path, bad):
+    with pytest.raises(IunetError):
+        train(tiny(tmp_path, **bad))
+
+
+def test_resume_of_another_architecture_is_refused(tmp_path):
+    train(tiny(tmp_path, epochs=1))
+    with pytest.raises(IunetError, match="holds a iunet"):
+        train(TrainConfig(data=str(tmp_path / "data"), out=str(tmp_path / "run"), model="unet", epochs=2,
+                          resume=True, threads=1))
+
+
+def test_evaluate_and_compare_checkpoints(tmp_path):
+    from iunet_gui.training.evaluation import compare_checkpoints, evaluate_checkpoint
+
+    res = train(tiny(tmp_path, epochs=2))
+    records, summary = evaluate_checkpoint(res.best_checkpoint, tmp_path / "data", backend="torch")
+    assert summary["images"] == 6 == len(records)
+    assert {"miou", "iou_defect", "accuracy", "length_error_mean_mm"} <= set(summary)
+    assert 0 <= summary["miou"] <= 1
+    table = compare_checkpoints([res.best_checkpoint, res.last_checkpoint], tmp_path / "data", backend="torch")
+    assert [name for name, _ in table] == ["iunet (run/best.pt)", "iunet (run/last.pt)"]
+    with pytest.raises(IunetError):
+        evaluate_checkpoint(res.best_checkpoint, make_toy(tmp_path / "x", n=1).parent / "nothing_here")
+
+
+def test_mixup_batches_train_with_soft_targets(tmp_path, monkeypatch):
+    import iunet_gui.training.augment as aug
+
+    seen = []
+    real = aug.mixup
+
+    def spy(x, y, rng, alpha=0.4):
+        xm, ym, lam = real(x, y, rng, alpha)
+        seen.append((float(ym.min()), float(ym.max()), lam))
+        return xm, ym, lam
+
+    monkeypatch.setattr(aug, "mixup", spy)
+    res = train(tiny(tmp_path, epochs=1, mixup=1.0, crops_per_epoch=8))
+    assert res.status == "done" and len(seen) == 4
+    assert all(0.0 <= lo <= hi <= 1.0 for lo, hi, _ in seen)
+    assert np.isfinite(res.history[0]["train_loss"])
