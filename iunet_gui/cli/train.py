@@ -9,6 +9,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val", default=None, help="separate validation folder (default: a deterministic 20%% split)")
     p.add_argument("--model", default="iunet", help="network: iunet, unet, fcn8s, segnet (default iunet)")
     p.add_argument("--preset", default="default", help="preset of the network (see 'iunet-gui models')")
+    p.add_argument("--model-config", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="override preset options, e.g. --model-config base=16 separable=nested")
     p.add_argument("--epochs", type=int, default=100, help="epochs (paper: 100)")
     p.add_argument("--batch-size", type=int, default=2, help="batch size (paper: 2)")
     p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
@@ -34,11 +36,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-tune-threshold", action="store_true", help="keep --threshold as the checkpoint's threshold")
 
 
+def parse_overrides(pairs) -> dict:
+    """["base=16", "separable=nested"] -> {"base": 16, "separable": "nested"} (values parsed as JSON when they can be)."""
+    import json
+
+    from iunet_gui.core.errors import IunetError
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise IunetError(f"--model-config expects KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
 def run(args) -> int:
     from iunet_gui.cli._common import ProgressLine
     from iunet_gui.training.trainer import TrainConfig, train
 
-    cfg = TrainConfig(data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
+    overrides = parse_overrides(args.model_config)
+    cfg = TrainConfig(model_overrides=overrides, data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
                       in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       crop=args.crop, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
