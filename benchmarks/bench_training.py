@@ -46,12 +46,25 @@ def synthetic(args, work: Path) -> dict:
     generate_dataset(train_dir, args.train_count, seed=7)
     generate_dataset(test_dir, args.test_count, seed=8)
     print(f"  generated {args.train_count} + {args.test_count} washers in {time.perf_counter() - t:.0f} s", flush=True)
-    cfg = TrainConfig(data=str(train_dir), out=str(work / "run_synth"), model="iunet", preset=args.preset,
-                      lr=args.lr, time_limit_min=args.minutes, threads=args.threads, max_val_images=6,
-                      epochs=args.epochs)
+    argv = ["train", "--data", str(train_dir), "--out", str(work / "run_synth"), "--model", "iunet",
+            "--preset", args.preset, "--time-limit", str(args.minutes), "--epochs", str(args.epochs)]
+    if args.lr is not None:
+        argv += ["--lr", str(args.lr)]
+    if args.threads:
+        argv += ["--threads", str(args.threads)]
+    print("  $ iunet-gui " + " ".join(argv), flush=True)
+    from iunet_gui.cli import main as cli
+
     t = time.perf_counter()
-    res = train(cfg, progress=log)
+    if cli(argv) not in (0,):
+        raise SystemExit("training failed")
     minutes = (time.perf_counter() - t) / 60
+
+    class res:  # what the CLI run left behind
+        best_checkpoint = work / "run_synth" / "best.pt"
+        epochs_done = sum(1 for line in (work / "run_synth" / "metrics.csv").read_text().splitlines()[1:]
+                          if not line.rstrip().endswith("True"))
+
     s = score(res.best_checkpoint, test_dir)
     out = {"minutes": minutes, "epochs": res.epochs_done, **s, "checkpoint": str(res.best_checkpoint)}
     if args.keep:
@@ -86,8 +99,9 @@ def real(args, work: Path) -> dict:
     print(f"  magnetic-tile: {len(tr)} train / {len(te)} test image+mask pairs", flush=True)
     out = {}
     for model in args.real_models:
-        cfg = TrainConfig(data=str(work / "real_train"), out=str(work / f"run_real_{model}"), model=model,
-                          preset="default", lr=args.lr, time_limit_min=args.minutes, threads=args.threads,
+        extra = {"lr": args.lr} if args.lr is not None else {}
+        cfg = TrainConfig(**extra, data=str(work / "real_train"), out=str(work / f"run_real_{model}"), model=model,
+                          preset="default", time_limit_min=args.minutes, threads=args.threads,
                           crop=args.real_crop, max_val_images=20, epochs=args.epochs)
         print(f"  training {model} ...", flush=True)
         t = time.perf_counter()
@@ -101,7 +115,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=13.0, help="training time limit per model")
     ap.add_argument("--epochs", type=int, default=100)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=None, help="default: the train command's default")
     ap.add_argument("--preset", default="default")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--train-count", type=int, default=60)

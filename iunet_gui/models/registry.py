@@ -26,15 +26,15 @@ DESCRIPTIONS = {
 # "paper": as close to the paper's parameter counts as its description allows (README).
 PRESETS: dict[str, dict[str, dict]] = {
     "iunet": {
-        "default": dict(base=8, depth=4, up="nearest", separable="all", deep_supervision=True, prune=2),
-        "full": dict(base=8, depth=4, up="bilinear", separable="all"),
+        "default": dict(base=8, depth=4, up="nearest", separable="nested", deep_supervision=True, prune=2),
+        "full": dict(base=8, depth=4, up="nearest", separable="nested", deep_supervision=True),
+        "all-separable": dict(base=8, depth=4, up="nearest", separable="all", deep_supervision=True, prune=2),
         "wide": dict(base=16, depth=4, up="bilinear", separable="all"),
         "paper": dict(base=23, depth=5, up="transposed", separable="nested"),
         "paper-a": dict(widths=[54, 108, 216, 432, 864], up="bilinear", separable="all"),
     },
     "unet": {
         "default": dict(base=8, depth=4, up="nearest"),
-        "full": dict(base=8, depth=4, up="bilinear"),
         "wide": dict(base=16, depth=4, up="bilinear"),
         "paper": dict(base=23, depth=5, up="transposed"),
     },
