@@ -10,7 +10,6 @@ image (load, predict, threshold, measure) with the default model as the app runs
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import resource
 import statistics
@@ -60,7 +59,6 @@ print("ROW" + json.dumps(_row({spec!r}, {h}, {w}, {threads}, {repeats}, {skip_to
 
 
 def _row(spec, h, w, threads, repeats, skip_torch_over):
-    import numpy as np
     import torch
 
     torch.set_num_threads(threads)

@@ -39,7 +39,6 @@ def score(ckpt: Path, test_dir: Path) -> dict:
 
 def synthetic(args, work: Path) -> dict:
     from iunet_gui.core.synth import generate_dataset
-    from iunet_gui.training.trainer import TrainConfig, train
 
     train_dir, test_dir = work / "synth_train", work / "synth_test"
     t = time.perf_counter()

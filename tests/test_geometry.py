@@ -6,7 +6,7 @@ import PIL.Image
 import PIL.ImageDraw
 import pytest
 
-from iunet_gui.core.annotation import Annotation, Shape
+from iunet_gui.core.annotation import Shape
 from iunet_gui.core.geometry import mask_to_polygons, shape_to_mask, shapes_to_mask
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QSettings, Qt
 
-from iunet_gui.core.annotation import Annotation
 from iunet_gui.gui.app import make_app
 from iunet_gui.gui.main_window import MainWindow
 

@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-import pytest
 
 from iunet_gui.cli import main
 from iunet_gui.core.annotation import Annotation

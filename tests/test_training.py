@@ -1,6 +1,5 @@
 """The training engine on tiny data: it learns, cancels, resumes; mix-up; data loading."""
 import json
-import threading
 
 import cv2
 import numpy as np
@@ -30,7 +29,7 @@ def make_toy(folder, n=6, size=64, seed=0):
             ann.shapes.append(Shape("scratch", [[x, y], [x + 13, y], [x + 13, y + 11], [x, y + 11]]))
         cv2.imwrite(str(folder / f"t{i}.png"), img)
         ann.save(folder / f"t{i}.json")
-    (folder / f"unlabelled.png").write_bytes((folder / "t0.png").read_bytes())
+    (folder / "unlabelled.png").write_bytes((folder / "t0.png").read_bytes())
     return folder
 
 
@@ -152,8 +151,6 @@ def test_resume_continues_where_it_stopped(tmp_path):
 
 def test_nan_loss_ends_with_a_clear_message(tmp_path, monkeypatch):
     import torch
-
-    import iunet_gui.training.trainer as trainer_mod
 
     def nan_loss(*a, **k):
         return torch.tensor(float("nan"), requires_grad=True)

@@ -90,5 +90,5 @@ def main(argv: list[str] | None = None) -> int:
     args = _gui_parser().parse_args(argv)
     from iunet_gui.gui.app import run_app  # Qt imported only here
 
-    folder = Path(args.folder) if args.folder else DEFAULT_PROJECT
+    folder = Path(args.folder) if args.folder else (DEFAULT_PROJECT if DEFAULT_PROJECT.is_dir() else Path.cwd())
     return int(run_app(folder, image=args.image, screenshot=args.screenshot) or 0)

@@ -20,7 +20,6 @@ def run(args) -> int:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {ckpt.arch})")
     if args.check:
         import numpy as np
-        import torch
 
         from iunet_gui.training.predictor import Predictor
 

@@ -6,7 +6,6 @@ foreign file or a checkpoint of another format version raises CheckpointError.
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 

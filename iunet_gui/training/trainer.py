@@ -6,7 +6,6 @@ images, checkpoints (best by validation MIoU, last), resume, cancel, time limit,
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import time
