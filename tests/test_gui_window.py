@@ -270,3 +270,28 @@ def test_screenshot_option(tmp_path, folder):
     assert r.returncode == 0, r.stderr
     img = cv2.imread(str(out))
     assert img.shape[:2] == (900, 1440)
+
+
+def test_circle_and_shift_constrained_square(qtbot, win):
+    win.act_circle.trigger()
+    drag(qtbot, win, (100, 100), (130, 100))
+    c = win.document.shapes[-1]
+    assert c.shape_type == "circle" and c.points[0] == pytest.approx([100, 100], abs=1.0)
+    assert c.points[1][0] - c.points[0][0] == pytest.approx(30, abs=1.0)
+    win.act_rect.trigger()
+    v = win.canvas.viewport()
+    qtbot.mousePress(v, Qt.LeftButton, Qt.NoModifier, vp(win, 10, 10))
+    qtbot.mouseMove(v, vp(win, 50, 30))
+    qtbot.mouseRelease(v, Qt.LeftButton, Qt.ShiftModifier, vp(win, 50, 30))
+    r = win.document.shapes[-1]
+    (x1, y1), (x2, y2) = r.points
+    assert abs(x2 - x1) == pytest.approx(abs(y2 - y1), abs=1.0)  # Shift makes it a square
+
+
+def test_hiding_a_class_hides_its_shapes(qtbot, win):
+    s = draw_triangle(qtbot, win)
+    item = win.class_dock.list.item(0)
+    item.setCheckState(Qt.Unchecked)
+    assert not win.canvas.items[id(s)].isVisible()
+    item.setCheckState(Qt.Checked)
+    assert win.canvas.items[id(s)].isVisible()
