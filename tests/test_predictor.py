@@ -73,3 +73,13 @@ def test_pad_to_multiple():
     x = np.zeros((3, 5, 7), np.float32)
     y, (h, w) = pad_to_multiple(x, 4)
     assert y.shape == (3, 8, 8) and (h, w) == (5, 7)
+
+
+def test_tiled_prediction_matches_the_whole_image(ckpt):
+    img = np.random.default_rng(2).integers(0, 255, (150, 230, 3), dtype=np.uint8)
+    p = Predictor.from_path(ckpt, backend="torch", crop_to_part=False)
+    whole = p.logits(img)
+    p.tile, p.tile_margin = 64, 48
+    tiled = p.logits(img)
+    assert tiled.shape == whole.shape
+    assert np.abs(tiled - whole).mean() < 0.05 * (np.abs(whole).mean() + 1e-6) + 1e-3

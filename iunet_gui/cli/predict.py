@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-crop", action="store_true", help="run the whole image, not only the washer's box")
+    p.add_argument("--tile", type=int, default=None, metavar="PX",
+                   help="predict in overlapping tiles of PX pixels (bounds memory for large networks)")
 
 
 def collect_images(inputs) -> list[Path]:
@@ -57,6 +59,7 @@ def run(args) -> int:
     images = collect_images(args.inputs)
     pred = Predictor.from_path(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads,
                                threshold=args.threshold, crop_to_part=not args.no_crop)
+    pred.tile = args.tile
     if pred.notice:
         print(f"notice: {pred.notice}")
     out = Path(args.out)

@@ -4,22 +4,33 @@ from __future__ import annotations
 import argparse
 
 
+def _defaults() -> dict:
+    """TrainConfig's defaults (one source of truth for the CLI, the GUI and the API)."""
+    from dataclasses import fields
+
+    from iunet_gui.training.trainer import TrainConfig
+
+    return {f.name: f.default for f in fields(TrainConfig) if not callable(f.default_factory)}
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = _defaults()
     p.add_argument("--data", required=True, help="labelled folder: images + labelme JSON, or image + mask pairs")
     p.add_argument("--val", default=None, help="separate validation folder (default: a deterministic 20%% split)")
     p.add_argument("--model", default="iunet", help="network: iunet, unet, fcn8s, segnet (default iunet)")
     p.add_argument("--preset", default="default", help="preset of the network (see 'iunet-gui models')")
     p.add_argument("--model-config", nargs="+", default=[], metavar="KEY=VALUE",
                    help="override preset options, e.g. --model-config base=16 separable=nested")
-    p.add_argument("--epochs", type=int, default=100, help="epochs (paper: 100)")
-    p.add_argument("--batch-size", type=int, default=2, help="batch size (paper: 2)")
-    p.add_argument("--lr", type=float, default=2e-3,
-                   help="Adam learning rate (default 2e-3; the paper's 1e-4 learns too slowly on a CPU budget)")
-    p.add_argument("--crop", type=int, default=256, help="training crop size in px (default 256)")
+    p.add_argument("--epochs", type=int, default=d["epochs"], help=f"epochs (default {d['epochs']}, as the paper)")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"], help=f"batch size (default {d['batch_size']}, as the paper)")
+    p.add_argument("--lr", type=float, default=d["lr"],
+                   help=f"Adam learning rate (default {d['lr']:g}; the paper's 1e-4 learns too slowly on a CPU budget)")
+    p.add_argument("--crop", type=int, default=d["crop"], help=f"training crop size in px (default {d['crop']})")
     p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
-    p.add_argument("--loss", default="bce_dice", choices=["bce", "bce_pos", "bce_dice"],
-                   help="bce (paper), bce_pos (positive weight), bce_dice (default)")
-    p.add_argument("--mixup", type=float, default=0.25, help="share of batches mixed by mix-up (0 = off)")
+    p.add_argument("--loss", default=d["loss"], choices=["bce", "bce_pos", "bce_dice"],
+                   help=f"bce (paper), bce_pos (positive weight), bce_dice (default {d['loss']})")
+    p.add_argument("--mixup", type=float, default=d["mixup"],
+                   help=f"share of batches mixed by mix-up, under BCE only (default {d['mixup']:g}; 0 = off)")
     p.add_argument("--in-channels", type=int, default=3, choices=[1, 3], help="1 = gray, 3 = RGB input")
     p.add_argument("--out", default="runs/iunet", help="run folder (config.json, metrics.csv, best.pt, last.pt)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
@@ -30,9 +41,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
     p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
                    help="learning rate: cosine decay to lr/100 by the last epoch or --time-limit (default), or constant")
-    p.add_argument("--pos-weight", type=float, default=5.0, help="weight of defect pixels in bce_pos / bce_dice")
-    p.add_argument("--focus", type=float, default=0.7, help="share of training crops centred near a defect")
-    p.add_argument("--threshold", type=float, default=0.5,
+    p.add_argument("--pos-weight", type=float, default=d["pos_weight"],
+                   help=f"weight of defect pixels in bce_pos / bce_dice (default {d['pos_weight']:g})")
+    p.add_argument("--focus", type=float, default=d["focus"],
+                   help=f"share of training crops centred near a defect (default {d['focus']:g})")
+    p.add_argument("--threshold", type=float, default=d["threshold"],
                    help="probability threshold; validation tunes it unless --no-tune-threshold")
     p.add_argument("--no-tune-threshold", action="store_true", help="keep --threshold as the checkpoint's threshold")
 

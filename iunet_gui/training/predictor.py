@@ -164,9 +164,27 @@ class Predictor:
                    thr, meta or info.get("meta", {}), crop_to_part)
 
     # -- prediction -------------------------------------------------------------------------------
+    tile: int | None = None  # run tiles of this size (plus a margin) to bound memory
+    tile_margin: int = 64
+
     def logits(self, image: np.ndarray) -> np.ndarray:
-        x, (h, w) = pad_to_multiple(prepare_input(image, self.in_channels), self.multiple)
-        return self._run(x)[:h, :w]
+        x = prepare_input(image, self.in_channels)
+        h, w = x.shape[-2:]
+        if not self.tile or (h <= self.tile and w <= self.tile):
+            xp, _ = pad_to_multiple(x, self.multiple)
+            return self._run(xp)[:h, :w]
+        # Overlapping tiles: each tile keeps only its centre, the margin absorbs border effects.
+        out = np.empty((h, w), np.float32)
+        t, m = int(self.tile), int(self.tile_margin)
+        for y0 in range(0, h, t):
+            for x0 in range(0, w, t):
+                y1, x1 = min(y0 + t, h), min(x0 + t, w)
+                ya, xa = max(y0 - m, 0), max(x0 - m, 0)
+                yb, xb = min(y1 + m, h), min(x1 + m, w)
+                xp, _ = pad_to_multiple(x[:, ya:yb, xa:xb], self.multiple)
+                z = self._run(xp)
+                out[y0:y1, x0:x1] = z[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+        return out
 
     def _part_roi(self, image: np.ndarray):
         """Bounding box of the washer (with a margin), or None to run the whole image."""
