@@ -129,3 +129,21 @@ def test_mixup_batches_train_with_soft_targets(tmp_path, monkeypatch):
     assert res.status == "done" and len(seen) == 4
     assert all(0.0 <= lo <= hi <= 1.0 for lo, hi, _ in seen)
     assert np.isfinite(res.history[0]["train_loss"])
+
+
+def test_cli_defaults_are_the_trainer_defaults():
+    import argparse
+
+    from iunet_gui.cli import train as cli_train
+
+    ns = argparse.ArgumentParser()
+    cli_train.add_arguments(ns)
+    args = ns.parse_args(["--data", "x"])
+    d = TrainConfig(data="x")
+    for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
+                "schedule", "seed"):
+        assert getattr(args, key) == getattr(d, key), key
+    assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
+        "base": 16, "separable": "nested", "deep_supervision": False}
+    with pytest.raises(IunetError):
+        cli_train.parse_overrides(["base"])
