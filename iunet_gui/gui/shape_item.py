@@ -26,6 +26,16 @@ def outline_points(shape: Shape) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in pts]
 
 
+def _nearest(points, pos: QPointF, tol: float) -> int | None:
+    """Index of the point nearest to `pos` within `tol`, or None."""
+    best, best_d = None, tol
+    for i, (x, y) in enumerate(points):
+        d = math.hypot(pos.x() - x, pos.y() - y)
+        if d <= best_d:
+            best, best_d = i, d
+    return best
+
+
 class ShapeItem(QGraphicsItem):
     def __init__(self, shape: Shape, color: QColor):
         super().__init__()
@@ -76,20 +86,11 @@ class ShapeItem(QGraphicsItem):
         return [((p[i][0] + p[(i + 1) % n][0]) / 2, (p[i][1] + p[(i + 1) % n][1]) / 2) for i in range(count)]
 
     def vertex_at(self, pos: QPointF, tol: float) -> int | None:
-        best, best_d = None, tol
-        for i, (x, y) in enumerate(self.handles()):
-            d = math.hypot(pos.x() - x, pos.y() - y)
-            if d <= best_d:
-                best, best_d = i, d
-        return best
+        return _nearest(self.handles(), pos, tol)
 
     def edge_at(self, pos: QPointF, tol: float) -> int | None:
-        best, best_d = None, tol
-        for i, (x, y) in enumerate(self.midpoints()):
-            d = math.hypot(pos.x() - x, pos.y() - y)
-            if d <= best_d:
-                best, best_d = i, d
-        return best
+        """Index of the edge whose midpoint handle is under `pos`."""
+        return _nearest(self.midpoints(), pos, tol)
 
     def contains_point(self, pos: QPointF, tol: float) -> bool:
         if self.closed and self._path.contains(pos):
