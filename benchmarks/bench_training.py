@@ -74,6 +74,7 @@ def synthetic(args, work: Path) -> dict:
 
 def real(args, work: Path) -> dict:
     from iunet_gui.core.project import Project
+    from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.training.data import split_items, Item
     from iunet_gui.training.trainer import TrainConfig, train
 
@@ -101,12 +102,16 @@ def real(args, work: Path) -> dict:
         extra = {"lr": args.lr} if args.lr is not None else {}
         cfg = TrainConfig(**extra, data=str(work / "real_train"), out=str(work / f"run_real_{model}"), model=model,
                           preset="default", time_limit_min=args.minutes, threads=args.threads,
-                          crop=args.real_crop, max_val_images=20, epochs=args.epochs)
-        print(f"  training {model} ...", flush=True)
+                          crop=args.real_crop, max_val_images=20, epochs=args.epochs,
+                          crops_per_epoch=args.real_crops_per_epoch)
+        print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
+            "preset", "lr", "batch_size", "crop", "crops_per_epoch", "loss", "pos_weight", "focus", "mixup",
+            "schedule", "time_limit_min")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
         s = score(res.best_checkpoint, work / "real_test")
-        out[model] = {"minutes": (time.perf_counter() - t) / 60, "epochs": res.epochs_done, **s}
+        out[model] = {"minutes": (time.perf_counter() - t) / 60, "epochs": res.epochs_done,
+                      "threshold": load_checkpoint(res.best_checkpoint).threshold, **s}
     return out
 
 
@@ -122,6 +127,8 @@ def main() -> int:
     ap.add_argument("--data", default=None, help="magnetic-tile folder (real defects)")
     ap.add_argument("--real-models", nargs="+", default=["iunet", "unet"])
     ap.add_argument("--real-crop", type=int, default=192)
+    ap.add_argument("--real-crops-per-epoch", type=int, default=640,
+                    help="crops per epoch on the real images (validation after each epoch)")
     ap.add_argument("--skip-synth", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
     ap.add_argument("--work", type=Path, default=None)
@@ -141,8 +148,9 @@ def main() -> int:
         print("# Real defects: magnetic-tile", flush=True)
         r = report["real"] = real(args, work)
         for model, s in r.items():
-            print(f"  {model}: {s['minutes']:.1f} min ({s['epochs']} epochs) -> defect IoU {s['iou_defect']:.4f}, "
-                  f"MIoU {s['miou']:.4f}, accuracy {s['accuracy']:.4f}", flush=True)
+            print(f"  {model}: {s['minutes']:.1f} min ({s['epochs']} epochs, threshold {s['threshold']}) -> "
+                  f"defect IoU {s['iou_defect']:.4f}, MIoU {s['miou']:.4f}, dice {s['dice']:.4f}, "
+                  f"accuracy {s['accuracy']:.4f} on {s['images']} test images", flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     print(f"(work folder: {work})")
