@@ -147,3 +147,34 @@ def test_cli_defaults_are_the_trainer_defaults():
         "base": 16, "separable": "nested", "deep_supervision": False}
     with pytest.raises(IunetError):
         cli_train.parse_overrides(["base"])
+
+
+def test_out_of_memory_ends_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    import iunet_gui.training.losses as losses
+
+    calls = {"n": 0}
+    real = losses.segmentation_loss
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 12:  # epoch 1 (4 steps x <= 3 heads) passes, then the allocator gives up
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+        return real(*a, **k)
+
+    monkeypatch.setattr(losses, "segmentation_loss", flaky)
+    res = train(tiny(tmp_path, epochs=3, crops_per_epoch=8, batch_size=2))
+    assert res.status == "oom" and "--crop" in res.message
+    assert res.epochs_done == 1 and load_checkpoint(res.last_checkpoint).trainer_state["epoch"] == 1
+
+
+def test_cancel_while_loading_the_data(tmp_path):
+    from iunet_gui.core.progress import CancelToken
+
+    token = CancelToken()
+
+    def progress(ev):
+        if ev.stage == "load" and ev.step == 2:
+            token.cancel()
+
+    res = train(tiny(tmp_path, epochs=5), progress=progress, cancel=token)
+    assert res.status == "cancelled" and "loading" in res.message and res.last_checkpoint is None

@@ -69,6 +69,8 @@ def parse_overrides(pairs) -> dict:
 
 
 def run(args) -> int:
+    import os
+
     from iunet_gui.cli._common import ProgressLine
     from iunet_gui.training.trainer import TrainConfig, train
 
@@ -97,6 +99,8 @@ def run(args) -> int:
         from iunet_gui.core.errors import IunetError
 
         raise IunetError(str(exc)) from None
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
+        return 0 if result.status in ("done", "time_limit") else 1
     print(f"{result.status}: {result.message}; best validation MIoU "
           f"{'-' if result.best_val_miou is None else f'{result.best_val_miou:.4f}'}; best checkpoint {result.best_checkpoint}")
     return 0 if result.status in ("done", "time_limit") else 1

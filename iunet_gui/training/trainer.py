@@ -109,15 +109,29 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             torch.cuda.set_device(device)
     if notice and rank == 0:
         progress(ProgressEvent("notice", message=notice))
+    if rank != 0:
+        progress = lambda ev: None  # noqa: E731 - one voice under torchrun: rank 0 reports
     run_dir = Path(cfg.out)
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
 
     # -- data ------------------------------------------------------------------------------------
     progress(ProgressEvent("load", message=f"loading {cfg.data}"))
-    items = load_items(cfg.data, limit=cfg.limit_images)
+
+    def load_progress(ev):
+        progress(ev)
+        if cancel.cancelled:
+            raise _Stop("cancelled", "training cancelled while loading the data")
+
+    try:
+        items = load_items(cfg.data, limit=cfg.limit_images, progress=load_progress)
+        val_loaded = load_items(cfg.val, progress=load_progress) if cfg.val else None
+    except _Stop as stop:
+        progress(ProgressEvent(stop.status, message=stop.message))
+        return TrainResult(stop.status, stop.message, run_dir, None, None, 0, None, [],
+                           time.perf_counter() - t_start)
     if cfg.val:
-        train_items, val_items = items, load_items(cfg.val)
+        train_items, val_items = items, val_loaded
     else:
         train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed)
     val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
@@ -193,6 +207,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         logits = []
         with torch.inference_mode():
             for it in val_items:
+                if cancel.cancelled and not distributed:
+                    raise _Stop("cancelled", "training cancelled")
                 x = prepare_input(it.image, cfg.in_channels)
                 h, w = x.shape[-2:]
                 ph, pw = (-h) % mult, (-w) % mult
@@ -258,10 +274,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
             losses = []
             for step in range(1, steps_per_epoch + 1):
-                if cancel.cancelled:
-                    raise _Stop("cancelled", "training cancelled")
-                if deadline and time.perf_counter() > deadline:
-                    raise _Stop("time_limit", f"time limit of {cfg.time_limit_min:g} min reached")
+                if not distributed:  # under torchrun the processes agree on stopping below
+                    _check_stop(_stop_code(cancel, deadline), cfg)
                 x, y, mixed = batch()
                 lr_now = set_lr(global_step)
                 x, y = x.to(device), y.to(device)
@@ -271,9 +285,16 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                     outs = net(x)  # a list of every head's logits under deep supervision
                     outs = outs if isinstance(outs, (list, tuple)) else [outs]
                     loss = sum(segmentation_loss(o, y, cfg.loss, cfg.pos_weight, mixed) for o in outs) / len(outs)
-                if not torch.isfinite(loss):
-                    raise _Stop("nan", f"the loss became {loss.item()} at epoch {epoch}, step {step}; "
+                code = _NAN if not torch.isfinite(loss) else 0
+                if distributed:  # one small all-reduce per step: every process stops at the same step
+                    flag = torch.tensor([max(code, _stop_code(cancel, deadline))], device=device)
+                    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                    code = int(flag.item())
+                if code == _NAN:
+                    what = loss.item() if not torch.isfinite(loss) else "nan in another process"
+                    raise _Stop("nan", f"the loss became {what} at epoch {epoch}, step {step}; "
                                        f"the last good checkpoint is kept (try a lower --lr)")
+                _check_stop(code, cfg)
                 opt.zero_grad(set_to_none=True)
                 if scaler:
                     scaler.scale(loss).backward()
@@ -331,8 +352,9 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             save(last_path, epochs_done)
             if not best_path.exists():
                 save(best_path, epochs_done)
-    except RuntimeError as exc:
-        if "out of memory" in str(exc).lower():
+    except (RuntimeError, MemoryError) as exc:
+        text = str(exc).lower()
+        if isinstance(exc, MemoryError) or "out of memory" in text or "can't allocate memory" in text:
             status, message = "oom", (f"out of memory at crop {cfg.crop}, batch {cfg.batch_size}: "
                                       f"lower --crop or --batch-size; the last good checkpoint is kept")
         else:
@@ -353,6 +375,24 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
 
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # tried on the validation images
+
+
+_CANCEL, _TIME, _NAN = 1, 2, 3
+
+
+def _stop_code(cancel: CancelToken, deadline: float | None) -> int:
+    if cancel.cancelled:
+        return _CANCEL
+    if deadline and time.perf_counter() > deadline:
+        return _TIME
+    return 0
+
+
+def _check_stop(code: int, cfg: TrainConfig) -> None:
+    if code == _CANCEL:
+        raise _Stop("cancelled", "training cancelled")
+    if code == _TIME:
+        raise _Stop("time_limit", f"time limit of {cfg.time_limit_min:g} min reached")
 
 
 class _Stop(Exception):
