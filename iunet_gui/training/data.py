@@ -21,8 +21,9 @@ class Item:
     mm_per_px: float | None = None
 
 
-def labelled_images(folder) -> tuple[Project, list[Path]]:
-    """Images with ground truth: a sidecar with shapes or the defect_free flag, or a mask file."""
+def labelled_images(folder, skipped: list | None = None) -> tuple[Project, list[Path]]:
+    """Images with ground truth: a sidecar with shapes or the defect_free flag, or a mask file.
+    Unreadable sidecars are left out; their messages go to `skipped` when given."""
     project = Project.open(folder)
     out = []
     for img in project.images:
@@ -31,7 +32,9 @@ def labelled_images(folder) -> tuple[Project, list[Path]]:
             continue
         try:
             ann = project.load_annotation(img)
-        except IunetError:
+        except IunetError as exc:
+            if skipped is not None:
+                skipped.append(str(exc))
             continue
         if ann is not None and (ann.shapes or ann.defect_free):
             out.append(img)
@@ -42,7 +45,11 @@ def load_items(folder, limit: int | None = None, progress=None) -> list[Item]:
     """Load every labelled image of `folder` with its binary defect mask (all classes = 1)."""
     from iunet_gui.core.progress import ProgressEvent
 
-    project, images = labelled_images(folder)
+    skipped: list[str] = []
+    project, images = labelled_images(folder, skipped)
+    if skipped and progress:
+        progress(ProgressEvent("notice", message=f"{len(skipped)} unreadable annotation(s) left out: "
+                                                 + "; ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else "")))
     if not images:
         raise IunetError(f"{folder}: no labelled images (labelme JSON with shapes or the defect_free flag, "
                          f"or image + mask pairs)")
@@ -70,22 +77,38 @@ def split_items(items: list[Item], val_fraction: float = 0.2, seed: int = 0) -> 
 
 
 class CropSampler:
-    """Random training crops; `focus` of them are centred near a defect pixel, so that small
-    defects in a large image are seen often enough (the class-imbalance problem)."""
+    """Random training crops; `focus` of them are centred near a defect, so that small defects
+    in a large image are seen often enough (the class-imbalance problem). A focused crop picks
+    a defect region of the image at random (each region equally likely, so a thin scratch is
+    seen as often as a large stain), then a pixel of it, then shifts the window by up to c/4."""
 
     def __init__(self, items: list[Item], crop: int = 256, focus: float = 0.7, seed: int = 0):
+        import cv2
+
         if not items:
             raise IunetError("no training images")
         self.items, self.crop, self.focus = items, crop, focus
         self.rng = np.random.default_rng(seed)
-        self.defect_pixels = [np.argwhere(it.mask) for it in items]
+        self.regions = []  # per item: list of (N, 2) arrays of (y, x) defect pixels, one per region
+        for it in items:
+            n, labels = cv2.connectedComponents(it.mask.astype(np.uint8), connectivity=8)
+            if n <= 1:
+                self.regions.append([])
+                continue
+            ys, xs = np.nonzero(labels)
+            lab = labels[ys, xs]
+            order = np.argsort(lab, kind="stable")
+            bounds = np.searchsorted(lab[order], np.arange(1, n + 1))
+            pix = np.stack([ys[order], xs[order]], axis=1)
+            self.regions.append([pix[bounds[i]:bounds[i + 1]] for i in range(n - 1)])
 
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
         k = int(self.rng.integers(len(self.items)))
-        it, pix = self.items[k], self.defect_pixels[k]
+        it, regions = self.items[k], self.regions[k]
         h, w = it.mask.shape
         c = self.crop
-        if len(pix) and self.rng.random() < self.focus:
+        if regions and self.rng.random() < self.focus:
+            pix = regions[int(self.rng.integers(len(regions)))]
             cy, cx = pix[int(self.rng.integers(len(pix)))]
             y0 = int(cy) - c // 2 + int(self.rng.integers(-c // 4, c // 4 + 1))
             x0 = int(cx) - c // 2 + int(self.rng.integers(-c // 4, c // 4 + 1))
