@@ -30,10 +30,11 @@ def log(ev):
         print(f"    {ev.stage}: {ev.message}", flush=True)
 
 
-def score(ckpt: Path, test_dir: Path) -> dict:
+def score(ckpt: Path, test_dir: Path, crop_to_part: bool = True) -> dict:
+    """Whole test images at the checkpoint's own (validation-tuned) threshold."""
     from iunet_gui.training.evaluation import evaluate_checkpoint
 
-    _, s = evaluate_checkpoint(ckpt, test_dir)
+    _, s = evaluate_checkpoint(ckpt, test_dir, crop_to_part=crop_to_part)
     return s
 
 
@@ -109,7 +110,7 @@ def real(args, work: Path) -> dict:
             "schedule", "time_limit_min")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
-        s = score(res.best_checkpoint, work / "real_test")
+        s = score(res.best_checkpoint, work / "real_test", crop_to_part=False)  # tiles, not washers
         out[model] = {"minutes": (time.perf_counter() - t) / 60, "epochs": res.epochs_done,
                       "threshold": load_checkpoint(res.best_checkpoint).threshold, **s}
     return out

@@ -8,9 +8,11 @@ from iunet_gui.core.metrics import Evaluator
 from iunet_gui.core.progress import ProgressEvent
 
 
-def evaluate_checkpoint(checkpoint, data_dir, threshold: float = 0.5, progress=None, backend: str = "auto",
-                        iou_threshold: float = 0.5, predictor=None):
-    """Returns (per-image records, summary) of `checkpoint` on every labelled image of data_dir."""
+def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
+                        iou_threshold: float = 0.5, predictor=None, crop_to_part: bool = True):
+    """Returns (per-image records, summary) of `checkpoint` on every labelled image of data_dir.
+    `threshold` None: the checkpoint's own (tuned on validation). `crop_to_part`: run only the
+    washer's box when one is found (False for other parts, e.g. magnetic tiles)."""
     from iunet_gui.training.data import labelled_images
     from iunet_gui.training.predictor import Predictor
 
@@ -19,7 +21,8 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float = 0.5, progress=N
         from iunet_gui.core.errors import IunetError
 
         raise IunetError(f"{data_dir}: no labelled images to score on")
-    pred = predictor or Predictor.from_path(checkpoint, backend=backend, threshold=threshold)
+    pred = predictor or Predictor.from_path(checkpoint, backend=backend, threshold=threshold,
+                                            crop_to_part=crop_to_part)
     ev = Evaluator(iou_threshold=iou_threshold)
     for k, img in enumerate(images):
         gt = project.ground_truth_mask(img)
@@ -32,11 +35,12 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float = 0.5, progress=N
     return ev.records, ev.summary()
 
 
-def compare_checkpoints(checkpoints, data_dir, threshold: float = 0.5, progress=None, backend: str = "auto"):
+def compare_checkpoints(checkpoints, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
+                        crop_to_part: bool = True):
     """[(model name, summary)] for each checkpoint on the same data, in the given order."""
     out = []
     for ck in checkpoints:
-        _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend)
+        _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend, crop_to_part=crop_to_part)
         out.append((_display_name(ck), summary))
     return out
 
