@@ -7,9 +7,12 @@ import torch.nn.functional as F
 LOSSES = ("bce", "bce_pos", "bce_dice")
 
 
-def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0, per_sample: bool = False) -> torch.Tensor:
+    """Soft Dice over the whole batch (default). Per sample, a crop without defects saturates at
+    1 - 1/(sum p + 1) once it has false positives, so its gradient vanishes and false positives
+    on the background go unpunished; pooled over the batch they keep a gradient."""
     p = torch.sigmoid(logits)
-    dims = tuple(range(1, p.ndim))
+    dims = tuple(range(1, p.ndim)) if per_sample else tuple(range(p.ndim))
     inter = (p * target).sum(dims)
     return (1 - (2 * inter + eps) / (p.sum(dims) + target.sum(dims) + eps)).mean()
 

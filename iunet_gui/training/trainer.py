@@ -374,7 +374,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                        last_path if last_path.exists() else None, epochs_done, best_miou, history, seconds)
 
 
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # tried on the validation images
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # tried on the validation images
 
 
 _CANCEL, _TIME, _NAN = 1, 2, 3
