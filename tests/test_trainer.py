@@ -86,7 +86,7 @@ def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
-                                 dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0)])
+                                 dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0)])
 def test_bad_settings_are_clear_errors(tmp_path, bad):
     with pytest.raises(IunetError):
         train(tiny(tmp_path, **bad))
@@ -141,7 +141,7 @@ def test_cli_defaults_are_the_trainer_defaults():
     args = ns.parse_args(["--data", "x"])
     d = TrainConfig(data="x")
     for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
-                "schedule", "seed"):
+                "schedule", "seed", "ema"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}
@@ -178,3 +178,19 @@ def test_cancel_while_loading_the_data(tmp_path):
 
     res = train(tiny(tmp_path, epochs=5), progress=progress, cancel=token)
     assert res.status == "cancelled" and "loading" in res.message and res.last_checkpoint is None
+
+
+def test_checkpoints_hold_the_weight_average_and_resume_from_the_raw_weights(tmp_path):
+    import torch
+
+    res = train(tiny(tmp_path, epochs=2, ema=0.9))
+    ck = load_checkpoint(res.last_checkpoint)
+    raw = ck.trainer_state["raw_state"]
+    avg = ck.model.state_dict()
+    assert raw.keys() == avg.keys()
+    differs = [k for k in raw if raw[k].is_floating_point() and not torch.allclose(raw[k], avg[k])]
+    assert differs  # the saved network is the average, not the last step
+    again = train(tiny(tmp_path, epochs=3, ema=0.9, resume=True))
+    assert again.status == "done" and [h["epoch"] for h in again.history] == [1, 2, 3]
+    off = train(tiny(tmp_path, out=str(tmp_path / "off"), epochs=1, ema=0.0))
+    assert "raw_state" not in load_checkpoint(off.last_checkpoint).trainer_state

@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=d["threshold"],
                    help="probability threshold; validation tunes it unless --no-tune-threshold")
     p.add_argument("--no-tune-threshold", action="store_true", help="keep --threshold as the checkpoint's threshold")
+    p.add_argument("--ema", type=float, default=d["ema"],
+                   help=f"decay of the weight average that is validated and saved (default {d['ema']:g}; 0 = off)")
 
 
 def parse_overrides(pairs) -> dict:
@@ -81,7 +83,7 @@ def run(args) -> int:
                       seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
-                      tune_threshold=not args.no_tune_threshold)
+                      tune_threshold=not args.no_tune_threshold, ema=args.ema)
     line = ProgressLine("train")
 
     def progress(ev):

@@ -46,6 +46,7 @@ class TrainConfig:
     tune_threshold: bool = True  # store the validation-best threshold in the checkpoint
     schedule: str = "cosine"  # "cosine" (warm-up, then decay to lr/100 by the last epoch or time limit) or "constant"
     warmup_steps: int = 30
+    ema: float = 0.99  # validate and save an exponential moving average of the weights (0 = off)
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
@@ -93,6 +94,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("batch size and epochs must be >= 1, crop >= 16 and the learning rate > 0")
     if not (0 <= cfg.focus <= 1 and 0 <= cfg.mixup <= 1 and 0 < cfg.threshold < 1 and cfg.pos_weight > 0):
         raise IunetError("focus and mixup must be in [0, 1], the threshold in (0, 1) and pos_weight > 0")
+    if not 0 <= cfg.ema < 1:
+        raise IunetError("ema must be in [0, 1)")
     if cfg.schedule not in ("cosine", "constant"):
         raise IunetError(f"unknown learning-rate schedule {cfg.schedule!r} (cosine, constant)")
     if cfg.threads:
@@ -144,7 +147,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
 
     # -- model, optimizer, resume ----------------------------------------------------------------
     model, model_cfg = build_preset(cfg.model, cfg.preset, cfg.in_channels, **cfg.model_overrides)
-    optimizer_state, start_epoch, best_miou, history, step0 = None, 0, None, [], 0
+    optimizer_state, start_epoch, best_miou, history, step0, resumed_ema = None, 0, None, [], 0, None
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     if cfg.resume:
         if not last_path.exists():
@@ -155,6 +158,12 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         model, model_cfg = ck.model, ck.config
         optimizer_state = ck.optimizer_state
         ts = ck.trainer_state or {}
+        resumed_ema = ck.model if ts.get("raw_state") is not None else None
+        if resumed_ema is not None:  # the checkpoint's weights are the average; training resumes the raw ones
+            import copy
+
+            model = copy.deepcopy(ck.model)
+            model.load_state_dict(ts["raw_state"])
         start_epoch, best_miou = int(ts.get("epoch", 0)), ts.get("best_val_miou")
         history = list(ts.get("history", []))
         step0 = int(ts.get("global_step", 0))
@@ -176,6 +185,24 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     if getattr(model, "deep_supervision", False):
         model.all_heads = True  # forward() returns every head while training
+    ema_model = None
+    if cfg.ema:
+        import copy
+
+        ema_model = copy.deepcopy(model)
+        if resumed_ema is not None:
+            ema_model.load_state_dict(resumed_ema.state_dict())
+        ema_model.eval().requires_grad_(False)
+    eval_model = ema_model if ema_model is not None else model
+
+    def update_ema(step: int) -> None:
+        """ema <- d ema + (1 - d) weights, d ramping up from 0.5 so early weights fade fast."""
+        d = min(cfg.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for e, w in zip(ema_model.parameters(), model.parameters()):
+                e.lerp_(w, 1 - d)
+            for e, b in zip(ema_model.buffers(), model.buffers()):
+                e.copy_(b)
     meta = {"data": summary, "train_config": asdict(cfg), "threshold": cfg.threshold}
     if cfg.resume and ts.get("threshold") is not None:
         meta["threshold"] = float(ts["threshold"])
@@ -188,18 +215,19 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     def save(path: Path, epoch: int):
         if rank != 0:
             return
-        save_checkpoint(path, model, arch=cfg.model, config=model_cfg, classes=["defect"], meta=meta,
-                        optimizer_state=opt.state_dict(),
-                        trainer_state={"epoch": epoch, "best_val_miou": best_miou, "history": history,
-                                       "rng": int(rng.integers(2 ** 31)), "global_step": global_step,
-                                       "threshold": meta["threshold"]})
+        state = {"epoch": epoch, "best_val_miou": best_miou, "history": history,
+                 "rng": int(rng.integers(2 ** 31)), "global_step": global_step, "threshold": meta["threshold"]}
+        if ema_model is not None:  # the checkpoint holds the averaged weights; resume needs the raw ones
+            state["raw_state"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        save_checkpoint(path, eval_model, arch=cfg.model, config=model_cfg, classes=["defect"], meta=meta,
+                        optimizer_state=opt.state_dict(), trainer_state=state)
 
     def validate() -> dict:
         """Whole validation images; with `tune_threshold`, scored at the threshold (of a small grid)
         that gives the best pixel MIoU, which is then the checkpoint's threshold."""
         from iunet_gui.core.metrics import confusion, scores
 
-        model.eval()
+        eval_model.eval()
         mult = getattr(model, "multiple", 1)
         grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
         cuts = np.log(np.array(grid) / (1 - np.array(grid)))  # thresholds on the logits
@@ -216,7 +244,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 t = torch.from_numpy(x[None]).to(device)
                 if device.type == "cpu":
                     t = t.contiguous(memory_format=torch.channels_last)
-                z = model(t)[0, 0, :h, :w].float().cpu().numpy()
+                z = eval_model(t)[0, 0, :h, :w].float().cpu().numpy()
                 logits.append(z)
                 for k, c in enumerate(cuts):
                     conf[k] += confusion(z > c, it.mask)
@@ -303,6 +331,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 else:
                     loss.backward()
                     opt.step()
+                if ema_model is not None:
+                    update_ema(global_step)
                 losses.append(float(loss.item()))
                 global_step += 1
                 seen += cfg.batch_size * world
