@@ -120,3 +120,44 @@ def test_shape_copy_is_deep():
     c.points[0][0] = 99
     c.extra["k"].append(2)
     assert s.points[0][0] == 1 and s.extra == {"k": [1]}
+
+
+@pytest.mark.parametrize("doc, fragment", [
+    ({"imageWidth": 10 ** 400, "shapes": []}, "imageWidth"),
+    ({"imageWidth": 1e300, "imageHeight": 10, "shapes": []}, "imageWidth"),
+    ({"imageWidth": 20.5, "imageHeight": 10, "shapes": []}, "whole number"),
+    ({"shapes": [{"label": "a", "points": [[10 ** 400, 1], [1, 2], [3, 4]]}]}, "too large"),
+])
+def test_absurd_numbers_are_clear_errors(doc, fragment):
+    with pytest.raises(AnnotationError, match=fragment) as exc:
+        Annotation.from_dict(doc, source="odd.json")
+    assert "odd.json" in str(exc.value) and len(str(exc.value)) < 200
+
+
+def _b64_png(w, h):
+    import base64
+
+    import numpy as np
+
+    from iunet_gui.core.images import encode_image
+
+    return base64.b64encode(encode_image(np.zeros((h, w, 3), np.uint8))).decode()
+
+
+def test_embedded_image_size_wins_over_a_wrong_declared_size_with_a_warning():
+    ann = Annotation.from_dict({"shapes": [], "imageData": _b64_png(11, 7), "imageWidth": 100, "imageHeight": 70})
+    assert (ann.image_width, ann.image_height) == (11, 7)
+    assert any("differ from the embedded image" in w for w in ann.warnings)
+    ok = Annotation.from_dict({"shapes": [], "imageData": _b64_png(11, 7), "imageWidth": 11, "imageHeight": 7})
+    assert ok.warnings == []
+
+
+def test_undecodable_image_data_with_a_declared_size_loads_with_a_warning():
+    ann = Annotation.from_dict({"shapes": [], "imageData": "bm90IGFuIGltYWdl", "imageWidth": 10, "imageHeight": 8})
+    assert (ann.image_width, ann.image_height) == (10, 8) and ann.image_data == "bm90IGFuIGltYWdl"
+    assert any("not a decodable image" in w for w in ann.warnings)
+
+
+def test_windows_image_path_is_normalised_like_labelme():
+    ann = Annotation.from_dict({"shapes": [], "imagePath": "..\\photos\\w 01.jpg", "imageWidth": 4, "imageHeight": 4})
+    assert ann.image_path == "../photos/w 01.jpg"

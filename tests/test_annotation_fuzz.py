@@ -6,12 +6,14 @@ from hypothesis import strategies as st
 from iunet_gui.core.annotation import Annotation
 from iunet_gui.core.errors import AnnotationError
 
+huge = st.sampled_from([10 ** 400, -(10 ** 400), 1e308, 65536, 2 ** 63])  # overflow float(), absurd sizes
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=5)
+    | huge,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=20,
 )
-point = st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=2)),
+point = st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=2), huge),
                  min_size=0, max_size=3)
 shape = st.fixed_dictionaries(
     {"label": st.one_of(st.text(max_size=5), st.integers(), st.none()),

@@ -10,13 +10,14 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from iunet_gui.core.atomic import atomic_write_json
 from iunet_gui.core.errors import AnnotationError
 
 LABELME_VERSION = "5.5.0"
+MAX_IMAGE_SIDE = 65535  # larger sides are taken as corrupt (JPEG's own limit; keeps masks allocatable)
 SHAPE_TYPES = ("polygon", "rectangle", "circle", "line", "linestrip", "point", "points", "mask")
 _MIN_POINTS = {"polygon": 3, "rectangle": 2, "circle": 2, "line": 2, "linestrip": 2, "point": 1, "points": 1, "mask": 2}
 _SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flags", "mask")
@@ -157,13 +158,21 @@ class Annotation:
         image_data = data.get("imageData")
         if image_data is not None and not isinstance(image_data, str):
             raise fail("'imageData' must be a base64 string or null")
+        if "\\" in image_path:  # as labelme does: Windows separators become '/'
+            image_path = PureWindowsPath(image_path).as_posix()
         height, width = data.get("imageHeight"), data.get("imageWidth")
         for key, value in (("imageHeight", height), ("imageWidth", width)):
-            if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
-                                      or not math.isfinite(value) or value < 0 or value != int(value)):
-                raise fail(f"'{key}' must be a non-negative whole number, found {value!r}")
-        if (height is None or width is None) and image_data:
-            width, height = _size_from_image_data(image_data, fail)
+            if value is not None and not _is_size(value):
+                raise fail(f"'{key}' must be a whole number from 0 to {MAX_IMAGE_SIDE}, found {value!r:.40}")
+        if image_data:
+            actual_w, actual_h = _size_from_image_data(image_data, fail, required=height is None or width is None)
+            if actual_w is None:
+                warnings.append("'imageData' is not a decodable image (kept as is; labelme cannot open this file)")
+            elif (width, height) != (actual_w, actual_h):
+                if height is not None and width is not None:  # labelme trusts the embedded image too
+                    warnings.append(f"imageWidth/imageHeight {width}x{height} differ from the embedded image "
+                                    f"({actual_w}x{actual_h}); using the image's size")
+                width, height = actual_w, actual_h
         height = int(height or 0)
         width = int(width or 0)
         flags = data.get("flags")
@@ -186,18 +195,33 @@ class Annotation:
                    warnings=[f"{source}: {w}" for w in warnings])
 
 
-def _size_from_image_data(image_data: str, fail) -> tuple[int, int]:
-    import cv2
-    import numpy as np
+def _is_size(value: Any) -> bool:
+    """A JSON image side: a whole number in [0, MAX_IMAGE_SIDE] (5.0 is accepted, True is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return 0 <= value <= MAX_IMAGE_SIDE
+
+
+def _size_from_image_data(image_data: str, fail, required: bool) -> tuple[int | None, int | None]:
+    """(width, height) of the embedded base64 image, read from its header (Pillow, no full decode).
+
+    An undecodable image is an error only when the JSON gives no size (`required`)."""
+    import io
+
+    from PIL import Image
 
     try:
-        buf = np.frombuffer(base64.b64decode(image_data, validate=False), dtype=np.uint8)
-        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
-    except (ValueError, TypeError):
-        img = None
-    if img is None:
+        with Image.open(io.BytesIO(base64.b64decode(image_data, validate=False))) as pil:
+            w, h = int(pil.width), int(pil.height)
+        if 0 < w <= MAX_IMAGE_SIDE and 0 < h <= MAX_IMAGE_SIDE:
+            return w, h
+    except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
+        pass
+    if required:
         raise fail("'imageData' is not a decodable image and imageHeight/imageWidth are missing")
-    return int(img.shape[1]), int(img.shape[0])
+    return None, None
 
 
 def _parse_shape(i: int, s: Any, width: int, height: int, fail, warnings: list[str]) -> Shape:
@@ -234,7 +258,10 @@ def _parse_shape(i: int, s: Any, width: int, height: int, fail, warnings: list[s
         if (not isinstance(p, (list, tuple)) or len(p) != 2
                 or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in p)):
             raise fail(f"{where}: point {j} must be [x, y] numbers, found {p!r}")
-        x, y = float(p[0]), float(p[1])
+        try:
+            x, y = float(p[0]), float(p[1])
+        except OverflowError:
+            raise fail(f"{where}: point {j} has a coordinate too large for a number ({p!r:.60})") from None
         if not (math.isfinite(x) and math.isfinite(y)):
             raise fail(f"{where}: point {j} has a NaN or infinite coordinate ({p[0]!r}, {p[1]!r})")
         if width > 0 and height > 0 and shape_type != "mask":
