@@ -105,3 +105,23 @@ def test_min_area_drops_specks():
     m[3, 3] = True
     m[10:20, 10:20] = True
     assert len(mask_to_polygons(m, min_area=4)) == 1
+
+
+def test_mask_shape_is_placed_like_labelme():
+    import base64
+    import io
+
+    sub = np.zeros((4, 5), np.uint8)
+    sub[1:3, 1:4] = 1
+    buf = io.BytesIO()
+    PIL.Image.fromarray(sub).save(buf, format="PNG")
+    data = base64.b64encode(buf.getvalue()).decode()
+    pts = [[10.7, 5.2], [14.7, 8.2]]
+    ours = shape_to_mask(pts, "mask", (20, 30), data)
+    ref = np.zeros((20, 30), bool)  # labelme: (x1, y1), (x2, y2) = points.astype(int); mask[y1:y2+1, x1:x2+1] = m
+    (x1, y1), (x2, y2) = np.asarray(pts).astype(int)
+    ref[y1:y2 + 1, x1:x2 + 1] = sub.astype(bool)
+    assert np.array_equal(ours, ref)
+    edge = shape_to_mask([[27.0, 18.0], [31.0, 21.0]], "mask", (20, 30), data)  # cut at the image border
+    assert edge.sum() == sub[:2, :3].sum()
+    assert not shape_to_mask(pts, "mask", (20, 30), "not base64 png").any()

@@ -55,15 +55,20 @@ def shape_to_mask(points: Sequence[Sequence[float]], shape_type: str | None, ima
 
 
 def _mask_shape(xy, mask_data, h, w) -> np.ndarray:
-    """labelme's "mask" shape: a base64 PNG covering the box between its two points."""
+    """labelme's "mask" shape: a base64 PNG whose top-left pixel is the first point, truncated
+    to whole pixels as labelme's shapes_to_label does (`astype(int)`); nonzero is inside."""
     out = np.zeros((h, w), bool)
     if not mask_data or len(xy) < 2:
         return out
     try:
-        sub = np.asarray(Image.open(io.BytesIO(base64.b64decode(mask_data))).convert("L")) > 0
+        with Image.open(io.BytesIO(base64.b64decode(mask_data))) as pil:
+            sub = np.asarray(pil)
     except Exception:  # noqa: BLE001 - an undecodable mask contributes nothing (the shape is kept)
         return out
-    x1, y1 = (int(round(v)) for v in xy[0])
+    sub = sub.any(axis=2) if sub.ndim == 3 else sub.astype(bool)
+    if sub.ndim != 2:
+        return out
+    x1, y1 = (int(v) for v in xy[0])
     y2, x2 = y1 + sub.shape[0], x1 + sub.shape[1]
     ys, xs = slice(max(y1, 0), min(y2, h)), slice(max(x1, 0), min(x2, w))
     out[ys, xs] = sub[ys.start - y1: ys.stop - y1, xs.start - x1: xs.stop - x1]
