@@ -51,3 +51,28 @@ def test_mask_threshold_is_128(tmp_path):
     assert read_mask(tmp_path / "m.png").tolist() == [[False, False, True, True]]
     save_mask(tmp_path / "o.png", np.array([[True, False]]))
     assert cv2.imread(str(tmp_path / "o.png"), cv2.IMREAD_UNCHANGED).tolist() == [[255, 0]]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_labelme(tmp_path, orientation):
+    from PIL import Image, ImageOps
+
+    from iunet_gui.core.images import image_size
+
+    blocks = np.random.default_rng(orientation).integers(0, 255, (3, 5, 3), dtype=np.uint8)
+    img = Image.fromarray(np.kron(blocks, np.ones((8, 8, 1), np.uint8)))  # 24 x 40, blocky: JPEG-safe
+    exif = img.getexif()
+    exif[0x0112] = orientation
+    p = tmp_path / "phone.jpg"
+    img.save(p, quality=98, exif=exif)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
+    ours = load_image(p)
+    assert ours.shape == upright.shape
+    assert np.abs(ours.astype(int) - upright).max() <= 2
+    assert image_size(p) == (upright.shape[1], upright.shape[0])
+
+
+def test_12bit_data_in_a_16bit_file_is_not_black(tmp_path):
+    img12 = np.array([[0, 1024, 2048, 4095]], np.uint16)
+    cv2.imwrite(str(tmp_path / "cam.png"), img12)
+    assert load_image(tmp_path / "cam.png", mode="gray").tolist() == [[0, 64, 128, 255]]

@@ -21,7 +21,11 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
     if img.dtype == np.uint8:
         return img
     if img.dtype == np.uint16:
-        return (img >> 8).astype(np.uint8)
+        # 10/12/14-bit cameras store their values in 16-bit files: scale by the bit depth the
+        # data uses (the next standard depth above its maximum), so they are not near black.
+        used = int(img.max()).bit_length() if img.size else 16
+        depth = next(d for d in (8, 10, 12, 14, 16) if used <= d)
+        return (img >> (depth - 8)).astype(np.uint8) if depth > 8 else img.astype(np.uint8)
     if img.dtype == bool:
         return img.astype(np.uint8) * 255
     if np.issubdtype(img.dtype, np.floating):
@@ -44,7 +48,7 @@ def _decode(path: Path) -> np.ndarray:
             img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
         elif img.ndim == 3 and img.shape[2] == 3:
             img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        return img
+        return _apply_exif_orientation(img, exif_orientation(path))
     try:
         from PIL import Image
 
@@ -55,6 +59,32 @@ def _decode(path: Path) -> np.ndarray:
             return np.asarray(pil)
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt image to the user
         raise ImageLoadError(f"{path}: not a readable image (corrupt or unsupported format: {exc})") from None
+
+
+def exif_orientation(path: str | os.PathLike) -> int:
+    """The EXIF orientation tag (1-8) of an image file; 1 when absent or unreadable."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as pil:
+            value = pil.getexif().get(0x0112, 1)
+        return int(value) if int(value) in range(1, 9) else 1
+    except Exception:  # noqa: BLE001 - no EXIF is the normal case
+        return 1
+
+
+def _apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn the stored pixels upright as viewers (and labelme) show them (PIL's exif_transpose)."""
+    if orientation in (5, 6, 7, 8):
+        img = np.swapaxes(img, 0, 1)  # transpose: now also rotate/flip as below
+        orientation = {5: 1, 6: 2, 7: 3, 8: 4}[orientation]
+    if orientation == 2:
+        img = img[:, ::-1]
+    elif orientation == 3:
+        img = img[::-1, ::-1]
+    elif orientation == 4:
+        img = img[::-1]
+    return np.ascontiguousarray(img)
 
 
 def load_image(path: str | os.PathLike, mode: str = "rgb") -> np.ndarray:
@@ -92,12 +122,13 @@ def load_image(path: str | os.PathLike, mode: str = "rgb") -> np.ndarray:
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(width, height) without decoding the pixels where Pillow can (falls back to a full load)."""
+    """(width, height) as shown upright (EXIF orientation), from the header where Pillow can."""
     try:
         from PIL import Image
 
         with Image.open(path) as pil:
-            return int(pil.width), int(pil.height)
+            w, h = int(pil.width), int(pil.height)
+        return (h, w) if exif_orientation(path) in (5, 6, 7, 8) else (w, h)
     except Exception:  # noqa: BLE001
         img = load_image(path)
         return img.shape[1], img.shape[0]
