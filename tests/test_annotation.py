@@ -161,3 +161,10 @@ def test_undecodable_image_data_with_a_declared_size_loads_with_a_warning():
 def test_windows_image_path_is_normalised_like_labelme():
     ann = Annotation.from_dict({"shapes": [], "imagePath": "..\\photos\\w 01.jpg", "imageWidth": 4, "imageHeight": 4})
     assert ann.image_path == "../photos/w 01.jpg"
+
+
+@pytest.mark.parametrize("value", [0, -0.02, "0.03", float("inf"), 10 ** 400, True])
+def test_unusable_mm_per_px_is_ignored_with_a_warning_and_kept(tmp_path, value):
+    ann = Annotation.from_dict({"shapes": [], "imageWidth": 4, "imageHeight": 4, "mm_per_px": value}, source="c.json")
+    assert ann.mm_per_px is None and any("mm_per_px" in w for w in ann.warnings)
+    assert ann.to_dict()["mm_per_px"] is value  # the operator's value is not rewritten

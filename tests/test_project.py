@@ -72,3 +72,42 @@ def test_broken_settings_fall_back_without_touching_the_file(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(ProjectError, match="not found"):
         Project.open(tmp_path / "nope")
+
+
+def test_data_set_root_of_class_folders_is_read_one_level_down(tmp_path):
+    for cls_dir, stems in (("MT_Crack", ("n10", "n2")), ("MT_Free", ("n1",))):
+        (tmp_path / cls_dir).mkdir()
+        for n in stems:
+            cv2.imwrite(str(tmp_path / cls_dir / f"{n}.jpg"), np.zeros((8, 8), np.uint8))
+            cv2.imwrite(str(tmp_path / cls_dir / f"{n}.png"), np.full((8, 8), 255 * (cls_dir != "MT_Free"), np.uint8))
+    (tmp_path / ".hidden").mkdir()
+    cv2.imwrite(str(tmp_path / ".hidden" / "x.jpg"), np.zeros((8, 8), np.uint8))
+    p = Project.open(tmp_path)
+    assert p.kind == "mask_pairs"
+    assert [i.relative_to(tmp_path).as_posix() for i in p.images] == ["MT_Crack/n2.jpg", "MT_Crack/n10.jpg",
+                                                                       "MT_Free/n1.jpg"]
+    assert p.ground_truth_mask(p.images[0]).all() and not p.ground_truth_mask(p.images[2]).any()
+
+
+def test_a_folder_with_images_is_not_searched_below(tmp_path):
+    _img(tmp_path / "top.png")
+    (tmp_path / "old").mkdir()
+    _img(tmp_path / "old" / "other.png")
+    assert [i.name for i in Project.open(tmp_path).images] == ["top.png"]
+
+
+@pytest.mark.parametrize("settings, fragment", [
+    ({"classes": 5}, "'classes' must be a list"),
+    ({"classes": "scratch"}, "'classes' must be a list"),
+    ({"classes": [{"color": "#ffffff"}]}, "non-empty 'name'"),
+    ({"mm_per_px": 10 ** 400}, "positive number"),
+    ({"washer_outer_diameter_mm": float("nan")}, "positive number"),
+    ([1, 2], "JSON object"),
+])
+def test_settings_of_the_wrong_shape_are_a_clear_project_error(tmp_path, settings, fragment):
+    _img(tmp_path / "x.png")
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(settings))
+    with pytest.raises(ProjectError, match=fragment):
+        Project.open(tmp_path, strict=True)
+    p = Project.open(tmp_path)
+    assert fragment in p.settings_error and p.settings.classes[0].name == "scratch"

@@ -81,7 +81,9 @@ class Annotation:
     @property
     def mm_per_px(self) -> float | None:
         v = self.extra.get("mm_per_px")
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 else None
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < 1e12:
+            return None  # absent, or not a usable scale (the key is kept as it was)
+        return float(v)
 
     @mm_per_px.setter
     def mm_per_px(self, value: float | None) -> None:
@@ -190,9 +192,12 @@ class Annotation:
             raise fail("'shapes' must be a list")
         shapes = [_parse_shape(i, s, width, height, fail, warnings) for i, s in enumerate(raw_shapes)]
         extra = {k: v for k, v in data.items() if k not in _TOP_KEYS}
-        return cls(image_path=image_path, image_width=width, image_height=height, shapes=shapes, flags=flags,
-                   image_data=image_data, version=version, extra=extra,
-                   warnings=[f"{source}: {w}" for w in warnings])
+        ann = cls(image_path=image_path, image_width=width, image_height=height, shapes=shapes, flags=flags,
+                  image_data=image_data, version=version, extra=extra)
+        if "mm_per_px" in extra and ann.mm_per_px is None:
+            warnings.append(f"'mm_per_px' must be a positive number, found {extra['mm_per_px']!r:.40}; ignored")
+        ann.warnings = [f"{source}: {w}" for w in warnings]
+        return ann
 
 
 def _is_size(value: Any) -> bool:

@@ -64,8 +64,11 @@ class ProjectSettings:
     def from_dict(cls, d: dict, source: str = SETTINGS_FILE) -> "ProjectSettings":
         if not isinstance(d, dict):
             raise ProjectError(f"{source}: expected a JSON object")
+        raw_classes = d.get("classes")
+        if raw_classes is not None and not isinstance(raw_classes, list):
+            raise ProjectError(f"{source}: 'classes' must be a list, found {type(raw_classes).__name__}")
         classes = []
-        for i, c in enumerate(d.get("classes") or []):
+        for i, c in enumerate(raw_classes or []):
             if isinstance(c, str):
                 c = {"name": c}
             if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not c["name"]:
@@ -78,16 +81,38 @@ class ProjectSettings:
         for key in ("mm_per_px", "washer_outer_diameter_mm"):
             v = d.get(key)
             if v is not None:
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) or v <= 0:
-                    raise ProjectError(f"{source}: '{key}' must be a positive number, found {v!r}")
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < 1e12:
+                    raise ProjectError(f"{source}: '{key}' must be a positive number, found {v!r:.40}")
                 setattr(out, key, float(v))
         out.extra = {k: v for k, v in d.items() if k not in ("classes", "mm_per_px", "washer_outer_diameter_mm")}
         return out
 
 
 def natural_key(path: Path) -> list:
-    """Sort key: img2 before img10."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+    """Sort key: img2 before img10 (a relative path sorts folder by folder)."""
+    parts = path.parts if not path.is_absolute() else (path.name,)
+    return [[(0, int(t)) if t.isdigit() else (1, t.lower()) for t in re.split(r"(\d+)", part) if t]
+            for part in parts]
+
+
+def _scan(folder: Path) -> tuple[list[Path], dict[Path, Path]]:
+    """Images of one folder, and image -> mask for name.jpg + name.png pairs without a sidecar."""
+    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+             and not p.name.startswith(".") and p.is_file()]
+    by_stem: dict[str, list[Path]] = {}
+    for p in files:
+        by_stem.setdefault(p.stem, []).append(p)
+    masks: dict[Path, Path] = {}
+    images: list[Path] = []
+    for stem, group in by_stem.items():
+        pngs = [p for p in group if p.suffix.lower() == ".png"]
+        others = [p for p in group if p.suffix.lower() != ".png"]
+        if others and pngs and not sidecar_path(others[0]).exists():
+            masks[others[0]] = pngs[0]  # name.jpg + name.png mask
+            images.append(others[0])
+        else:
+            images.extend(group)
+    return images, masks
 
 
 class Project:
@@ -111,27 +136,23 @@ class Project:
             raise ProjectError(f"{folder}: folder not found")
         if not folder.is_dir():
             raise ProjectError(f"{folder}: not a folder")
-        files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                 and not p.name.startswith(".")]
-        by_stem: dict[str, list[Path]] = {}
-        for p in files:
-            by_stem.setdefault(p.stem, []).append(p)
-        masks: dict[Path, Path] = {}
-        images: list[Path] = []
-        for stem, group in by_stem.items():
-            pngs = [p for p in group if p.suffix.lower() == ".png"]
-            others = [p for p in group if p.suffix.lower() != ".png"]
-            if others and pngs and not sidecar_path(others[0]).exists():
-                masks[others[0]] = pngs[0]  # name.jpg + name.png mask
-                images.append(others[0])
-            else:
-                images.extend(group)
+        try:
+            images, masks = _scan(folder)
+            if not images:  # a data set root of class folders (MT_Crack/, MT_Free/, ...): one level down
+                for sub in sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                                  key=natural_key):
+                    more, more_masks = _scan(sub)
+                    images += more
+                    masks.update(more_masks)
+        except OSError as exc:
+            raise ProjectError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
         kind = "mask_pairs" if masks and len(masks) >= len(images) / 2 else "labelme"
+        order = lambda p: natural_key(p.relative_to(folder))  # noqa: E731
         if kind == "labelme":
-            images = sorted(set(images) | set(masks.values()), key=natural_key)
+            images = sorted(set(images) | set(masks.values()), key=order)
             masks = {}
         else:
-            images = sorted(images, key=natural_key)
+            images = sorted(images, key=order)
         settings, error = ProjectSettings(), None
         sp = folder / SETTINGS_FILE
         if sp.exists():
