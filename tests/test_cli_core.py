@@ -79,3 +79,25 @@ def test_calibrate_cli(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["mm_per_px"] == pytest.approx(0.1, rel=0.01)
     assert json.loads((tmp_path / "iunet_project.json").read_text())["mm_per_px"] == pytest.approx(0.1, rel=0.01)
+
+
+def test_measure_a_labelme_mask_shape_by_its_pixels(tmp_path, capsys):
+    import base64
+    import io
+
+    from PIL import Image
+
+    sub = np.zeros((6, 40), np.uint8)
+    sub[2:4, 5:35] = 1  # 30 x 2 px stroke
+    buf = io.BytesIO()
+    Image.fromarray(sub).save(buf, format="PNG")
+    doc = {"version": "5.5.0", "flags": {}, "imagePath": "a.png", "imageData": None, "imageHeight": 50,
+           "imageWidth": 80, "shapes": [{"label": "scratch", "points": [[10, 10], [49, 15]], "group_id": None,
+                                        "description": "", "shape_type": "mask", "flags": {},
+                                        "mask": base64.b64encode(buf.getvalue()).decode()}]}
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    assert main(["measure", str(tmp_path / "a.json"), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)["defects"]
+    assert len(d) == 1 and d[0]["label"] == "scratch"
+    assert d[0]["area_px"] == 60 and d[0]["length_px"] == pytest.approx(29, abs=1)
+    assert d[0]["centroid"] == pytest.approx([10 + 19.5, 10 + 2.5])

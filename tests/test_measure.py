@@ -67,3 +67,23 @@ def test_polygon_measurement_is_exact_and_serialisable():
     out = d.to_dict()
     assert out["label"] == "scratch" and out["angle_deg"] in (0.0, 180.0) or out["angle_deg"] == pytest.approx(0)
     assert set(out) >= {"length_px", "width_px", "length_mm", "width_mm", "angle_deg", "area_px", "centroid", "box"}
+
+
+def test_self_crossing_polygon_keeps_its_enclosed_area():
+    bowtie = [[0, 0], [10, 10], [10, 0], [0, 10]]  # two triangles of 25 px each
+    d = measure_polygon(bowtie)
+    assert d.area_px == pytest.approx(50) and d.centroid == pytest.approx((5, 5))
+    assert d.length_px == pytest.approx(10) and d.width_px == pytest.approx(10)
+
+
+@pytest.mark.parametrize("angle", range(0, 180, 10))
+def test_labelme_line_shapes_measure_their_length(angle):
+    """A labelme 'line' is rasterised 10 px wide with flat ends: its mask measures the segment's
+    length within 2 px, about 10 px wide, along the segment's direction."""
+    t = np.deg2rad(angle)
+    p0 = np.array([250.3, 240.7]) - 100 * np.array([np.cos(t), np.sin(t)])
+    p1 = p0 + 200 * np.array([np.cos(t), np.sin(t)])
+    d = measure_mask(shape_to_mask([p0, p1], "line", (480, 500)))[0]
+    assert abs(d.length_px - 200) <= 2.0
+    assert abs(d.width_px - 10) <= 2.0
+    assert min(abs(d.angle_deg - angle), 180 - abs(d.angle_deg - angle)) <= 1.0

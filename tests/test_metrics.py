@@ -67,3 +67,23 @@ def test_length_errors_in_mm():
     rec = ev.add("a", pred, gt, mm_per_px=0.2)
     assert rec["length_error_max"] == pytest.approx(10 * 0.2)
     assert ev.summary()["length_error_mean_mm"] == pytest.approx(2.0)
+
+
+def test_calibrated_and_uncalibrated_errors_are_never_averaged_together():
+    ev = Evaluator()
+    gt = np.zeros((30, 80), bool)
+    gt[10:12, 10:60] = True
+    pred = np.zeros_like(gt)
+    pred[10:12, 10:50] = True  # 10 px too short
+    ev.add("calibrated", pred, gt, mm_per_px=0.2)  # 2 mm
+    ev.add("uncalibrated", pred, gt)  # 10 px
+    s = ev.summary()
+    assert s["length_unit"] == "mm"
+    assert s["length_error_max"] == pytest.approx(2.0) and s["length_error_mean_mm"] == pytest.approx(2.0)
+    assert s["length_error_max_px"] == pytest.approx(10.0) and s["matched_defects_uncalibrated"] == 1
+    assert s["matched_defects"] == 2
+    only_px = Evaluator()
+    only_px.add("a", pred, gt)
+    s = only_px.summary()
+    assert s["length_unit"] == "px" and s["length_error_max"] == pytest.approx(10.0)
+    assert s["length_error_max_mm"] is None

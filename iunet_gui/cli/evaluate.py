@@ -83,9 +83,14 @@ def print_report(records, summary, title: str = "") -> None:
     print(f"  IoU defect {s['iou_defect']:.4f}   IoU background {s['iou_background']:.4f}   MIoU {s['miou']:.4f}")
     print(f"  pixel accuracy {s['pixel_accuracy']:.4f}   Dice {s['dice']:.4f}   "
           f"accuracy (defect IoU >= {s['accuracy_iou_threshold']}) {s['accuracy']:.4f}")
-    if s["matched_defects"]:
-        print(f"  length error over {s['matched_defects']} matched defects: max {s['length_error_max']:.3f} {unit}, "
-              f"mean {s['length_error_mean']:.3f} {unit}   (defects gt {s['defects_gt']}, predicted {s['defects_pred']})")
+    if s["length_error_max"] is not None:
+        px_only = s.get("matched_defects_uncalibrated", 0) if unit == "mm" else 0
+        print(f"  length error over {s['matched_defects'] - px_only} matched defects: max {s['length_error_max']:.3f} "
+              f"{unit}, mean {s['length_error_mean']:.3f} {unit}   (defects gt {s['defects_gt']}, predicted "
+              f"{s['defects_pred']})")
+        if px_only:
+            print(f"  {px_only} more matched defects on uncalibrated images: max {s['length_error_max_px']:.2f} px, "
+                  f"mean {s['length_error_mean_px']:.2f} px")
     else:
         print(f"  no matched defects (gt {s['defects_gt']}, predicted {s['defects_pred']})")
 

@@ -28,8 +28,21 @@ def measure_source(path: Path, mm_per_px: float | None, min_area: int = 1):
             mm_per_px = ann.mm_per_px
         if mm_per_px is None:
             mm_per_px = Project.open(path.parent).settings.mm_per_px
-        defects = [measure_polygon(_outline(s), mm_per_px, label=s.label) for s in ann.shapes
-                   if not s.is_degenerate and s.points]
+        defects = []
+        for s in ann.shapes:
+            if s.is_degenerate or not s.points:
+                continue
+            if s.shape_type == "mask":  # a pixel mask inside its box: measure its pixels
+                from iunet_gui.core.geometry import shape_to_mask
+
+                h = ann.image_height or int(max(p[1] for p in s.points)) + 2
+                w = ann.image_width or int(max(p[0] for p in s.points)) + 2
+                m = shape_to_mask(s.points, "mask", (h, w), s.mask)
+                for d in measure_mask(m, mm_per_px):
+                    d.label = s.label
+                    defects.append(d)
+            else:
+                defects.append(measure_polygon(_outline(s), mm_per_px, label=s.label))
     else:
         if mm_per_px is None and path.parent.is_dir():
             mm_per_px = Project.open(path.parent).settings.mm_per_px

@@ -100,7 +100,11 @@ def measure_polygon(points: Sequence[Sequence[float]], mm_per_px: float | None =
     if len(pts) == 0:
         raise ValueError("cannot measure a shape without points")
     poly = Polygon(pts) if len(pts) >= 3 else None
-    if poly is not None and poly.is_valid and poly.area > 0:
+    if poly is not None and not poly.is_valid:  # a self-crossing outline: its area is what it encloses
+        from shapely import make_valid
+
+        poly = make_valid(poly)
+    if poly is not None and poly.area > 0:
         area, c = poly.area, poly.centroid
         centroid = (c.x, c.y)
     else:

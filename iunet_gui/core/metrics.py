@@ -80,8 +80,7 @@ class Evaluator:
     iou_threshold: float = 0.5
     records: list[dict] = field(default_factory=list)
     _conf: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
-    _errors: list[float] = field(default_factory=list)
-    _units: set = field(default_factory=set)
+    _errors: dict = field(default_factory=lambda: {"mm": [], "px": []})  # |length error| per unit
 
     def add(self, name: str, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None) -> dict:
         tp, fp, fn, tn = confusion(pred_mask, gt_mask)
@@ -90,11 +89,9 @@ class Evaluator:
         rec["accurate"] = rec["iou_defect"] >= self.iou_threshold
         pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px)
         unit = "mm" if mm_per_px else "px"
-        if pairs:
-            self._units.add(unit)
         errs = [abs((p.length_mm if mm_per_px else p.length_px) - (g.length_mm if mm_per_px else g.length_px))
                 for p, g, _ in pairs]
-        self._errors.extend(errs)
+        self._errors[unit].extend(errs)
         rec.update({
             "defects_pred": len(pairs) + len(un_p), "defects_gt": len(pairs) + len(un_g), "matched": len(pairs),
             "length_unit": unit,
@@ -111,14 +108,20 @@ class Evaluator:
         out["mean_image_miou"] = float(np.mean([r["miou"] for r in self.records])) if n else None
         out["accuracy"] = float(np.mean([r["accurate"] for r in self.records])) if n else None
         out["accuracy_iou_threshold"] = self.iou_threshold
-        unit = "mm" if self._units == {"mm"} else ("px" if self._units == {"px"} else "mixed")
+        # Errors in mm (calibrated images) and px (uncalibrated ones) are never mixed: the
+        # headline figures are in mm when any image is calibrated, else in px.
+        mm_errs, px_errs = self._errors["mm"], self._errors["px"]
+        unit = "mm" if mm_errs or (n and all(r["length_unit"] == "mm" for r in self.records)) else "px"
+        errs = mm_errs if unit == "mm" else px_errs
         out["length_unit"] = unit if n else None
-        errs = self._errors
         out["length_error_max"] = max(errs) if errs else None
         out["length_error_mean"] = float(np.mean(errs)) if errs else None
-        out["length_error_max_mm"] = out["length_error_max"] if unit == "mm" else None
-        out["length_error_mean_mm"] = out["length_error_mean"] if unit == "mm" else None
-        out["matched_defects"] = len(errs)
+        out["length_error_max_mm"] = max(mm_errs) if mm_errs else None
+        out["length_error_mean_mm"] = float(np.mean(mm_errs)) if mm_errs else None
+        out["length_error_max_px"] = max(px_errs) if px_errs else None
+        out["length_error_mean_px"] = float(np.mean(px_errs)) if px_errs else None
+        out["matched_defects"] = len(mm_errs) + len(px_errs)
+        out["matched_defects_uncalibrated"] = len(px_errs)
         out["defects_gt"] = sum(r["defects_gt"] for r in self.records)
         out["defects_pred"] = sum(r["defects_pred"] for r in self.records)
         return out
