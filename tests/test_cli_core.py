@@ -101,3 +101,40 @@ def test_measure_a_labelme_mask_shape_by_its_pixels(tmp_path, capsys):
     assert len(d) == 1 and d[0]["label"] == "scratch"
     assert d[0]["area_px"] == 60 and d[0]["length_px"] == pytest.approx(29, abs=1)
     assert d[0]["centroid"] == pytest.approx([10 + 19.5, 10 + 2.5])
+
+
+def test_masks_of_a_folder_go_on_past_a_broken_file_and_exit_2(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.json").write_text((DATA / "labelme_written.json").read_text())
+    (src / "b.json").write_text("{broken")
+    assert main(["masks", str(src), "--out", str(tmp_path / "out")]) == 2
+    assert (tmp_path / "out" / "a.png").exists() and not (tmp_path / "out" / "b.png").exists()
+    cap = capsys.readouterr()
+    assert "skipped" in cap.out and "b.json" in cap.out
+    assert "1 of 2" in cap.err and len(cap.err.strip().splitlines()) == 1
+
+
+def test_masks_never_overwrite_the_labelled_photo(tmp_path, capsys):
+    cv2.imwrite(str(tmp_path / "part_01.png"), np.full((100, 160, 3), 99, np.uint8))
+    (tmp_path / "part_01.json").write_text((DATA / "labelme_written.json").read_text())
+    assert main(["masks", str(tmp_path / "part_01.json"), "--out", str(tmp_path)]) == 2
+    assert "overwrite" in capsys.readouterr().err
+    assert cv2.imread(str(tmp_path / "part_01.png"))[0, 0].tolist() == [99, 99, 99]
+
+
+def test_evaluate_accepts_threshold_iou_spelling(tmp_path, capsys):
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    gt.mkdir()
+    pred.mkdir()
+    m = np.zeros((20, 20), np.uint8)
+    m[2:10, 2:10] = 255
+    cv2.imwrite(str(gt / "a.png"), m)
+    p = np.zeros_like(m)
+    p[2:10, 2:6] = 255  # defect IoU 0.5
+    cv2.imwrite(str(pred / "a.png"), p)
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--json", "--threshold-iou", "0.6"]) == 0
+    s = json.loads(capsys.readouterr().out)["summary"]
+    assert s["accuracy"] == 0.0 and s["iou_defect"] == pytest.approx(0.5)
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--json", "--iou-threshold", "0.5"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["accuracy"] == 1.0

@@ -12,7 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compare", nargs="+", metavar="CKPT", help="score several models on --data side by side")
     p.add_argument("--data", help="labelled project or image+mask folder (with --checkpoint/--compare)")
     p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (with a checkpoint)")
-    p.add_argument("--iou-threshold", type=float, default=0.5,
+    p.add_argument("--iou-threshold", "--threshold-iou", dest="iou_threshold", type=float, default=0.5,
                    help="an image counts as accurately segmented when its defect IoU reaches this (default 0.5)")
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration for length errors (default: per image)")
     p.add_argument("--json", action="store_true", help="print per-image records and the summary as JSON")

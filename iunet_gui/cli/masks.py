@@ -28,17 +28,30 @@ def run(args) -> int:
     else:
         raise IunetError(f"{src}: no such file or folder")
     out = Path(args.out)
+    failed: list[str] = []
     for f in files:
-        ann = Annotation.load(f)
-        for w in ann.warnings:
-            print(f"warning: {w}")
-        w, h = ann.image_width, ann.image_height
-        if not (w and h):
-            img = f.parent / ann.image_path
-            if not ann.image_path or not img.exists():
-                raise IunetError(f"{f}: no imageWidth/imageHeight and the image is not found")
-            w, h = image_size(img)
-        mask = shapes_to_mask(ann.shapes, (h, w), args.labels)
-        save_mask(out / f"{f.stem}.png", mask)
-        print(f"{out / (f.stem + '.png')}: {int(mask.sum())} defect pixels, {len(ann.shapes)} shapes")
+        try:
+            ann = Annotation.load(f)
+            for w in ann.warnings:
+                print(f"warning: {w}")
+            w, h = ann.image_width, ann.image_height
+            img = f.parent / ann.image_path if ann.image_path else None
+            if not (w and h):
+                if img is None or not img.is_file():
+                    raise IunetError(f"{f}: no imageWidth/imageHeight and the image is not found")
+                w, h = image_size(img)
+            target = out / f"{f.stem}.png"
+            if img is not None and target.exists() and img.exists() and target.resolve() == img.resolve():
+                raise IunetError(f"{f}: the mask would overwrite its own image {img}; choose another --out")
+            mask = shapes_to_mask(ann.shapes, (h, w), args.labels)
+            save_mask(target, mask)
+        except IunetError as exc:
+            if len(files) == 1:
+                raise
+            failed.append(str(exc))
+            print(f"skipped: {exc}")
+            continue
+        print(f"{target}: {int(mask.sum())} defect pixels, {len(ann.shapes)} shapes")
+    if failed:
+        raise IunetError(f"{len(failed)} of {len(files)} annotations could not be converted (first: {failed[0]})")
     return 0
