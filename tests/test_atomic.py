@@ -40,3 +40,26 @@ def test_new_file_is_not_private(tmp_path):
     p = tmp_path / "n.txt"
     atomic_write_text(p, "y")
     assert p.stat().st_mode & 0o044  # readable by group/others under a normal umask
+
+
+def test_failure_while_writing_the_data_leaves_the_old_file(tmp_path, monkeypatch):
+    p = tmp_path / "a.json"
+    atomic_write_json(p, {"v": 1})
+
+    def boom(fd):
+        raise OSError("I/O error")
+
+    monkeypatch.setattr(atomic.os, "fsync", boom)
+    with pytest.raises(OSError):
+        atomic_write_json(p, {"v": 2})
+    assert p.read_text().replace(" ", "").replace("\n", "") == '{"v":1}'
+    assert [f.name for f in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_a_symlink_is_written_through(tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"

@@ -76,3 +76,16 @@ def test_12bit_data_in_a_16bit_file_is_not_black(tmp_path):
     img12 = np.array([[0, 1024, 2048, 4095]], np.uint16)
     cv2.imwrite(str(tmp_path / "cam.png"), img12)
     assert load_image(tmp_path / "cam.png", mode="gray").tolist() == [[0, 64, 128, 255]]
+
+
+def test_save_image_handles_rgba_float_and_refuses_unknown_formats(tmp_path):
+    rgba = np.zeros((3, 4, 4), np.uint8)
+    rgba[..., 0] = 200  # red
+    rgba[..., 3] = 255
+    save_image(tmp_path / "a.png", rgba)
+    assert load_image(tmp_path / "a.png")[0, 0].tolist() == [200, 0, 0]
+    save_image(tmp_path / "f.png", np.full((2, 2), 0.5))  # float in [0, 1]
+    assert load_image(tmp_path / "f.png", mode="gray")[0, 0] == 127
+    with pytest.raises(ImageLoadError, match="cannot encode"):
+        save_image(tmp_path / "x.xyz", np.zeros((2, 2), np.uint8))
+    assert not (tmp_path / "x.xyz").exists()

@@ -8,8 +8,12 @@ from pathlib import Path
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to a temp file in the same folder, fsync it, then os.replace it over `path`."""
+    """Write `data` to a temp file in the same folder, fsync it, then os.replace it over `path`.
+
+    A symbolic link is written through (its target is replaced, the link stays)."""
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -139,14 +139,25 @@ def encode_image(array: np.ndarray, suffix: str = ".png", quality: int = 92) -> 
     img = np.asarray(array)
     if img.dtype == bool:
         img = img.astype(np.uint8) * 255
+    elif img.dtype != np.uint8:
+        img = _to_uint8(img)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
     if img.ndim == 3 and img.shape[2] == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+        img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2BGR)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGBA2BGRA)
+    elif img.ndim != 2:
+        raise ImageLoadError(f"cannot encode an array of shape {img.shape} as an image")
     params = []
     if suffix.lower() in (".jpg", ".jpeg"):
         params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
-    ok, buf = cv2.imencode(suffix, img, params)
+    try:
+        ok, buf = cv2.imencode(suffix, np.ascontiguousarray(img), params)
+    except cv2.error:
+        ok = False
     if not ok:
-        raise ImageLoadError(f"cannot encode image as {suffix}")
+        raise ImageLoadError(f"cannot encode an image as {suffix!r} (use .png, .jpg, .bmp or .tif)")
     return buf.tobytes()
 
 
