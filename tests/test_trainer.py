@@ -29,11 +29,11 @@ def test_constant_schedule_keeps_the_rate(tmp_path):
 
 
 def test_validation_tunes_the_checkpoint_threshold(tmp_path):
-    res = train(tiny(tmp_path, epochs=2))
+    res = train(tiny(tmp_path, epochs=2, tune_threshold=True))
     ck = load_checkpoint(res.best_checkpoint)
     best = max((h for h in res.history if "val_miou" in h), key=lambda h: h["val_miou"])
     assert ck.threshold == best["val_threshold"] and ck.threshold in THRESHOLDS
-    fixed = train(tiny(tmp_path, out=str(tmp_path / "fixed"), epochs=1, threshold=0.65, tune_threshold=False))
+    fixed = train(tiny(tmp_path, out=str(tmp_path / "fixed"), epochs=1, threshold=0.65))
     assert load_checkpoint(fixed.best_checkpoint).threshold == 0.65
 
 
@@ -141,7 +141,7 @@ def test_cli_defaults_are_the_trainer_defaults():
     args = ns.parse_args(["--data", "x"])
     d = TrainConfig(data="x")
     for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
-                "schedule", "seed", "ema"):
+                "schedule", "seed", "ema", "tune_threshold"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}

@@ -46,8 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--focus", type=float, default=d["focus"],
                    help=f"share of training crops centred near a defect (default {d['focus']:g})")
     p.add_argument("--threshold", type=float, default=d["threshold"],
-                   help="probability threshold; validation tunes it unless --no-tune-threshold")
-    p.add_argument("--no-tune-threshold", action="store_true", help="keep --threshold as the checkpoint's threshold")
+                   help=f"probability threshold stored in the checkpoint (default {d['threshold']:g})")
+    p.add_argument("--tune-threshold", action="store_true",
+                   help="store the threshold that scores best on the validation images instead")
     p.add_argument("--ema", type=float, default=d["ema"],
                    help=f"decay of the weight average that is validated and saved (default {d['ema']:g}; 0 = off)")
 
@@ -83,7 +84,7 @@ def run(args) -> int:
                       seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
-                      tune_threshold=not args.no_tune_threshold, ema=args.ema)
+                      tune_threshold=args.tune_threshold, ema=args.ema)
     line = ProgressLine("train")
 
     def progress(ev):
