@@ -125,3 +125,25 @@ def test_mask_shape_is_placed_like_labelme():
     edge = shape_to_mask([[27.0, 18.0], [31.0, 21.0]], "mask", (20, 30), data)  # cut at the image border
     assert edge.sum() == sub[:2, :3].sum()
     assert not shape_to_mask(pts, "mask", (20, 30), "not base64 png").any()
+
+
+@pytest.mark.parametrize("tolerance, min_iou", [(0.0, 1.0), (0.3, 0.99), (1.0, 0.9), (2.0, 0.9)])
+def test_one_pixel_scratches_stay_one_pixel_wide(tolerance, min_iou):
+    m = np.zeros((120, 200), np.uint8)
+    cv2.polylines(m, [np.array([[5, 100], [60, 40], [130, 30], [195, 70]], np.int32)], False, 1, 1)
+    cv2.line(m, (10, 10), (90, 14), 1, 1)
+    m = m.astype(bool)
+    polys = mask_to_polygons(m, tolerance=tolerance)
+    back = shapes_to_mask([Shape("d", p.tolist()) for p in polys], m.shape)
+    assert _iou(back, m) >= min_iou
+    assert cv2.connectedComponents(back.astype(np.uint8), connectivity=8)[0] == 3  # each scratch in one piece
+
+
+def test_blobs_round_trip_exactly_without_simplification():
+    rng = np.random.default_rng(1)
+    m = cv2.GaussianBlur(rng.random((150, 150)).astype(np.float32), (0, 0), 4) > 0.5
+    polys = mask_to_polygons(m, tolerance=0.0, min_area=1)
+    back = shapes_to_mask([Shape("d", p.tolist()) for p in polys], m.shape)
+    assert _iou(back, m) >= 0.999
+    simplified = mask_to_polygons(m, tolerance=1.0, min_area=1)
+    assert sum(map(len, simplified)) < sum(map(len, polys)) / 2  # the tolerance does simplify

@@ -89,11 +89,14 @@ def shapes_to_mask(shapes: Iterable, image_shape_hw: Sequence[int], labels: Iter
 def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float = 4.0) -> list[np.ndarray]:
     """Regions of a mask as simplified polygons ((N, 2) float arrays, x/y pixel centres).
 
-    Holes: labelme polygons cannot hold holes, so a region with holes is cut into hole-free
-    pieces (straight cuts through each hole) that together cover exactly the region.
-    Parts at most 2 px thin are traced one pixel wider so they rasterise back whole.
-    Regions smaller than `min_area` pixels are dropped. `tolerance` is the Douglas-Peucker
-    tolerance in px (0 keeps every contour pixel).
+    Each 8-connected region is traced through its boundary pixels' centres, so the polygons
+    rasterise back (the labelme way, outline included) onto the region's own pixels: a 1 px
+    scratch stays 1 px wide. `tolerance` is the Douglas-Peucker tolerance in px (0 keeps every
+    contour pixel); where it would lose part of a region (IoU < 0.9 or the region falling
+    apart, typical of thin scratches) that region is traced again with half the tolerance,
+    down to 0. Holes: labelme polygons cannot hold holes, so a region with holes is cut into
+    hole-free pieces (straight cuts through each hole) that together cover exactly the region.
+    Regions smaller than `min_area` pixels are dropped.
     """
     m = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))
     if m.ndim != 2 or not m.any():
@@ -105,31 +108,62 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
             continue
         x, y, w, h = stats[i, :4]
         region = np.pad((labels[y:y + h, x:x + w] == i).astype(np.uint8), 1)
-        # Parts only 1-2 px thin (a scratch, a crack's tip) traced through pixel centres give
-        # polygon slivers of no area that rasterise back in pieces: trace them 1 px wider.
-        cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-        thin = region & ~cv2.morphologyEx(region, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        if thin.any():
-            region = region | cv2.dilate(thin, cross)
-        contours, hierarchy = cv2.findContours(region, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        tol, best = max(float(tolerance), 0.0), None
+        while True:
+            polys = _trace_region(region, tol)
+            score = _round_trip(polys, region)
+            if best is None or score > best[0]:
+                best = (score, polys)
+            if score >= _ROUND_TRIP_IOU or tol == 0.0:
+                break
+            tol = tol / 2 if tol > 0.1 else 0.0
+        if best[0] < _ROUND_TRIP_IOU:  # last resort: trace thin parts one pixel wider
+            cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+            thin = region & ~cv2.morphologyEx(region, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+            wider = _trace_region(region | cv2.dilate(thin, cross), 0.0)
+            if _round_trip(wider, region) > best[0]:
+                best = (0.0, wider)
         offset = np.array([x - 1, y - 1], float)
-        outer, holes = None, []
-        for c, hier in zip(contours, hierarchy[0]):
-            pts = c[:, 0, :].astype(float) + offset
-            if tolerance > 0 and len(pts) > 3:
-                simplified = cv2.approxPolyDP(pts.astype(np.float32), tolerance, True)[:, 0, :].astype(float)
-                if len(simplified) >= 3:
-                    pts = simplified
-            if hier[3] < 0:
-                outer = pts
-            elif len(pts) >= 3 and abs(cv2.contourArea(pts.astype(np.float32))) >= 1.0:
-                holes.append(pts)
-        if outer is None:
-            continue
-        if len(outer) < 3 or abs(cv2.contourArea(outer.astype(np.float32))) < 0.5:
-            outer = _box_around(outer)
-        polygons.extend(_cut_holes(outer, holes) if holes else [outer])
+        polygons.extend(p + offset for p in best[1])
     return polygons
+
+
+_ROUND_TRIP_IOU = 0.9
+
+
+def _trace_region(region: np.ndarray, tolerance: float) -> list[np.ndarray]:
+    """Hole-free polygons (region coordinates) of one padded 8-connected region."""
+    contours, hierarchy = cv2.findContours(region, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+    outer, holes = None, []
+    for c, hier in zip(contours, hierarchy[0]):
+        pts = c[:, 0, :].astype(float)
+        if tolerance > 0 and len(pts) > 3:
+            simplified = cv2.approxPolyDP(pts.astype(np.float32), tolerance, True)[:, 0, :].astype(float)
+            if len(simplified) >= 3:
+                pts = simplified
+        if hier[3] < 0:
+            outer = pts if outer is None or len(pts) > len(outer) else outer
+        elif len(pts) >= 3 and abs(cv2.contourArea(pts.astype(np.float32))) >= 1.0:
+            holes.append(pts)
+    if outer is None:
+        return []
+    if len(outer) < 3:  # one or two pixels: a small box around them
+        outer = _box_around(outer)
+    if holes and abs(cv2.contourArea(outer.astype(np.float32))) >= 1.0:
+        return _cut_holes(outer, holes)
+    return [outer]
+
+
+def _round_trip(polys: list[np.ndarray], region: np.ndarray) -> float:
+    """IoU of the polygons rasterised the labelme way with the region; 0 if they fall apart."""
+    back = np.zeros(region.shape, bool)
+    for p in polys:
+        back |= shape_to_mask(p, "polygon", region.shape)
+    inter = np.count_nonzero(back & (region > 0))
+    iou = inter / max(np.count_nonzero(back | (region > 0)), 1)
+    if iou > 0 and cv2.connectedComponents(back.astype(np.uint8), connectivity=8)[0] > 2:
+        return iou / 2  # a region that rasterises back in pieces is worse than a slightly fat one
+    return iou
 
 
 def _box_around(pts: np.ndarray) -> np.ndarray:
