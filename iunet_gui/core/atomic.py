@@ -37,7 +37,14 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
 
 
 def atomic_write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
+    """JSON as UTF-8 text (non-ASCII kept readable, as labelme writes it); strings that
+    cannot be UTF-8 (lone surrogates read from an escaped file) are written \\u-escaped."""
+    text = json.dumps(obj, indent=indent, ensure_ascii=False) + "\n"
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = (json.dumps(obj, indent=indent, ensure_ascii=True) + "\n").encode("ascii")
+    atomic_write_bytes(path, data)
 
 
 def _target_mode(path: Path) -> int:
