@@ -168,3 +168,14 @@ def test_unusable_mm_per_px_is_ignored_with_a_warning_and_kept(tmp_path, value):
     ann = Annotation.from_dict({"shapes": [], "imageWidth": 4, "imageHeight": 4, "mm_per_px": value}, source="c.json")
     assert ann.mm_per_px is None and any("mm_per_px" in w for w in ann.warnings)
     assert ann.to_dict()["mm_per_px"] is value  # the operator's value is not rewritten
+
+
+def test_saves_byte_for_byte_what_labelme_writes(tmp_path):
+    """labelme_5_5_saved.json was written by labelme 5.5's own writer (LabelFile.save:
+    json.dump(data, ensure_ascii=False, indent=2)); re-saving it changes no byte but the final newline."""
+    src = DATA / "labelme_5_5_saved.json"
+    ann = Annotation.load(src)
+    assert [s.shape_type for s in ann.shapes] == ["rectangle", "polygon"] and ann.image_data is None
+    assert ann.shapes[1].label == "oxidation_ä" and ann.shapes[1].description == "Fleck, geprüft"
+    ann.save(tmp_path / "out.json")
+    assert (tmp_path / "out.json").read_bytes() == src.read_bytes() + b"\n"
