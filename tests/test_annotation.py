@@ -179,3 +179,10 @@ def test_saves_byte_for_byte_what_labelme_writes(tmp_path):
     assert ann.shapes[1].label == "oxidation_ä" and ann.shapes[1].description == "Fleck, geprüft"
     ann.save(tmp_path / "out.json")
     assert (tmp_path / "out.json").read_bytes() == src.read_bytes() + b"\n"
+
+
+def test_a_json_that_is_not_labelme_is_refused_not_read_as_empty(tmp_path):
+    p = tmp_path / "w.json"
+    p.write_text(json.dumps({"image": "w.jpg", "defects": [{"length_px": 40}], "mm_per_px": 0.03}))
+    with pytest.raises(AnnotationError, match="not a labelme annotation"):
+        Annotation.load(p)

@@ -138,3 +138,17 @@ def test_evaluate_accepts_threshold_iou_spelling(tmp_path, capsys):
     assert s["accuracy"] == 0.0 and s["iou_defect"] == pytest.approx(0.5)
     assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--json", "--iou-threshold", "0.5"]) == 0
     assert json.loads(capsys.readouterr().out)["summary"]["accuracy"] == 1.0
+
+
+def test_measure_a_mask_takes_the_calibration_of_the_json_beside_it(tmp_path, capsys):
+    m = np.zeros((40, 80), np.uint8)
+    m[10:13, 10:70] = 255
+    cv2.imwrite(str(tmp_path / "w.png"), m)
+    (tmp_path / "w.json").write_text(json.dumps({"image": "w.jpg", "mm_per_px": 0.05, "defects": []}))
+    (tmp_path / "iunet_project.json").write_text(json.dumps({"mm_per_px": 0.5}))
+    assert main(["measure", str(tmp_path / "w.png"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mm_per_px"] == 0.05 and out["defects"][0]["length_mm"] == pytest.approx(59 * 0.05, abs=0.06)
+    (tmp_path / "w.json").unlink()
+    assert main(["measure", str(tmp_path / "w.png"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mm_per_px"] == 0.5  # then the project's

@@ -44,10 +44,24 @@ def measure_source(path: Path, mm_per_px: float | None, min_area: int = 1):
             else:
                 defects.append(measure_polygon(_outline(s), mm_per_px, label=s.label))
     else:
+        if mm_per_px is None:
+            mm_per_px = _sibling_mm_per_px(path)
         if mm_per_px is None and path.parent.is_dir():
             mm_per_px = Project.open(path.parent).settings.mm_per_px
         defects = measure_mask(read_mask(path), mm_per_px, min_area_px=min_area)
     return mm_per_px, defects, warnings
+
+
+def _sibling_mm_per_px(mask_path: Path) -> float | None:
+    """"mm_per_px" of the JSON beside a mask (a labelme sidecar or a predict report), if usable."""
+    import json
+
+    side = mask_path.with_suffix(".json")
+    try:
+        v = json.loads(side.read_text(encoding="utf-8")).get("mm_per_px") if side.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e12 else None
 
 
 def _outline(shape):

@@ -151,6 +151,8 @@ class Annotation:
 
         if not isinstance(data, dict):
             raise fail(f"expected a JSON object at the top level, found {type(data).__name__}")
+        if "shapes" not in data:  # e.g. a predict report or another tool's JSON: never treat it as empty
+            raise fail("not a labelme annotation (no 'shapes' list)")
         warnings: list[str] = []
         image_path = data.get("imagePath")
         if image_path is None:
