@@ -87,3 +87,15 @@ def test_labelme_line_shapes_measure_their_length(angle):
     assert abs(d.length_px - 200) <= 2.0
     assert abs(d.width_px - 10) <= 2.0
     assert min(abs(d.angle_deg - angle), 180 - abs(d.angle_deg - angle)) <= 1.0
+
+
+@pytest.mark.parametrize("angle", range(0, 180, 20))
+@pytest.mark.parametrize("axes", [(90, 20), (40, 6), (25, 18)])
+def test_ellipses_at_many_angles_measure_their_exact_rotated_rectangle(angle, axes):
+    """The exact min rotated rectangle of an ellipse is its 2a x 2b bounding box along its axes."""
+    mask = np.zeros((300, 300), np.uint8)
+    cv2.ellipse(mask, ((150.0, 150.0), (2.0 * axes[0], 2.0 * axes[1]), float(angle)), 1, -1)
+    d = measure_mask(mask.astype(bool))[0]
+    assert abs(d.length_px - 2 * axes[0]) <= 2.0 and abs(d.width_px - 2 * axes[1]) <= 2.0
+    if axes[0] / axes[1] > 2:
+        assert min(abs(d.angle_deg - angle), 180 - abs(d.angle_deg - angle)) <= 2.0
