@@ -111,3 +111,12 @@ def test_settings_of_the_wrong_shape_are_a_clear_project_error(tmp_path, setting
         Project.open(tmp_path, strict=True)
     p = Project.open(tmp_path)
     assert fragment in p.settings_error and p.settings.classes[0].name == "scratch"
+
+
+def test_ground_truth_has_the_size_of_the_real_image(tmp_path):
+    _img(tmp_path / "a.png", h=20, w=30)
+    ann = Annotation.empty("a.png", 300, 200)  # stale size in the JSON
+    ann.shapes.append(Shape("scratch", [[1, 1], [10, 1], [10, 5]]))
+    ann.save(tmp_path / "a.json")
+    gt = Project.open(tmp_path).ground_truth_mask(tmp_path / "a.png")
+    assert gt.shape == (20, 30) and gt[2, 5]

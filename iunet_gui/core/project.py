@@ -207,10 +207,12 @@ class Project:
         ann = self.load_annotation(image)
         if ann is None:
             return None
-        if not (ann.image_width and ann.image_height):
+        if image.is_file():  # the image's real size wins over the JSON's, as in labelme
             from iunet_gui.core.images import image_size
 
             ann.image_width, ann.image_height = image_size(image)
+        if not (ann.image_width and ann.image_height):
+            raise AnnotationError(f"{self.annotation_path(image)}: no image size and the image is not found")
         return shapes_to_mask(ann.shapes, (ann.image_height, ann.image_width), labels)
 
     def is_labelled(self, image: Path) -> bool:
