@@ -152,3 +152,13 @@ def test_measure_a_mask_takes_the_calibration_of_the_json_beside_it(tmp_path, ca
     (tmp_path / "w.json").unlink()
     assert main(["measure", str(tmp_path / "w.png"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["mm_per_px"] == 0.5  # then the project's
+
+
+def test_calibrate_save_never_replaces_a_broken_settings_file(tmp_path, capsys):
+    img = np.full((400, 500), 40, np.uint8)
+    cv2.circle(img, (250, 200), 150, 200, -1)
+    cv2.imwrite(str(tmp_path / "w.png"), img)
+    (tmp_path / "iunet_project.json").write_text('{"classes": [oops')
+    assert main(["calibrate", str(tmp_path / "w.png"), "--outer-diameter-mm", "30", "--save"]) == 2
+    assert "not saved" in capsys.readouterr().err
+    assert (tmp_path / "iunet_project.json").read_text() == '{"classes": [oops'

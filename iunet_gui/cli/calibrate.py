@@ -26,6 +26,8 @@ def run(args) -> int:
     mm = args.outer_diameter_mm / (2 * c.r_outer)
     if args.save:
         proj = Project.open(Path(args.image).parent)
+        if proj.settings_error:  # never replace a settings file we could not read
+            raise IunetError(f"{proj.settings_error}; not saved (fix or remove the file, then run again)")
         proj.settings.mm_per_px = mm
         proj.settings.washer_outer_diameter_mm = args.outer_diameter_mm
         proj.save_settings()
