@@ -162,3 +162,18 @@ def test_calibrate_save_never_replaces_a_broken_settings_file(tmp_path, capsys):
     assert main(["calibrate", str(tmp_path / "w.png"), "--outer-diameter-mm", "30", "--save"]) == 2
     assert "not saved" in capsys.readouterr().err
     assert (tmp_path / "iunet_project.json").read_text() == '{"classes": [oops'
+
+
+def test_evaluate_skips_unlabelled_photos_of_a_labelme_project(tmp_path, capsys):
+    gt, pred = tmp_path / "gt", tmp_path / "pred"
+    gt.mkdir()
+    pred.mkdir()
+    (gt / "a.json").write_text((DATA / "labelme_written.json").read_text())
+    cv2.imwrite(str(gt / "a.png"), np.full((100, 160, 3), 200, np.uint8))  # the photo of a.json
+    cv2.imwrite(str(gt / "b.png"), np.full((100, 160, 3), 200, np.uint8))  # an unlabelled bright photo
+    assert main(["masks", str(gt / "a.json"), "--out", str(pred)]) == 0
+    cv2.imwrite(str(pred / "b.png"), np.zeros((100, 160), np.uint8))
+    capsys.readouterr()
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in out["images"]] == ["a"] and out["missing_ground_truth"] == ["b"]

@@ -40,6 +40,9 @@ def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float
         raise IunetError(f"{pred_dir}: no predicted mask PNGs")
     project = Project.open(gt_dir)
     pair_masks = {img.stem: m for img, m in project.masks.items()}
+    # A folder with labelme sidecars is a labelled project: its PNGs without a sidecar are
+    # unlabelled photos, not masks. A folder without any JSON holds ground-truth mask PNGs.
+    labelme_project = any(p.name != "iunet_project.json" for p in gt_dir.glob("*.json"))
     ev = Evaluator(iou_threshold=iou_threshold)
     missing = []
     for stem, pred_path in preds.items():
@@ -52,7 +55,7 @@ def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float
             mm = mm or ann.mm_per_px or project.settings.mm_per_px
         elif stem in pair_masks:
             gt = read_mask(pair_masks[stem])
-        elif (gt_dir / f"{stem}.png").exists():
+        elif (gt_dir / f"{stem}.png").exists() and not labelme_project:
             gt = read_mask(gt_dir / f"{stem}.png")
         else:
             missing.append(stem)
