@@ -92,7 +92,7 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
     Each 8-connected region is traced through its boundary pixels' centres, so the polygons
     rasterise back (the labelme way, outline included) onto the region's own pixels: a 1 px
     scratch stays 1 px wide. `tolerance` is the Douglas-Peucker tolerance in px (0 keeps every
-    contour pixel); where it would lose part of a region (IoU < 0.9 or the region falling
+    contour pixel); where it would lose part of a region (IoU < 0.95 or the region falling
     apart, typical of thin scratches) that region is traced again with half the tolerance,
     down to 0. Holes: labelme polygons cannot hold holes, so a region with holes is cut into
     hole-free pieces (straight cuts through each hole) that together cover exactly the region.
@@ -128,7 +128,7 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
     return polygons
 
 
-_ROUND_TRIP_IOU = 0.9
+_ROUND_TRIP_IOU = 0.95
 
 
 def _trace_region(region: np.ndarray, tolerance: float) -> list[np.ndarray]:
