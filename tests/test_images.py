@@ -89,3 +89,18 @@ def test_save_image_handles_rgba_float_and_refuses_unknown_formats(tmp_path):
     with pytest.raises(ImageLoadError, match="cannot encode"):
         save_image(tmp_path / "x.xyz", np.zeros((2, 2), np.uint8))
     assert not (tmp_path / "x.xyz").exists()
+
+
+def test_palette_gray_alpha_one_bit_and_float_images_are_converted(tmp_path):
+    from PIL import Image
+
+    pal = Image.fromarray(np.array([[0, 1], [2, 1]], np.uint8), mode="P")
+    pal.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * 759)
+    pal.save(tmp_path / "p.png")
+    assert load_image(tmp_path / "p.png").tolist() == [[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [0, 255, 0]]]
+    Image.fromarray(np.dstack([np.array([[10, 20], [30, 40]], np.uint8)] * 2), mode="LA").save(tmp_path / "la.png")
+    assert load_image(tmp_path / "la.png", "gray").tolist() == [[10, 20], [30, 40]]
+    Image.fromarray(np.array([[1, 0], [0, 1]], bool)).save(tmp_path / "b.png")
+    assert load_image(tmp_path / "b.png", "gray").tolist() == [[255, 0], [0, 255]]
+    Image.fromarray(np.array([[0.0, 0.5], [1.0, 0.25]], np.float32), mode="F").save(tmp_path / "f.tif")
+    assert load_image(tmp_path / "f.tif", "gray").tolist() == [[0, 127], [255, 63]]
