@@ -55,6 +55,7 @@ def test_evaluator_dataset_figures_and_accuracy():
     assert s["accuracy"] == pytest.approx(2 / 3)
     assert s["iou_defect"] == pytest.approx(0.5)  # 20 tp, 20 fn over the set
     assert s["length_error_max_mm"] == pytest.approx(0.0) and s["matched_defects"] == 1
+    assert s["unmatched_gt"] == 1 and s["unmatched_pred"] == 0  # the missed defect
     assert s["length_unit"] == "mm"
 
 

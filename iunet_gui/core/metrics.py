@@ -94,6 +94,7 @@ class Evaluator:
         self._errors[unit].extend(errs)
         rec.update({
             "defects_pred": len(pairs) + len(un_p), "defects_gt": len(pairs) + len(un_g), "matched": len(pairs),
+            "unmatched_pred": len(un_p), "unmatched_gt": len(un_g),  # false alarms, missed defects
             "length_unit": unit,
             "length_error_max": max(errs) if errs else None,
             "length_error_mean": float(np.mean(errs)) if errs else None,
@@ -124,4 +125,6 @@ class Evaluator:
         out["matched_defects_uncalibrated"] = len(px_errs)
         out["defects_gt"] = sum(r["defects_gt"] for r in self.records)
         out["defects_pred"] = sum(r["defects_pred"] for r in self.records)
+        out["unmatched_pred"] = sum(r["unmatched_pred"] for r in self.records)
+        out["unmatched_gt"] = sum(r["unmatched_gt"] for r in self.records)
         return out
