@@ -49,6 +49,24 @@ def test_evaluate_with_a_checkpoint_and_compare(trained, capsys):
     assert "Accuracy %" in table and "MIoU %" in table and table.count("iunet") == 2
 
 
+def test_evaluate_uses_the_checkpoint_threshold_unless_told(trained, tmp_path, capsys):
+    import torch
+
+    root, data, ckpt = trained
+    blob = torch.load(ckpt, weights_only=True)
+    blob["meta"]["threshold"] = 0.8
+    strict = tmp_path / "strict.pt"
+    torch.save(blob, strict)
+    assert main(["evaluate", "--checkpoint", str(strict), "--data", str(data), "--json", "--backend", "torch"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["threshold"] == pytest.approx(0.8)
+    assert main(["evaluate", "--checkpoint", str(strict), "--data", str(data), "--json", "--threshold", "0.3",
+                 "--no-crop", "--iou-threshold", "0.9"]) == 0
+    s = json.loads(capsys.readouterr().out)["summary"]
+    assert s["threshold"] == pytest.approx(0.3) and s["accuracy_iou_threshold"] == pytest.approx(0.9)
+    assert main(["evaluate", "--checkpoint", str(strict), "--data", str(data), "--threshold", "1.5"]) == 2
+    assert "--threshold" in capsys.readouterr().err
+
+
 def test_export_onnx_agrees(trained, capsys):
     pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
     root, _, ckpt = trained

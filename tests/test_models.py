@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -94,3 +95,36 @@ def test_bn_folding_keeps_the_outputs():
     x = torch.randn(1, 3, 29, 31)
     with torch.no_grad():
         assert torch.allclose(m(x), fuse_conv_bn(m)(x), atol=1e-4)
+
+
+def test_segnet_unpooling_is_max_unpool_at_the_pooling_indices():
+    from iunet_gui.models.segnet import _max_positions
+
+    torch.manual_seed(0)
+    f = torch.relu(torch.randn(2, 3, 8, 10))  # ReLU: many all-zero windows, where MaxUnpool picks index 0
+    pooled, idx = torch.nn.functional.max_pool2d(f, 2, return_indices=True)
+    v = torch.randn_like(pooled)
+    ref = torch.nn.functional.max_unpool2d(v, idx, 2, output_size=(8, 10))
+    mine = torch.nn.functional.interpolate(v, size=(8, 10), mode="nearest") * _max_positions(f, idx)
+    assert torch.equal(ref, mine)
+    assert int(_max_positions(f, idx).sum()) == pooled.numel()  # one position per window
+
+
+@pytest.mark.parametrize("name", ["iunet", "unet", "fcn8s", "segnet"])
+def test_every_network_exports_to_onnx_with_dynamic_sizes(name, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
+    from iunet_gui.training.onnx_export import export_onnx
+
+    model, cfg = build_preset(name, "default")
+    save_checkpoint(tmp_path / "m.pt", model.eval(), arch=name, config=cfg)
+    sess = ort.InferenceSession(str(export_onnx(load_checkpoint(tmp_path / "m.pt"), tmp_path / "m.onnx")))
+    m = model.multiple  # the exported graph takes multiples of it (the Predictor pads; its tests cover odd sizes)
+    for shape in [(1, 3, 3 * m, 5 * m), (2, 3, 6 * m, 2 * m)]:
+        x = torch.randn(*shape)
+        with torch.inference_mode():
+            want = model(x).numpy()
+        got = sess.run(None, {"image": x.numpy()})[0]
+        assert got.shape == want.shape == (shape[0], 1, *shape[2:])
+        sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731 - the agreement asked for is on probabilities
+        assert abs(sig(got) - sig(want)).max() < 1e-4

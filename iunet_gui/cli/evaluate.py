@@ -11,7 +11,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", help="predict with this checkpoint (or .onnx) on --data, then score")
     p.add_argument("--compare", nargs="+", metavar="CKPT", help="score several models on --data side by side")
     p.add_argument("--data", help="labelled project or image+mask folder (with --checkpoint/--compare)")
-    p.add_argument("--threshold", type=float, default=0.5, help="probability threshold (with a checkpoint)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="probability threshold (with a checkpoint; default: the one stored in the checkpoint)")
+    p.add_argument("--no-crop", action="store_true",
+                   help="predict the whole photo instead of only the washer's ring (with a checkpoint)")
+    p.add_argument("--backend", choices=["auto", "onnxruntime", "torch"], default="auto",
+                   help="inference backend (with a checkpoint; auto = ONNX Runtime when installed)")
     p.add_argument("--iou-threshold", "--threshold-iou", dest="iou_threshold", type=float, default=0.5,
                    help="an image counts as accurately segmented when its defect IoU reaches this (default 0.5)")
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration for length errors (default: per image)")
@@ -113,13 +118,16 @@ def run(args) -> int:
 
     if not 0 <= args.iou_threshold <= 1:
         raise IunetError("--iou-threshold must be between 0 and 1")
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        raise IunetError("--threshold must be between 0 and 1 (exclusive)")
     if args.compare:
         if not args.data:
             raise IunetError("--compare needs --data DIR (labelled images to score on)")
         from iunet_gui.training.evaluation import compare_checkpoints
 
         results = compare_checkpoints(args.compare, args.data, threshold=args.threshold,
-                                      progress=ProgressLine("evaluate"))
+                                      progress=ProgressLine("evaluate"), backend=args.backend,
+                                      crop_to_part=not args.no_crop, iou_threshold=args.iou_threshold)
         if args.json:
             print_json([{"model": n, **s} for n, s in results])
         else:
@@ -131,7 +139,8 @@ def run(args) -> int:
         from iunet_gui.training.evaluation import evaluate_checkpoint
 
         records, summary = evaluate_checkpoint(args.checkpoint, args.data, threshold=args.threshold,
-                                               progress=ProgressLine("evaluate"))
+                                               progress=ProgressLine("evaluate"), backend=args.backend,
+                                               iou_threshold=args.iou_threshold, crop_to_part=not args.no_crop)
         missing = []
     else:
         if not (args.pred and args.gt):

@@ -1,11 +1,24 @@
 """SegNet (Badrinarayanan et al. 2017), from scratch: an encoder whose max-pooling indices
-drive the decoder's un-pooling (MaxUnpool2d), conv-BN-ReLU blocks throughout."""
+drive the decoder's un-pooling, conv-BN-ReLU blocks throughout.
+
+Un-pooling puts each decoder value back at its window's max-pooling index. It is written as
+"nearest 2x up-sampling times a one-hot mask of the pooling indices": exactly MaxUnpool2d's
+result, but unlike MaxUnpool2d it exports to ONNX with dynamic image sizes."""
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from iunet_gui.models.blocks import conv_node, pad_input
+
+
+def _max_positions(f: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """1 where max_pool2d(f, 2) took its value from (its `idx`), else 0, at f's size."""
+    h, w = f.shape[-2:]
+    flat = torch.arange(h * w, device=f.device, dtype=torch.float32).reshape(1, 1, h, w)
+    # float32 holds every index of an image up to 16 M pixels exactly
+    return (flat == F.interpolate(idx.to(torch.float32), size=(h, w), mode="nearest")).to(f.dtype)
 
 
 class SegNet(nn.Module):
@@ -20,19 +33,16 @@ class SegNet(nn.Module):
         for i in range(depth - 1, -1, -1):
             cout = w[i - 1] if i > 0 else w[0]
             self.dec.append(conv_node(w[i], cout, False, n[i]))
-        self.pool = nn.MaxPool2d(2, return_indices=True)
-        self.unpool = nn.MaxUnpool2d(2)
         self.head = nn.Conv2d(w[0], 1, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, (h, w) = pad_input(x, self.multiple)
-        stack = []
+        stack = []  # the input is padded to a multiple of 2**depth, so every pooling halves exactly
         for enc in self.enc:
-            x = enc(x)
-            size = x.shape[-2:]
-            x, idx = self.pool(x)
-            stack.append((idx, size))
+            f = enc(x)
+            x, idx = F.max_pool2d(f, 2, return_indices=True)
+            stack.append(_max_positions(f, idx))
         for dec in self.dec:
-            idx, size = stack.pop()
-            x = dec(self.unpool(x, idx, output_size=size))
+            where = stack.pop()
+            x = dec(F.interpolate(x, size=where.shape[-2:], mode="nearest") * where)
         return self.head(x)[..., :h, :w]

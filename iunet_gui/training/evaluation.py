@@ -32,15 +32,18 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
         rec["ms"] = round(p.timing_ms["total"], 1)
         if progress:
             progress(ProgressEvent("evaluate", step=k + 1, steps=len(images), message=f"{Path(checkpoint).name}: {img.name}"))
-    return ev.records, ev.summary()
+    summary = ev.summary()
+    summary["threshold"] = pred.threshold
+    return ev.records, summary
 
 
 def compare_checkpoints(checkpoints, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
-                        crop_to_part: bool = True):
+                        crop_to_part: bool = True, iou_threshold: float = 0.5):
     """[(model name, summary)] for each checkpoint on the same data, in the given order."""
     out = []
     for ck in checkpoints:
-        _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend, crop_to_part=crop_to_part)
+        _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend, iou_threshold=iou_threshold,
+                                         crop_to_part=crop_to_part)
         out.append((_display_name(ck), summary))
     return out
 
