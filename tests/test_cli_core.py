@@ -177,3 +177,16 @@ def test_evaluate_skips_unlabelled_photos_of_a_labelme_project(tmp_path, capsys)
     assert main(["evaluate", "--pred", str(pred), "--gt", str(gt), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in out["images"]] == ["a"] and out["missing_ground_truth"] == ["b"]
+
+
+def test_measure_merge_gap_joins_the_pieces_of_a_broken_scratch(tmp_path, capsys):
+    m = np.zeros((40, 120), np.uint8)
+    m[20:22, 10:50] = 255
+    m[20:22, 55:110] = 255  # the same scratch, broken by a 5 px gap
+    cv2.imwrite(str(tmp_path / "m.png"), m)
+    assert main(["measure", str(tmp_path / "m.png"), "--mm-per-px", "0.1", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["defects"]) == 2
+    assert main(["measure", str(tmp_path / "m.png"), "--mm-per-px", "0.1", "--json", "--merge-gap", "8"]) == 0
+    (d,) = json.loads(capsys.readouterr().out)["defects"]
+    assert d["length_px"] == 99 and d["length_mm"] == pytest.approx(9.9)
+    assert main(["measure", str(tmp_path / "m.png"), "--merge-gap", "-1"]) == 2

@@ -99,3 +99,39 @@ def test_ellipses_at_many_angles_measure_their_exact_rotated_rectangle(angle, ax
     assert abs(d.length_px - 2 * axes[0]) <= 2.0 and abs(d.width_px - 2 * axes[1]) <= 2.0
     if axes[0] / axes[1] > 2:
         assert min(abs(d.angle_deg - angle), 180 - abs(d.angle_deg - angle)) <= 2.0
+
+
+def test_merge_gap_measures_the_pieces_of_a_broken_scratch_as_one_defect():
+    from iunet_gui.core.measure import label_regions, measure_mask
+
+    m = np.zeros((60, 200), np.uint8)
+    for x0 in (10, 56, 102, 148):  # a horizontal scratch 3 px wide, broken into 4 pieces by 6 px gaps
+        m[30:33, x0:x0 + 40] = 1
+    m[5:8, 5:9] = 1  # a pit 22 px away: its own defect
+    apart = measure_mask(m, 0.05)
+    assert len(apart) == 5
+    merged = measure_mask(m, 0.05, merge_gap_px=8)
+    assert len(merged) == 2
+    scratch = max(merged, key=lambda d: d.length_px)
+    assert scratch.length_px == 177 and abs(scratch.length_mm - 177 * 0.05) < 1e-9  # pixel centres 10 .. 187
+    assert scratch.area_px == 4 * 40 * 3  # the gaps are not counted as defect pixels
+    n, labels, stats, cents = label_regions(m, 8)
+    assert n == 3 and set(np.unique(labels[m == 0])) == {0}  # pixels unchanged, only grouped
+    assert sorted(stats[1:, 4]) == [12, 480]
+    k = labels[31, 10]
+    assert tuple(stats[k, :4]) == (10, 30, 178, 3) and np.allclose(cents[k], [98.5, 31.0])
+    assert len(measure_mask(m, None, merge_gap_px=4)) == 5  # a 6 px gap is more than 4
+
+
+def test_evaluator_matches_a_broken_prediction_to_the_whole_ground_truth_scratch():
+    from iunet_gui.core.metrics import Evaluator
+
+    gt = np.zeros((60, 200), np.uint8)
+    gt[30:33, 10:188] = 1
+    pred = gt.copy()
+    pred[:, 50:56] = 0  # the network missed two short stretches
+    pred[:, 120:125] = 0
+    strict = Evaluator().add("a", pred, gt, 0.05)
+    merged = Evaluator(merge_gap_px=8).add("a", pred, gt, 0.05)
+    assert strict["defects_pred"] == 3 and strict["length_error_max"] > 4  # longest piece ~ 65 px of 178
+    assert merged["defects_pred"] == 1 and merged["length_error_max"] < 0.06

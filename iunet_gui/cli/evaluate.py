@@ -20,10 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iou-threshold", "--threshold-iou", dest="iou_threshold", type=float, default=0.5,
                    help="an image counts as accurately segmented when its defect IoU reaches this (default 0.5)")
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration for length errors (default: per image)")
+    p.add_argument("--merge-gap", type=float, default=None, metavar="PX",
+                   help="predicted pieces closer than this are one defect when lengths are compared "
+                        "(default 8, as the app measures; 0 = every connected region on its own)")
     p.add_argument("--json", action="store_true", help="print per-image records and the summary as JSON")
 
 
-def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float | None = None):
+def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float | None = None,
+                  merge_gap_px: float | None = None):
     """Score every predicted mask `stem.png` in pred_dir against the ground truth of that stem.
 
     Ground truth per stem: a labelme `stem.json` (rasterised the labelme way), a mask
@@ -48,7 +52,10 @@ def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float
     # A folder with labelme sidecars is a labelled project: its PNGs without a sidecar are
     # unlabelled photos, not masks. A folder without any JSON holds ground-truth mask PNGs.
     labelme_project = any(p.name != "iunet_project.json" for p in gt_dir.glob("*.json"))
-    ev = Evaluator(iou_threshold=iou_threshold)
+    from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX
+
+    ev = Evaluator(iou_threshold=iou_threshold,
+                   merge_gap_px=DEFAULT_MERGE_GAP_PX if merge_gap_px is None else merge_gap_px)
     missing = []
     for stem, pred_path in preds.items():
         pred = read_mask(pred_path)
@@ -118,6 +125,8 @@ def run(args) -> int:
 
     if not 0 <= args.iou_threshold <= 1:
         raise IunetError("--iou-threshold must be between 0 and 1")
+    if args.merge_gap is not None and args.merge_gap < 0:
+        raise IunetError("--merge-gap must be >= 0")
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise IunetError("--threshold must be between 0 and 1 (exclusive)")
     if args.compare:
@@ -127,7 +136,8 @@ def run(args) -> int:
 
         results = compare_checkpoints(args.compare, args.data, threshold=args.threshold,
                                       progress=ProgressLine("evaluate"), backend=args.backend,
-                                      crop_to_part=not args.no_crop, iou_threshold=args.iou_threshold)
+                                      crop_to_part=not args.no_crop, iou_threshold=args.iou_threshold,
+                                      merge_gap_px=args.merge_gap)
         if args.json:
             print_json([{"model": n, **s} for n, s in results])
         else:
@@ -140,12 +150,14 @@ def run(args) -> int:
 
         records, summary = evaluate_checkpoint(args.checkpoint, args.data, threshold=args.threshold,
                                                progress=ProgressLine("evaluate"), backend=args.backend,
-                                               iou_threshold=args.iou_threshold, crop_to_part=not args.no_crop)
+                                               iou_threshold=args.iou_threshold, crop_to_part=not args.no_crop,
+                                               merge_gap_px=args.merge_gap)
         missing = []
     else:
         if not (args.pred and args.gt):
             raise IunetError("give --pred DIR and --gt DIR, or --checkpoint CKPT --data DIR, or --compare ... --data DIR")
-        records, summary, missing = evaluate_dirs(args.pred, args.gt, args.iou_threshold, args.mm_per_px)
+        records, summary, missing = evaluate_dirs(args.pred, args.gt, args.iou_threshold, args.mm_per_px,
+                                                  args.merge_gap)
     if args.json:
         print_json({"images": records, "summary": summary, "missing_ground_truth": missing})
     else:

@@ -10,10 +10,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mm-per-px", type=float, default=None,
                    help="calibration; default: the JSON's mm_per_px, else the project settings beside the file")
     p.add_argument("--min-area", type=int, default=1, help="ignore mask regions smaller than this (px)")
+    p.add_argument("--merge-gap", type=float, default=0.0, metavar="PX",
+                   help="mask regions closer than this are one defect (predict uses 8; default 0: each region)")
     p.add_argument("--json", action="store_true", help='print {"mm_per_px": F, "defects": [...]}')
 
 
-def measure_source(path: Path, mm_per_px: float | None, min_area: int = 1):
+def measure_source(path: Path, mm_per_px: float | None, min_area: int = 1, merge_gap_px: float = 0.0):
     """Defects of a mask image (one per region) or a labelme JSON (one per shape)."""
     from iunet_gui.core.annotation import Annotation
     from iunet_gui.core.images import read_mask
@@ -48,7 +50,7 @@ def measure_source(path: Path, mm_per_px: float | None, min_area: int = 1):
             mm_per_px = _sibling_mm_per_px(path)
         if mm_per_px is None and path.parent.is_dir():
             mm_per_px = Project.open(path.parent).settings.mm_per_px
-        defects = measure_mask(read_mask(path), mm_per_px, min_area_px=min_area)
+        defects = measure_mask(read_mask(path), mm_per_px, min_area_px=min_area, merge_gap_px=merge_gap_px)
     return mm_per_px, defects, warnings
 
 
@@ -88,7 +90,9 @@ def run(args) -> int:
         raise IunetError(f"{path}: no such file")
     if args.mm_per_px is not None and not args.mm_per_px > 0:
         raise IunetError(f"--mm-per-px must be a positive number, not {args.mm_per_px}")
-    mm, defects, warnings = measure_source(path, args.mm_per_px, args.min_area)
+    if args.merge_gap < 0:
+        raise IunetError(f"--merge-gap must be >= 0, not {args.merge_gap}")
+    mm, defects, warnings = measure_source(path, args.mm_per_px, args.min_area, args.merge_gap)
     if args.json:
         print_json({"source": str(path), "mm_per_px": mm, "defects": [d.to_dict() for d in defects],
                     "warnings": warnings})

@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-crop", action="store_true", help="run the whole image, not only the washer's box")
+    p.add_argument("--merge-gap", type=float, default=None, metavar="PX",
+                   help="predicted pieces closer than this are measured as one defect (default 8; 0 = each region)")
     p.add_argument("--tile", type=int, default=None, metavar="PX",
                    help="predict in overlapping tiles of PX pixels (bounds memory for large networks)")
 
@@ -59,6 +61,10 @@ def run(args) -> int:
     images = collect_images(args.inputs)
     pred = Predictor.from_path(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads,
                                threshold=args.threshold, crop_to_part=not args.no_crop)
+    if args.merge_gap is not None:
+        if args.merge_gap < 0:
+            raise IunetError("--merge-gap must be >= 0")
+        pred.merge_gap_px = args.merge_gap
     pred.tile = args.tile
     if pred.notice:
         print(f"notice: {pred.notice}")

@@ -4,6 +4,10 @@ A mask region is measured through its pixel centres: a polygon rasterised the la
 (outline included) measures within about 1 px of the polygon itself, so ground-truth polygons
 and predicted masks are measured alike. Sides are at least 1 px (a single pixel is 1 x 1).
 A polygon is measured exactly (shapely's minimum rotated rectangle).
+
+A network's mask often breaks one faint scratch into pieces; measured piece by piece it would
+give several short defects. `merge_gap_px` groups the regions of a mask that lie within about
+that many pixels of each other into one defect (its rectangle spans all its pieces).
 """
 from __future__ import annotations
 
@@ -62,21 +66,51 @@ def rotated_rect_of_pixels(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return cv2.boxPoints(((cx, cy), (max(w, 1.0), max(h, 1.0)), angle)).astype(float)
 
 
-def label_regions(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    """8-connected regions: (count incl. background, label image, stats, centroids) from OpenCV."""
+DEFAULT_MERGE_GAP_PX = 8.0  # predicted pieces this close are one defect (the app's and evaluate's default)
+
+
+def label_regions(mask: np.ndarray, merge_gap_px: float = 0) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Regions as OpenCV's connectedComponentsWithStats gives them: (count incl. background,
+    label image, stats [x, y, w, h, area], centroids). 8-connected; with `merge_gap_px` > 0 the
+    regions closer than about that many pixels share one label (the pixels are not changed)."""
     m = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))
-    return cv2.connectedComponentsWithStats(m, connectivity=8)
+    m[m > 0] = 1
+    if not merge_gap_px or merge_gap_px <= 0:
+        return cv2.connectedComponentsWithStats(m, connectivity=8)
+    from scipy import ndimage
+
+    r = int(math.ceil(float(merge_gap_px) / 2))
+    grown = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    n, groups = cv2.connectedComponents(grown, connectivity=8)
+    # every grown region holds pixels of the mask, so the labels stay 1 .. n-1 with none empty
+    labels = np.where(m > 0, groups, 0).astype(np.int32)
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    area = np.bincount(lab, minlength=n)
+    stats = np.zeros((n, 5), np.int32)
+    centroids = np.zeros((n, 2), np.float64)
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is not None:
+            stats[i, :4] = sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start
+    stats[:, 4] = area
+    stats[0] = 0, 0, m.shape[1], m.shape[0], m.size - len(lab)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroids[:, 0] = np.bincount(lab, weights=xs, minlength=n) / np.maximum(area, 1)
+        centroids[:, 1] = np.bincount(lab, weights=ys, minlength=n) / np.maximum(area, 1)
+    return n, labels, stats, centroids
 
 
-def measure_mask(mask: np.ndarray, mm_per_px: float | None = None, min_area_px: int = 1) -> list[Defect]:
-    """One Defect per 8-connected region of `mask` with at least `min_area_px` pixels."""
-    return [d for _, d in measure_regions(mask, mm_per_px, min_area_px)]
+def measure_mask(mask: np.ndarray, mm_per_px: float | None = None, min_area_px: int = 1,
+                 merge_gap_px: float = 0) -> list[Defect]:
+    """One Defect per 8-connected region of `mask` (per group of regions within `merge_gap_px`)
+    with at least `min_area_px` pixels."""
+    return [d for _, d in measure_regions(mask, mm_per_px, min_area_px, merge_gap_px=merge_gap_px)]
 
 
 def measure_regions(mask: np.ndarray, mm_per_px: float | None = None, min_area_px: int = 1,
-                    regions=None) -> list[tuple[int, Defect]]:
-    """Like measure_mask, also returning each region's label in `label_regions(mask)`."""
-    n, labels, stats, centroids = regions if regions is not None else label_regions(mask)
+                    regions=None, merge_gap_px: float = 0) -> list[tuple[int, Defect]]:
+    """Like measure_mask, also returning each region's label in `label_regions(mask, merge_gap_px)`."""
+    n, labels, stats, centroids = regions if regions is not None else label_regions(mask, merge_gap_px)
     out = []
     for i in range(1, n):
         area = int(stats[i, cv2.CC_STAT_AREA])

@@ -42,15 +42,18 @@ def scores(tp: int, fp: int, fn: int, tn: int) -> dict:
     }
 
 
-def match_defects(pred: np.ndarray, gt: np.ndarray, mm_per_px: float | None = None, min_iou: float = 0.0):
+def match_defects(pred: np.ndarray, gt: np.ndarray, mm_per_px: float | None = None, min_iou: float = 0.0,
+                  merge_gap_px: float = 0):
     """Pair predicted and ground-truth defect regions one to one by overlap (Hungarian on IoU).
 
     Returns (pairs, unmatched_pred, unmatched_gt) with pairs as (pred Defect, gt Defect, iou).
-    Only pairs that overlap (iou > min_iou) are matched.
+    Only pairs that overlap (iou > min_iou) are matched. Regions within `merge_gap_px` of each
+    other count as one defect, as the app measures predictions; the same rule applies to the
+    ground truth, so that a mask scored against itself matches defect for defect.
     """
     from scipy.optimize import linear_sum_assignment
 
-    pr, gr = label_regions(pred), label_regions(gt)
+    pr, gr = label_regions(pred, merge_gap_px), label_regions(gt, merge_gap_px)
     pd, gd = measure_regions(pred, mm_per_px, regions=pr), measure_regions(gt, mm_per_px, regions=gr)
     if not pd or not gd:
         return [], [d for _, d in pd], [d for _, d in gd]
@@ -78,6 +81,7 @@ class Evaluator:
     """Accumulates images; `summary()` gives the data set's figures (Table 3 and Table 4)."""
 
     iou_threshold: float = 0.5
+    merge_gap_px: float = 0  # regions this close are one defect, in prediction and ground truth (core.measure)
     records: list[dict] = field(default_factory=list)
     _conf: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
     _errors: dict = field(default_factory=lambda: {"mm": [], "px": []})  # |length error| per unit
@@ -87,7 +91,7 @@ class Evaluator:
         self._conf += (tp, fp, fn, tn)
         rec = {"name": name, **scores(tp, fp, fn, tn)}
         rec["accurate"] = rec["iou_defect"] >= self.iou_threshold
-        pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px)
+        pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=self.merge_gap_px)
         unit = "mm" if mm_per_px else "px"
         errs = [abs((p.length_mm if mm_per_px else p.length_px) - (g.length_mm if mm_per_px else g.length_px))
                 for p, g, _ in pairs]
@@ -109,6 +113,7 @@ class Evaluator:
         out["mean_image_miou"] = float(np.mean([r["miou"] for r in self.records])) if n else None
         out["accuracy"] = float(np.mean([r["accurate"] for r in self.records])) if n else None
         out["accuracy_iou_threshold"] = self.iou_threshold
+        out["merge_gap_px"] = self.merge_gap_px
         # Errors in mm (calibrated images) and px (uncalibrated ones) are never mixed: the
         # headline figures are in mm when any image is calibrated, else in px.
         mm_errs, px_errs = self._errors["mm"], self._errors["px"]

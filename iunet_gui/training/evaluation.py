@@ -9,7 +9,8 @@ from iunet_gui.core.progress import ProgressEvent
 
 
 def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
-                        iou_threshold: float = 0.5, predictor=None, crop_to_part: bool = True):
+                        iou_threshold: float = 0.5, predictor=None, crop_to_part: bool = True,
+                        merge_gap_px: float | None = None):
     """Returns (per-image records, summary) of `checkpoint` on every labelled image of data_dir.
     `threshold` None: the checkpoint's own (tuned on validation). `crop_to_part`: run only the
     washer's box when one is found (False for other parts, e.g. magnetic tiles)."""
@@ -23,7 +24,9 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
         raise IunetError(f"{data_dir}: no labelled images to score on")
     pred = predictor or Predictor.from_path(checkpoint, backend=backend, threshold=threshold,
                                             crop_to_part=crop_to_part)
-    ev = Evaluator(iou_threshold=iou_threshold)
+    if merge_gap_px is not None:
+        pred.merge_gap_px = merge_gap_px
+    ev = Evaluator(iou_threshold=iou_threshold, merge_gap_px=pred.merge_gap_px)
     for k, img in enumerate(images):
         gt = project.ground_truth_mask(img)
         mm = project.mm_per_px_for(img)
@@ -38,12 +41,12 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
 
 
 def compare_checkpoints(checkpoints, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
-                        crop_to_part: bool = True, iou_threshold: float = 0.5):
+                        crop_to_part: bool = True, iou_threshold: float = 0.5, merge_gap_px: float | None = None):
     """[(model name, summary)] for each checkpoint on the same data, in the given order."""
     out = []
     for ck in checkpoints:
         _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend, iou_threshold=iou_threshold,
-                                         crop_to_part=crop_to_part)
+                                         crop_to_part=crop_to_part, merge_gap_px=merge_gap_px)
         out.append((_display_name(ck), summary))
     return out
 

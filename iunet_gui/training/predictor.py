@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from iunet_gui.core.errors import CheckpointError, IunetError
-from iunet_gui.core.measure import Defect, measure_mask
+from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask
 from iunet_gui.training.preprocess import prepare_input
 
 
@@ -84,6 +84,7 @@ class Predictor:
         self.in_channels, self.multiple, self.name, self.backend = in_channels, multiple, name, backend
         self.threshold = threshold
         self.min_area_px = 4
+        self.merge_gap_px = DEFAULT_MERGE_GAP_PX  # pieces of one broken scratch are measured as one defect
         self.crop_to_part = crop_to_part
         self.meta = meta or {}
         self.notice = notice
@@ -217,7 +218,7 @@ class Predictor:
         mask = z > np.log(self.threshold / (1 - self.threshold)) if 0 < self.threshold < 1 else prob > self.threshold
         if self.min_area_px > 1:
             mask = remove_specks(mask, self.min_area_px)
-        defects = measure_mask(mask, mm_per_px)
+        defects = measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px)
         t3 = time.perf_counter()
         timing = {"roi": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from iunet_gui.core.errors import IunetError
+from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX
 from iunet_gui.core.metrics import Evaluator
 from iunet_gui.core.progress import CancelToken, ProgressEvent
 
@@ -251,7 +252,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                     conf[k] += confusion(z > c, it.mask)
         model.train()
         k = int(np.argmax([scores(*c)["miou"] for c in conf]))
-        ev = Evaluator()
+        ev = Evaluator(merge_gap_px=DEFAULT_MERGE_GAP_PX)
         for it, z in zip(val_items, logits):
             ev.add(it.name, z > cuts[k], it.mask, it.mm_per_px)
         s = ev.summary()
