@@ -64,14 +64,15 @@ def _row(spec, h, w, threads, repeats, skip_torch_over):
     torch.set_num_threads(threads)
     from iunet_gui.models.checkpoint import save_checkpoint
     from iunet_gui.models.fuse import fuse_conv_bn
-    from iunet_gui.models.registry import build_preset, count_parameters, gflop
+    from iunet_gui.models.registry import build_preset, conv_output_gb, count_parameters, gflop
     from iunet_gui.training.onnx_export import export_onnx
     from iunet_gui.models.checkpoint import load_checkpoint
 
     name, preset = spec.split(":")
     model, cfg = build_preset(name, preset)
     model.eval()
-    out = {"spec": spec, "params": count_parameters(model), "gflop": gflop(model, h, w)}
+    out = {"spec": spec, "params": count_parameters(model), "gflop": gflop(model, h, w),
+           "conv_gb": conv_output_gb(model, h, w)}
     x = torch.randn(1, 3, h, w)
     base_rss = peak_rss_mb()
     if out["gflop"] <= skip_torch_over:
@@ -155,15 +156,16 @@ def main() -> int:
         w, h, args.repeats = w // 2, h // 2, 2
     print(f"# Table 2 on this machine: {w}x{h} input, {args.threads} threads, median of {args.repeats} runs "
           f"after warm-up ({os.cpu_count()} cores, no GPU)")
-    print(f"{'network':<16}{'parameters':>12}{'GFLOP':>9}{'torch ms':>10}{'ORT ms':>9}{'ORT GFLOP/s':>12}"
-          f"{'peak MB':>9}")
+    print(f"{'network':<16}{'parameters':>12}{'GFLOP':>9}{'conv out GB':>12}{'torch ms':>10}{'ORT ms':>9}"
+          f"{'ORT GFLOP/s':>12}{'peak MB':>9}")
     for spec in args.models:
         r = bench_row(spec, h, w, args.threads, args.repeats, args.skip_torch_over)
         if "error" in r:
             print(f"{spec:<16} error: {r['error']}")
             continue
         ort = r.get("ort_ms")
-        print(f"{spec:<16}{r['params']:>12,}{r['gflop']:>9.1f}{r.get('torch_ms', float('nan')):>10.0f}"
+        print(f"{spec:<16}{r['params']:>12,}{r['gflop']:>9.1f}{r['conv_gb']:>12.2f}"
+              f"{r.get('torch_ms', float('nan')):>10.0f}"
               f"{ort if ort else float('nan'):>9.0f}{(r['gflop'] / (ort / 1e3)) if ort else float('nan'):>12.1f}"
               f"{max(r.get('ort_peak_mb', 0), r.get('torch_peak_mb', 0)):>9.0f}", flush=True)
     print("\n# Whole detection of one photo (load JPEG, predict, threshold, measure), Predictor, "

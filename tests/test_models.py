@@ -128,3 +128,14 @@ def test_every_network_exports_to_onnx_with_dynamic_sizes(name, tmp_path):
         assert got.shape == want.shape == (shape[0], 1, *shape[2:])
         sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731 - the agreement asked for is on probabilities
         assert abs(sig(got) - sig(want)).max() < 1e-4
+
+
+def test_conv_output_bytes_count_the_memory_traffic_of_separable_nested_nodes():
+    from iunet_gui.models.registry import conv_output_gb
+
+    plain = build_preset("unet", "default")[0]
+    iunet = build_preset("iunet", "default")[0]
+    # U-Net base 8, depth 4 at 64x64: every conv output counted once, fp32
+    gb = conv_output_gb(plain, 64, 64, scale=1)
+    assert gb > 0 and gb == pytest.approx(conv_output_gb(plain, 128, 128, scale=2) / 4, rel=1e-6)
+    assert conv_output_gb(iunet, 64, 64, scale=1) > 2 * gb  # depthwise outputs at 16-32 input channels

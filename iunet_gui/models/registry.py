@@ -94,3 +94,32 @@ def gflop(model: nn.Module, height: int = 1024, width: int = 1280, in_channels: 
         model(torch.zeros(1, c, h, w))
     model.train(was)
     return fc.get_total_flops() * (height * width) / (h * w) / 1e9
+
+
+def conv_output_gb(model: nn.Module, height: int = 1024, width: int = 1280, in_channels: int | None = None,
+                   scale: int = 4) -> float:
+    """GB (fp32) that the convolutions of `model` write for one HxW image, BN folded: a measure
+    of memory traffic, which bounds small networks on a CPU. Counted like `gflop`."""
+    import torch
+
+    from iunet_gui.models.fuse import fuse_conv_bn
+
+    c = in_channels or model.config.get("in_channels", 3)
+    mult = getattr(model, "multiple", 1)
+    h = max(mult, (height // scale) // mult * mult)
+    w = max(mult, (width // scale) // mult * mult)
+    fused = fuse_conv_bn(model).eval()
+    total = [0]
+
+    def hook(_mod, _inp, out):
+        total[0] += out.numel() * 4
+
+    handles = [m.register_forward_hook(hook) for m in fused.modules()
+               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    try:
+        with torch.no_grad():
+            fused(torch.zeros(1, c, h, w))
+    finally:
+        for hd in handles:
+            hd.remove()
+    return total[0] * (height * width) / (h * w) / 1e9
