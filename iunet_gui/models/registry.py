@@ -77,6 +77,13 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def _probe_input(model: nn.Module, height: int, width: int, in_channels: int | None, scale: int):
+    """(channels, h, w) of the 1/scale input the counters run on, a multiple of the net's own."""
+    c = in_channels or model.config.get("in_channels", 3)
+    mult = getattr(model, "multiple", 1)
+    return c, max(mult, (height // scale) // mult * mult), max(mult, (width // scale) // mult * mult)
+
+
 def gflop(model: nn.Module, height: int = 1024, width: int = 1280, in_channels: int | None = None,
           scale: int = 4) -> float:
     """GFLOP (2 x multiply-adds of conv/linear layers) of one HxW image, counted on a 1/scale
@@ -84,10 +91,7 @@ def gflop(model: nn.Module, height: int = 1024, width: int = 1280, in_channels: 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    c = in_channels or model.config.get("in_channels", 3)
-    mult = getattr(model, "multiple", 1)
-    h = max(mult, (height // scale) // mult * mult)
-    w = max(mult, (width // scale) // mult * mult)
+    c, h, w = _probe_input(model, height, width, in_channels, scale)
     was = model.training
     model.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as fc:
@@ -104,10 +108,7 @@ def conv_output_gb(model: nn.Module, height: int = 1024, width: int = 1280, in_c
 
     from iunet_gui.models.fuse import fuse_conv_bn
 
-    c = in_channels or model.config.get("in_channels", 3)
-    mult = getattr(model, "multiple", 1)
-    h = max(mult, (height // scale) // mult * mult)
-    w = max(mult, (width // scale) // mult * mult)
+    c, h, w = _probe_input(model, height, width, in_channels, scale)
     fused = fuse_conv_bn(model).eval()
     total = [0]
 
