@@ -110,7 +110,14 @@ def real(args, work: Path) -> dict:
             "schedule", "time_limit_min")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
-        s = score(res.best_checkpoint, work / "real_test", crop_to_part=False)  # tiles, not washers
+        from iunet_gui.training.evaluation import evaluate_checkpoint
+
+        records, s = evaluate_checkpoint(res.best_checkpoint, work / "real_test", crop_to_part=False)  # tiles
+        by_kind: dict = {}
+        for r in records:  # test names are "<category folder>__<file>"
+            by_kind.setdefault(r["name"].split("__")[0], []).append(r)
+        s["by_category"] = {k: {"images": len(v), "mean_iou_defect": sum(r["iou_defect"] for r in v) / len(v),
+                                "accuracy": sum(r["accurate"] for r in v) / len(v)} for k, v in sorted(by_kind.items())}
         out[model] = {"minutes": (time.perf_counter() - t) / 60, "epochs": res.epochs_done,
                       "threshold": load_checkpoint(res.best_checkpoint).threshold, **s}
     return out
@@ -152,6 +159,9 @@ def main() -> int:
             print(f"  {model}: {s['minutes']:.1f} min ({s['epochs']} epochs, threshold {s['threshold']}) -> "
                   f"defect IoU {s['iou_defect']:.4f}, MIoU {s['miou']:.4f}, dice {s['dice']:.4f}, "
                   f"accuracy {s['accuracy']:.4f} on {s['images']} test images", flush=True)
+            for kind, k in s["by_category"].items():
+                print(f"    {kind:<12} {k['images']:>3} images: mean defect IoU per image {k['mean_iou_defect']:.3f}, "
+                      f"accuracy {k['accuracy']:.3f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     print(f"(work folder: {work})")
