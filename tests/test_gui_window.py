@@ -6,7 +6,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 
 from iunet_gui.gui.app import make_app
 from iunet_gui.gui.main_window import MainWindow
@@ -295,3 +295,37 @@ def test_hiding_a_class_hides_its_shapes(qtbot, win):
     assert not win.canvas.items[id(s)].isVisible()
     item.setCheckState(Qt.Checked)
     assert win.canvas.items[id(s)].isVisible()
+
+
+def wheel(win, x, y, clicks):
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    v = win.canvas.viewport()
+    pos = QPointF(vp(win, x, y))
+    ev = QWheelEvent(pos, QPointF(v.mapToGlobal(pos.toPoint())), QPoint(0, 0), QPoint(0, 120 * clicks),
+                     Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+    QApplication.sendEvent(v, ev)
+    return pos
+
+
+def test_wheel_zooms_around_the_cursor_and_middle_drag_pans(qtbot, win):
+    win.canvas.set_zoom(2.0)
+    z0 = win.canvas.zoom
+    at = wheel(win, 200, 150, 3)  # three notches in, with the cursor over image point (200, 150)
+    assert win.canvas.zoom == pytest.approx(z0 * 1.15 ** 3, rel=1e-3)
+    under = win.canvas.mapToScene(at.toPoint())
+    assert abs(under.x() - 200) < 1.5 and abs(under.y() - 150) < 1.5  # the same point stays under the cursor
+    wheel(win, 200, 150, -1)
+    assert win.canvas.zoom == pytest.approx(z0 * 1.15 ** 2, rel=1e-3)
+    v = win.canvas.viewport()
+    start = vp(win, 120, 100)
+    before = win.canvas.mapToScene(start)
+    qtbot.mousePress(v, Qt.MiddleButton, Qt.NoModifier, start)
+    end = start + QPoint(40, 30)
+    qtbot.mouseMove(v, end)
+    qtbot.mouseRelease(v, Qt.MiddleButton, Qt.NoModifier, end)
+    after = win.canvas.mapToScene(start)
+    moved = (before.x() - after.x(), before.y() - after.y())  # the image followed the hand
+    assert moved[0] == pytest.approx(40 / win.canvas.zoom, abs=1.5) and moved[1] == pytest.approx(30 / win.canvas.zoom, abs=1.5)
+    assert win.document.shapes == []  # panning draws nothing

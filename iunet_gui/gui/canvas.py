@@ -174,12 +174,16 @@ class Canvas(QGraphicsView):
     def set_zoom(self, z: float, anchor_view_pos=None) -> None:
         z = min(max(z, 0.02), 40.0)
         f = z / self.zoom
-        if anchor_view_pos is not None:
-            self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
-        else:
-            self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
-        self.scale(f, f)
-        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.AnchorViewCenter)
+        if anchor_view_pos is None:
+            self.scale(f, f)
+        else:  # keep the image point under `anchor_view_pos` (the cursor of a wheel event) in place
+            at = QPointF(anchor_view_pos)
+            before = self.mapToScene(at.toPoint())
+            self.scale(f, f)
+            moved = QPointF(self.mapFromScene(before)) - at
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(moved.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(moved.y()))
         self._apply_cache_mode()
         self.zoom_changed.emit(self.zoom)
 
