@@ -91,7 +91,7 @@ def run(args) -> int:
         if ev.stage in ("notice", "epoch", "done", "cancelled", "nan", "oom") and ev.message:
             print(f"{ev.stage}: {ev.message}", flush=True)
         elif ev.stage == "epoch":
-            vals = "  ".join(f"{k} {v:.4f}" for k, v in ev.metrics.items())
+            vals = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in ev.metrics.items())
             print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.loss:.4f}  {vals}", flush=True)
         elif ev.stage == "train":
             line(ev)

@@ -382,7 +382,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 if not val_items:
                     save(best_path, epoch)
             progress(ProgressEvent("epoch", epoch=epoch, epochs=cfg.epochs, loss=row["train_loss"],
-                                   metrics={k: v for k, v in row.items() if k.startswith("val_") and v is not None}))
+                                   metrics={k: v for k, v in row.items()
+                                            if k.startswith("val_") and isinstance(v, (int, float))}))
     except _Stop as stop:
         status, message = stop.status, stop.message
         if rank == 0 and status in ("cancelled", "time_limit"):
