@@ -194,18 +194,3 @@ def test_checkpoints_hold_the_weight_average_and_resume_from_the_raw_weights(tmp
     assert again.status == "done" and [h["epoch"] for h in again.history] == [1, 2, 3]
     off = train(tiny(tmp_path, out=str(tmp_path / "off"), epochs=1, ema=0.0))
     assert "raw_state" not in load_checkpoint(off.last_checkpoint).trainer_state
-
-
-def test_best_checkpoint_holds_whichever_of_average_and_live_weights_validated_better(tmp_path):
-    import torch
-
-    res = train(tiny(tmp_path, epochs=3, ema=0.99, lr=0.01, crops_per_epoch=64))  # seeded: reproducible
-    rows = [r for r in _rows(res.run_dir) if r["val_miou"]]
-    assert [r["val_weights"] for r in rows] == ["average", "average", "live"]  # the average lags a fast learner
-    best_row = max(rows, key=lambda r: float(r["val_miou"]))  # first of equals, as the trainer keeps it
-    best_row = next(r for r in rows if float(r["val_miou"]) == float(best_row["val_miou"]))
-    ck = load_checkpoint(res.best_checkpoint)
-    saved, raw = ck.model.state_dict(), ck.trainer_state["raw_state"]
-    same = all(torch.equal(saved[k], raw[k]) for k in raw)
-    assert same == (best_row["val_weights"] == "live")
-    assert float(ck.trainer_state["best_val_miou"]) == pytest.approx(float(best_row["val_miou"]))

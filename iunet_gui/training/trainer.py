@@ -214,36 +214,22 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         atomic_write_json(run_dir / "config.json", {"train": asdict(cfg), "model": {"arch": cfg.model, **model_cfg},
                                                     "data": {k: v for k, v in summary.items() if "names" not in k}})
 
-    def save(path: Path, epoch: int, weights=None):
-        """`weights`: the network whose weights go in (default: the average, else the live one)."""
+    def save(path: Path, epoch: int):
         if rank != 0:
             return
         state = {"epoch": epoch, "best_val_miou": best_miou, "history": history,
                  "rng": int(rng.integers(2 ** 31)), "global_step": global_step, "threshold": meta["threshold"]}
         if ema_model is not None:  # the checkpoint holds the averaged weights; resume needs the raw ones
             state["raw_state"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        save_checkpoint(path, weights if weights is not None else eval_model, arch=cfg.model, config=model_cfg,
-                        classes=["defect"], meta=meta,
+        save_checkpoint(path, eval_model, arch=cfg.model, config=model_cfg, classes=["defect"], meta=meta,
                         optimizer_state=opt.state_dict(), trainer_state=state)
 
-    def validate_best() -> tuple[dict, object]:
-        """Scores of the weight average and of the live weights; returns the better (row, network).
-        The average is steadier on synthetic washers (validation MIoU swings 0.62-0.86 between
-        epochs without it), but on magnetic tiles it kept every logit below 0 for the first
-        ten minutes (defect IoU 0.00 against 0.13 live), so both are scored each time."""
-        if ema_model is None:
-            return validate(model), model
-        avg, live = validate(ema_model), validate(model)
-        if live["val_miou"] > avg["val_miou"]:
-            return {**live, "val_weights": "live"}, model
-        return {**avg, "val_weights": "average"}, ema_model
-
-    def validate(net) -> dict:
+    def validate() -> dict:
         """Whole validation images; with `tune_threshold`, scored at the threshold (of a small grid)
         that gives the best pixel MIoU, which is then the checkpoint's threshold."""
         from iunet_gui.core.metrics import confusion, scores
 
-        net.eval()
+        eval_model.eval()
         mult = getattr(model, "multiple", 1)
         grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
         cuts = np.log(np.array(grid) / (1 - np.array(grid)))  # thresholds on the logits
@@ -260,7 +246,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 t = torch.from_numpy(x[None]).to(device)
                 if device.type == "cpu":
                     t = t.contiguous(memory_format=torch.channels_last)
-                z = net(t)[0, 0, :h, :w].float().cpu().numpy()
+                z = eval_model(t)[0, 0, :h, :w].float().cpu().numpy()
                 logits.append(z)
                 for k, c in enumerate(cuts):
                     conf[k] += confusion(z > c, it.mask)
@@ -365,13 +351,12 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                    "seconds": time.perf_counter() - t_start}
             if rank == 0 and val_items and (epoch % cfg.val_every == 0 or epoch == cfg.epochs):
                 progress(ProgressEvent("validate", epoch=epoch, epochs=cfg.epochs, message="validating"))
-                scored, weights = validate_best()
-                row.update(scored)
+                row.update(validate())
                 if best_miou is None or row["val_miou"] > best_miou:
                     best_miou = row["val_miou"]
                     meta["threshold"] = row["val_threshold"]
                     history.append(row)
-                    save(best_path, epoch, weights)
+                    save(best_path, epoch)
                 else:
                     history.append(row)
             else:
@@ -389,15 +374,14 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         if rank == 0 and status in ("cancelled", "time_limit"):
             # The weights are good: keep the unfinished epoch's progress.
             if status == "time_limit" and val_items:
-                scored, weights = validate_best()
                 row = {"epoch": epochs_done + 1, "partial": True, "seconds": time.perf_counter() - t_start,
-                       **scored}
+                       **validate()}
                 history.append(row)
                 _append_csv(metrics_path, row)
                 if best_miou is None or row["val_miou"] > best_miou:
                     best_miou = row["val_miou"]
                     meta["threshold"] = row["val_threshold"]
-                    save(best_path, epochs_done, weights)
+                    save(best_path, epochs_done)
             save(last_path, epochs_done)
             if not best_path.exists():
                 save(best_path, epochs_done)
@@ -452,11 +436,8 @@ class _Stop(Exception):
 
 def _append_csv(path: Path, row: dict) -> None:
     cols = ["epoch", "train_loss", "val_miou", "val_iou_defect", "val_dice", "val_accuracy",
-            "val_length_error_mean", "val_threshold", "val_weights", "lr", "seconds", "partial"]
+            "val_length_error_mean", "val_threshold", "lr", "seconds", "partial"]
     new = not path.exists()
-    if not new:  # a run resumed from an older version keeps the columns its file has
-        with open(path, newline="") as fh:
-            cols = next(csv.reader(fh), None) or cols
     with open(path, "a", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         if new:
