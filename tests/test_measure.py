@@ -115,6 +115,8 @@ def test_merge_gap_measures_the_pieces_of_a_broken_scratch_as_one_defect():
     scratch = max(merged, key=lambda d: d.length_px)
     assert scratch.length_px == 177 and abs(scratch.length_mm - 177 * 0.05) < 1e-9  # pixel centres 10 .. 187
     assert scratch.area_px == 4 * 40 * 3  # the gaps are not counted as defect pixels
+    m255 = m * 255
+    assert label_regions(m255, 8)[0] == 3 and m255.max() == 255  # a 0/255 mask works and is left as it was
     n, labels, stats, cents = label_regions(m, 8)
     assert n == 3 and set(np.unique(labels[m == 0])) == {0}  # pixels unchanged, only grouped
     assert sorted(stats[1:, 4]) == [12, 480]

@@ -73,8 +73,7 @@ def label_regions(mask: np.ndarray, merge_gap_px: float = 0) -> tuple[int, np.nd
     """Regions as OpenCV's connectedComponentsWithStats gives them: (count incl. background,
     label image, stats [x, y, w, h, area], centroids). 8-connected; with `merge_gap_px` > 0 the
     regions closer than about that many pixels share one label (the pixels are not changed)."""
-    m = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))
-    m[m > 0] = 1
+    m = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))  # may be the caller's array: read only
     if not merge_gap_px or merge_gap_px <= 0:
         return cv2.connectedComponentsWithStats(m, connectivity=8)
     from scipy import ndimage
