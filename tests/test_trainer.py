@@ -106,7 +106,12 @@ def test_evaluate_and_compare_checkpoints(tmp_path):
     records, summary = evaluate_checkpoint(res.best_checkpoint, tmp_path / "data", backend="torch")
     assert summary["images"] == 6 == len(records)
     assert {"miou", "iou_defect", "accuracy", "length_error_mean_mm"} <= set(summary)
-    assert 0 <= summary["miou"] <= 1
+    assert 0 <= summary["miou"] <= 1 and summary["merge_gap_px"] == 8
+    from iunet_gui.training.predictor import Predictor
+
+    pred = Predictor.from_path(res.best_checkpoint, backend="torch")
+    _, strict = evaluate_checkpoint(res.best_checkpoint, tmp_path / "data", predictor=pred, merge_gap_px=0)
+    assert strict["merge_gap_px"] == 0 and pred.merge_gap_px == 8  # the caller's predictor is not changed
     table = compare_checkpoints([res.best_checkpoint, res.last_checkpoint], tmp_path / "data", backend="torch")
     assert [name for name, _ in table] == ["iunet (run/best.pt)", "iunet (run/last.pt)"]
     with pytest.raises(IunetError):

@@ -24,7 +24,7 @@ DESCRIPTIONS = {
 
 # "default": what the app trains and ships, chosen from speed and accuracy measured on a 2-core CPU
 # (README): the x(0,3) head. "fast": the same weights read from the x(0,2) head, skipping the nodes
-# that only feed x(0,3) (0.6x the inference time, about 1.4 MIoU points less on synthetic washers).
+# that only feed x(0,3) (0.7x the inference time, 1.4 MIoU points less on synthetic washers).
 # "paper": as close to the paper's parameter counts as its description allows (README).
 PRESETS: dict[str, dict[str, dict]] = {
     "iunet": {

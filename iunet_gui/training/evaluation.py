@@ -24,9 +24,8 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
         raise IunetError(f"{data_dir}: no labelled images to score on")
     pred = predictor or Predictor.from_path(checkpoint, backend=backend, threshold=threshold,
                                             crop_to_part=crop_to_part)
-    if merge_gap_px is not None:
-        pred.merge_gap_px = merge_gap_px
-    ev = Evaluator(iou_threshold=iou_threshold, merge_gap_px=pred.merge_gap_px)
+    ev = Evaluator(iou_threshold=iou_threshold,  # the predictor's own gap unless told (it is not changed)
+                   merge_gap_px=pred.merge_gap_px if merge_gap_px is None else merge_gap_px)
     for k, img in enumerate(images):
         gt = project.ground_truth_mask(img)
         mm = project.mm_per_px_for(img)
