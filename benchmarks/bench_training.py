@@ -52,6 +52,12 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--lr", str(args.lr)]
     if args.threads:
         argv += ["--threads", str(args.threads)]
+    if args.seed:
+        argv += ["--seed", str(args.seed)]
+    if args.prior is not None:
+        argv += ["--prior", str(args.prior)]
+    if args.region_weight:
+        argv += ["--region-weight", str(args.region_weight)]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
     from iunet_gui.cli import main as cli
 
@@ -104,10 +110,11 @@ def real(args, work: Path) -> dict:
         cfg = TrainConfig(**extra, data=str(work / "real_train"), out=str(work / f"run_real_{model}"), model=model,
                           preset="default", time_limit_min=args.minutes, threads=args.threads,
                           crop=args.real_crop, max_val_images=20, epochs=args.epochs,
-                          crops_per_epoch=args.real_crops_per_epoch)
+                          crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
+                          region_weight=args.region_weight)
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "lr", "batch_size", "crop", "crops_per_epoch", "loss", "pos_weight", "focus", "mixup",
-            "schedule", "time_limit_min")), flush=True)
+            "schedule", "prior", "region_weight", "time_limit_min")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
         from iunet_gui.training.evaluation import evaluate_checkpoint
@@ -137,6 +144,9 @@ def main() -> int:
     ap.add_argument("--real-crop", type=int, default=192)
     ap.add_argument("--real-crops-per-epoch", type=int, default=640,
                     help="crops per epoch on the real images (validation after each epoch)")
+    ap.add_argument("--seed", type=int, default=0, help="train --seed (run-to-run spread; the data stay the same)")
+    ap.add_argument("--prior", type=float, default=None, help="train --prior (default: the train default)")
+    ap.add_argument("--region-weight", type=float, default=0.0, help="train --region-weight (default 0 = off)")
     ap.add_argument("--skip-synth", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
     ap.add_argument("--work", type=Path, default=None)

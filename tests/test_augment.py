@@ -56,3 +56,45 @@ def test_positive_weight_raises_the_cost_of_missed_defects():
     z = torch.full((1, 1, 4, 4), -2.0)
     y = torch.ones(1, 1, 4, 4)
     assert segmentation_loss(z, y, "bce_pos", pos_weight=4.0) == pytest.approx(4 * segmentation_loss(z, y, "bce").item(), rel=1e-5)
+
+
+def test_region_weights_balance_small_and_large_defects():
+    from iunet_gui.training.augment import region_weights
+
+    m = np.zeros((120, 120), bool)
+    m[5:7, 5:105] = True  # a scratch of 200 px
+    m[40:100, 40:100] = True  # a stain of 3600 px
+    w = region_weights(m, 0.5)
+    assert w.dtype == np.float32 and w.shape == m.shape
+    assert np.all(w[~m] == 1.0)  # background keeps weight 1
+    assert w[6, 50] == pytest.approx(np.sqrt(400 / 200))  # small region: up-weighted
+    assert w[70, 70] == pytest.approx(np.sqrt(400 / 3600))  # large region: down-weighted
+    # a region's total weight now grows as sqrt(area): 18x the pixels weigh sqrt(18)x, not 18x
+    assert w[40:100, 40:100].sum() / w[5:7, 5:105].sum() == pytest.approx(np.sqrt(3600 / 200), rel=1e-4)
+    assert np.all(region_weights(m, 0.0) == 1.0)
+    assert np.all(region_weights(np.zeros((4, 4), bool), 0.5) == 1.0)
+    tiny = np.zeros((20, 20), bool)
+    tiny[3, 3] = True
+    assert region_weights(tiny, 0.5)[3, 3] == 4.0  # clipped at hi
+
+
+def test_weighted_losses_reduce_to_the_plain_ones_with_unit_weights_and_follow_the_weights():
+    torch.manual_seed(0)
+    z = torch.randn(2, 1, 16, 16)
+    y = (torch.rand(2, 1, 16, 16) > 0.8).float()
+    ones = torch.ones_like(y)
+    for kind in ("bce", "bce_pos", "bce_dice"):
+        assert torch.allclose(segmentation_loss(z, y, kind, weight=ones), segmentation_loss(z, y, kind), atol=1e-6)
+    # doubling the weight of the defect pixels that are missed raises the loss
+    missed = (y > 0) & (z < 0)
+    w = torch.where(missed, torch.full_like(y, 2.0), ones)
+    assert segmentation_loss(z, y, "bce_dice", weight=w) > segmentation_loss(z, y, "bce_dice")
+
+
+def test_mixup_mixes_the_loss_weights_with_the_masks():
+    rng = np.random.default_rng(5)
+    x = np.stack([np.zeros((1, 4, 4)), np.ones((1, 4, 4))]).astype(np.float32)
+    w = np.stack([np.full((1, 4, 4), 1.0), np.full((1, 4, 4), 3.0)]).astype(np.float32)
+    for _ in range(20):
+        xm, ym, lam, wm = mixup(x, x.copy(), rng, alpha=0.4, w=w)
+        assert np.allclose(wm, 1.0 + 2.0 * xm)  # weights mixed with the same lambda and pairing

@@ -95,6 +95,17 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path), "--model", "resnet", "--out", str(tmp_path / "r")]) == 2
 
 
+def test_train_passes_prior_and_region_weight_through(tmp_path, capsys):
+    data = make_toy(tmp_path / "data", n=4, size=48)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--out", str(run), "--epochs", "1", "--crop", "32", "--crops-per-epoch",
+                 "4", "--threads", "1", "--prior", "0.02", "--region-weight", "0.5"]) == 0
+    cfg = json.loads((run / "config.json").read_text())["train"]
+    assert cfg["prior"] == 0.02 and cfg["region_weight"] == 0.5
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--prior", "2"]) == 2
+    assert "prior" in capsys.readouterr().err
+
+
 def test_ddp_with_two_cpu_processes(tmp_path):
     """The same train command under torchrun (gloo, 2 processes)."""
     data = make_toy(tmp_path / "data", n=4, size=48)

@@ -73,6 +73,19 @@ def test_crop_larger_than_image_is_padded(tmp_path):
     assert img.shape == (64, 64, 3) and m.shape == (64, 64)
 
 
+def test_a_padded_crop_labels_the_mirrored_defect_too():
+    from iunet_gui.training.data import Item
+
+    img = np.full((40, 50, 3), 90, np.uint8)
+    mask = np.zeros((40, 50), bool)
+    img[30:38, 20:30] = 220  # a bright defect near the bottom edge
+    mask[30:38, 20:30] = True
+    im, m = CropSampler([Item("a", img, mask)], crop=64, focus=0.0, seed=0).sample()
+    assert im.shape == (64, 64, 3)
+    assert np.array_equal(im[..., 0] > 150, m)  # every bright pixel, mirrored ones included, is labelled
+    assert m[40:].any()  # the mirror image of the defect lies in the padding
+
+
 def test_mixup_keeps_masks_in_0_1_and_blends():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
@@ -180,3 +193,44 @@ def test_mask_pair_folder_trains(tmp_path):
         cv2.imwrite(str(d / f"p{i}.png"), m)
     res = train(tiny(tmp_path, data=str(d), epochs=1))
     assert res.status == "done"
+
+
+@pytest.mark.parametrize("arch", ["iunet", "unet", "fcn8s", "segnet"])
+def test_a_fresh_network_starts_at_the_prior_defect_probability(arch):
+    import torch
+
+    from iunet_gui.models.registry import build_preset
+    from iunet_gui.training.trainer import set_output_prior
+
+    torch.manual_seed(0)
+    model, _ = build_preset(arch, "default", 3)
+    model.eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        before = torch.sigmoid(model(x)).mean().item()
+        assert set_output_prior(model, 0.01) >= 1
+        after = torch.sigmoid(model(x)).mean().item()
+    assert abs(before - 0.01) > 0.05  # an untouched network starts near p = 0.5
+    assert after == pytest.approx(0.01, abs=0.01)
+
+
+def test_training_starts_from_the_prior_unless_resuming_and_checks_it(tmp_path):
+    import torch
+
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    res = train(tiny(tmp_path, epochs=1, lr=1e-6, prior=0.02, ema=0))
+    ck = load_checkpoint(res.last_checkpoint)
+    assert torch.sigmoid(ck.model.heads["2"].bias).item() == pytest.approx(0.02, rel=0.01)  # lr 1e-6: barely moved
+    with pytest.raises(IunetError, match="prior"):
+        train(tiny(tmp_path, prior=1.5))
+    res2 = train(tiny(tmp_path, epochs=2, lr=1e-6, prior=0.3, ema=0, resume=True))  # resume keeps the trained bias
+    assert torch.sigmoid(load_checkpoint(res2.last_checkpoint).model.heads["2"].bias).item() == pytest.approx(0.02, rel=0.01)
+
+
+def test_region_weighted_training_uses_the_weights_and_learns(tmp_path):
+    res = train(tiny(tmp_path, epochs=6, crops_per_epoch=16, mixup=0.0, region_weight=0.5))
+    losses = [h["train_loss"] for h in res.history]
+    assert res.status == "done" and losses[-1] < losses[0]
+    plain = train(tiny(tmp_path, epochs=1, crops_per_epoch=16, mixup=0.0, out=str(tmp_path / "plain")))
+    assert plain.history[0]["train_loss"] != pytest.approx(losses[0], rel=1e-4)  # same seed, other loss

@@ -51,6 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="store the threshold that scores best on the validation images instead")
     p.add_argument("--ema", type=float, default=d["ema"],
                    help=f"decay of the weight average that is validated and saved (default {d['ema']:g}; 0 = off)")
+    p.add_argument("--prior", type=float, default=d["prior"],
+                   help="defect probability a fresh network starts from, everywhere (default: PyTorch's "
+                        "initialisation, about 0.5; 0.01 learns small real defects sooner)")
+    p.add_argument("--region-weight", type=float, default=d["region_weight"], metavar="GAMMA",
+                   help="balance small and large defects in the loss: a defect of area A weighs (400 px / A)^GAMMA "
+                        f"per pixel (default {d['region_weight']:g} = off; 0.5 = a region counts as sqrt(A))")
 
 
 def parse_overrides(pairs) -> dict:
@@ -84,7 +90,8 @@ def run(args) -> int:
                       seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
-                      tune_threshold=args.tune_threshold, ema=args.ema)
+                      tune_threshold=args.tune_threshold, ema=args.ema, prior=args.prior,
+                      region_weight=args.region_weight)
     line = ProgressLine("train")
 
     def progress(ev):

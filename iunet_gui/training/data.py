@@ -117,10 +117,12 @@ class CropSampler:
         y0, x0 = min(max(y0, 0), max(h - c, 0)), min(max(x0, 0), max(w - c, 0))
         img = it.image[y0:y0 + c, x0:x0 + c]
         m = it.mask[y0:y0 + c, x0:x0 + c]
-        if img.shape[0] < c or img.shape[1] < c:  # image smaller than the crop: pad by reflection
+        if img.shape[0] < c or img.shape[1] < c:  # image smaller than the crop: pad by reflection,
+            # the mask alike, so that a mirrored defect is labelled as one (not as background)
             ph, pw = c - img.shape[0], c - img.shape[1]
-            img = np.pad(img, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(img.shape[:2]) > 1 else "edge")
-            m = np.pad(m, ((0, ph), (0, pw)), mode="constant")
+            mode = "reflect" if min(img.shape[:2]) > 1 else "edge"
+            img = np.pad(img, ((0, ph), (0, pw), (0, 0)), mode=mode)
+            m = np.pad(m, ((0, ph), (0, pw)), mode=mode)
         return img, m
 
 
