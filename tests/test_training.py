@@ -224,6 +224,8 @@ def test_training_starts_from_the_prior_unless_resuming_and_checks_it(tmp_path):
     assert torch.sigmoid(ck.model.heads["2"].bias).item() == pytest.approx(0.02, rel=0.01)  # lr 1e-6: barely moved
     with pytest.raises(IunetError, match="prior"):
         train(tiny(tmp_path, prior=1.5))
+    with pytest.raises(IunetError, match="region_weight"):
+        train(tiny(tmp_path, region_weight=-0.5))
     res2 = train(tiny(tmp_path, epochs=2, lr=1e-6, prior=0.3, ema=0, resume=True))  # resume keeps the trained bias
     assert torch.sigmoid(load_checkpoint(res2.last_checkpoint).model.heads["2"].bias).item() == pytest.approx(0.02, rel=0.01)
 

@@ -11,6 +11,7 @@ from iunet_gui.models.blocks import conv_node, pad_input
 
 class FCN8s(nn.Module):
     prior_heads = ("score8",)  # the logit is score8 + up-sampled coarser scores: the prior goes on score8
+
     def __init__(self, in_channels: int = 3, base: int = 16, fc_width: int | None = None):
         super().__init__()
         w = [base, base * 2, base * 4, base * 8, base * 8]

@@ -14,12 +14,9 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0,
     on the background go unpunished; pooled over the batch they keep a gradient."""
     p = torch.sigmoid(logits)
     dims = tuple(range(1, p.ndim)) if per_sample else tuple(range(p.ndim))
-    if weight is not None:  # per-pixel weights (region balance): a weighted overlap
-        p, target = p * weight, target * weight
-        inter = (p * target / weight.clamp_min(1e-6)).sum(dims)
-    else:
-        inter = (p * target).sum(dims)
-    return (1 - (2 * inter + eps) / (p.sum(dims) + target.sum(dims) + eps)).mean()
+    w = weight if weight is not None else 1.0  # per-pixel weights (region balance): a weighted overlap
+    inter = (w * p * target).sum(dims)
+    return (1 - (2 * inter + eps) / ((w * p).sum(dims) + (w * target).sum(dims) + eps)).mean()
 
 
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "bce_dice", pos_weight: float = 5.0,
