@@ -58,6 +58,10 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--prior", str(args.prior)]
     if args.region_weight:
         argv += ["--region-weight", str(args.region_weight)]
+    if args.bn_batches is not None:
+        argv += ["--bn-batches", str(args.bn_batches)]
+    if args.freeze_bn:
+        argv += ["--freeze-bn", str(args.freeze_bn)]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
     from iunet_gui.cli import main as cli
 
@@ -111,10 +115,11 @@ def real(args, work: Path) -> dict:
                           preset="default", time_limit_min=args.minutes, threads=args.threads,
                           crop=args.real_crop, max_val_images=20, epochs=args.epochs,
                           crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
-                          region_weight=args.region_weight)
+                          region_weight=args.region_weight, freeze_bn=args.freeze_bn,
+                          **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "lr", "batch_size", "crop", "crops_per_epoch", "loss", "pos_weight", "focus", "mixup",
-            "schedule", "prior", "region_weight", "time_limit_min")), flush=True)
+            "schedule", "prior", "region_weight", "bn_batches", "freeze_bn", "time_limit_min")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
         from iunet_gui.training.evaluation import evaluate_checkpoint
@@ -147,6 +152,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0, help="train --seed (run-to-run spread; the data stay the same)")
     ap.add_argument("--prior", type=float, default=None, help="train --prior (default: the train default)")
     ap.add_argument("--region-weight", type=float, default=0.0, help="train --region-weight (default 0 = off)")
+    ap.add_argument("--bn-batches", type=int, default=None, help="train --bn-batches (default: the train default)")
+    ap.add_argument("--freeze-bn", type=float, default=0.0, help="train --freeze-bn (default 0 = off)")
     ap.add_argument("--skip-synth", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
     ap.add_argument("--work", type=Path, default=None)

@@ -86,7 +86,8 @@ def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
-                                 dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0)])
+                                 dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0),
+                                 dict(bn_batches=-1), dict(freeze_bn=1.0)])
 def test_bad_settings_are_clear_errors(tmp_path, bad):
     with pytest.raises(IunetError):
         train(tiny(tmp_path, **bad))
@@ -146,7 +147,8 @@ def test_cli_defaults_are_the_trainer_defaults():
     args = ns.parse_args(["--data", "x"])
     d = TrainConfig(data="x")
     for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
-                "schedule", "seed", "ema", "tune_threshold"):
+                "schedule", "seed", "ema", "tune_threshold", "prior", "region_weight", "bn_batches",
+                "freeze_bn"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}
@@ -199,3 +201,60 @@ def test_checkpoints_hold_the_weight_average_and_resume_from_the_raw_weights(tmp
     assert again.status == "done" and [h["epoch"] for h in again.history] == [1, 2, 3]
     off = train(tiny(tmp_path, out=str(tmp_path / "off"), epochs=1, ema=0.0))
     assert "raw_state" not in load_checkpoint(off.last_checkpoint).trainer_state
+
+
+def _bn_layers(model):
+    import torch
+
+    return [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+
+
+def test_saved_weights_carry_batch_norm_statistics_recomputed_for_them(tmp_path):
+    import torch
+
+    res = train(tiny(tmp_path, epochs=2, bn_batches=5, ema=0.9))  # 4 steps an epoch
+    ck = load_checkpoint(res.last_checkpoint)
+    bns = _bn_layers(ck.model)
+    assert bns and all(int(m.num_batches_tracked) == 5 for m in bns)  # a fresh average over 5 batches
+    raw = ck.trainer_state["raw_state"]  # the live network's running averages of the last steps
+    saved = ck.model.state_dict()
+    means = [k for k in saved if k.endswith("running_mean")]
+    assert int(raw[means[0].replace("running_mean", "num_batches_tracked")]) == 8
+    assert any(not torch.allclose(saved[k], raw[k]) for k in means)
+    # the same crops every time: a second run from the same seed saves the same statistics
+    again = load_checkpoint(train(tiny(tmp_path, out=str(tmp_path / "again"), epochs=2, bn_batches=5,
+                                       ema=0.9)).last_checkpoint).model.state_dict()
+    assert all(torch.equal(saved[k], again[k]) for k in means)
+    off = train(tiny(tmp_path, out=str(tmp_path / "off"), epochs=2, bn_batches=0, ema=0.9))
+    assert all(int(m.num_batches_tracked) == 8 for m in _bn_layers(load_checkpoint(off.last_checkpoint).model))
+
+
+def test_cancel_at_validation_keeps_the_running_statistics_and_saves(tmp_path):
+    import torch
+
+    from iunet_gui.core.progress import CancelToken
+
+    cancel = CancelToken()
+
+    def progress(ev):
+        if ev.stage == "validate":
+            cancel.cancel()
+
+    res = train(tiny(tmp_path, epochs=3, bn_batches=50), progress=progress, cancel=cancel)
+    assert res.status == "cancelled" and res.last_checkpoint is not None
+    bns = _bn_layers(load_checkpoint(res.last_checkpoint).model)
+    assert all(int(m.num_batches_tracked) == 4 for m in bns)  # the running averages of epoch 1's 4 steps
+    assert all(torch.isfinite(m.running_var).all() and (m.running_var > 0).all() for m in bns)
+
+
+def test_freeze_bn_trains_the_last_share_on_fixed_statistics(tmp_path):
+    notices = []
+    res = train(tiny(tmp_path, epochs=2, bn_batches=5, ema=0.9, freeze_bn=0.5),  # 8 steps: frozen from step 4
+                progress=lambda ev: notices.append(ev.message) if ev.stage == "notice" else None)
+    assert res.status == "done" and any("frozen at step 4" in (m or "") for m in notices)
+    raw = load_checkpoint(res.last_checkpoint).trainer_state["raw_state"]
+    tracked = {int(v) for k, v in raw.items() if k.endswith("num_batches_tracked")}
+    assert tracked == {5}  # recomputed over 5 batches at step 4, then left alone by the last 4 steps
+    free = train(tiny(tmp_path, out=str(tmp_path / "free"), epochs=2, bn_batches=5, ema=0.9))
+    raw = load_checkpoint(free.last_checkpoint).trainer_state["raw_state"]
+    assert {int(v) for k, v in raw.items() if k.endswith("num_batches_tracked")} == {8}

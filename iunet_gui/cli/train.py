@@ -51,6 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="store the threshold that scores best on the validation images instead")
     p.add_argument("--ema", type=float, default=d["ema"],
                    help=f"decay of the weight average that is validated and saved (default {d['ema']:g}; 0 = off)")
+    p.add_argument("--bn-batches", type=int, default=d["bn_batches"], metavar="N",
+                   help="recompute the batch-norm statistics of the saved weights over N training batches before "
+                        f"each validation and save (default {d['bn_batches']}; 0 = keep the running averages)")
+    p.add_argument("--freeze-bn", type=float, default=d["freeze_bn"], metavar="SHARE",
+                   help="train the last SHARE of the run (0..1) with fixed batch-norm statistics, as at inference "
+                        f"(default {d['freeze_bn']:g} = off)")
     p.add_argument("--prior", type=float, default=d["prior"],
                    help="defect probability a fresh network starts from, everywhere (default: PyTorch's "
                         "initialisation, about 0.5; 0.01 learns small real defects sooner)")
@@ -91,7 +97,8 @@ def run(args) -> int:
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
                       tune_threshold=args.tune_threshold, ema=args.ema, prior=args.prior,
-                      region_weight=args.region_weight)
+                      region_weight=args.region_weight, bn_batches=args.bn_batches,
+                      freeze_bn=args.freeze_bn)
     line = ProgressLine("train")
 
     def progress(ev):

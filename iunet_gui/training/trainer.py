@@ -49,6 +49,9 @@ class TrainConfig:
     schedule: str = "cosine"  # "cosine" (warm-up, then decay to lr/100 by the last epoch or time limit) or "constant"
     warmup_steps: int = 30
     ema: float = 0.99  # validate and save an exponential moving average of the weights (0 = off)
+    bn_batches: int = 60  # before validating and saving, recompute the BN statistics of the saved weights
+    # over this many training batches (0 = keep the running averages of the last steps; README: +2 MIoU points)
+    freeze_bn: float = 0.0  # train the last share of the run with fixed BN statistics (0 = off)
     region_weight: float = 0.0  # gamma of region_weights (0 = off): balance small and large defects in the loss
     # (README: on magnetic tiles 0.5 helps; on synthetic washers it cost 5 MIoU points, so it is off by default)
     prior: float | None = None  # a fresh network starts out predicting this defect probability everywhere
@@ -106,6 +109,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("region_weight must be >= 0 (0 = off)")
     if not 0 <= cfg.ema < 1:
         raise IunetError("ema must be in [0, 1)")
+    if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1:
+        raise IunetError("bn_batches must be >= 0 (0 = off) and freeze_bn in [0, 1)")
     if cfg.schedule not in ("cosine", "constant"):
         raise IunetError(f"unknown learning-rate schedule {cfg.schedule!r} (cosine, constant)")
     if cfg.threads:
@@ -224,9 +229,82 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         atomic_write_json(run_dir / "config.json", {"train": asdict(cfg), "model": {"arch": cfg.model, **model_cfg},
                                                     "data": {k: v for k, v in summary.items() if "names" not in k}})
 
+    bn_state = {"step": None, "sampler": None, "frozen": False}
+
+    def bn_layers(net) -> list:
+        return [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+
+    def recompute_bn(target) -> bool:
+        """Set the BN statistics of `target` to their average over `bn_batches` training batches,
+        drawn as in training (focused crops, augmentation, no mix-up) by a sampler of their own,
+        the same crops every time, so the training draw stays as it was. False (old statistics
+        kept) when cancelled."""
+        bns = bn_layers(target)
+        if not bns:
+            return True
+        if bn_state["sampler"] is None:
+            bn_state["sampler"] = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + 999)
+        sampler_bn = bn_state["sampler"]
+        sampler_bn.rng = np.random.default_rng(cfg.seed * 1000 + 999)
+        brng = np.random.default_rng(cfg.seed * 7919 + 999)
+        saved = [(m, m.momentum, m.training) for m in bns]
+        before = [{k: v.clone() for k, v in m.state_dict().items()} for m in bns]
+        was_training = target.training
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches below
+        target.train()
+        try:
+            with torch.no_grad():
+                for _ in range(cfg.bn_batches or 60):  # freezing needs statistics even when refresh is off
+                    if cancel.cancelled and not distributed:  # keep the old statistics, stop at once
+                        for m, st in zip(bns, before):
+                            m.load_state_dict(st)
+                        return False
+                    xs = []
+                    for _ in range(cfg.batch_size):
+                        img, mk = sampler_bn.sample()
+                        img, _ = geometric(img, mk, brng)
+                        xs.append(photometric(prepare_input(img, cfg.in_channels), brng, cfg.photometric))
+                    x = torch.from_numpy(np.stack(xs)).to(device)
+                    if device.type == "cpu":
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    target(x)
+        finally:
+            target.train(was_training)
+            for m, mom, tr in saved:
+                m.momentum = mom
+                m.train(tr)
+        return True
+
+    def refresh_bn() -> None:
+        """Recompute the BN statistics of the weights that are validated and saved. The running
+        averages of training (momentum 0.1 at batch 2) follow the last ~10 batches of the live
+        weights, not the averaged ones, and swing with what those crops held. Measured: the same
+        weights score 2 MIoU points more with statistics over 60 batches (README)."""
+        if cfg.bn_batches and bn_state["step"] != global_step and recompute_bn(eval_model):
+            bn_state["step"] = global_step
+
+    def train_mode() -> None:
+        """The live network in training mode; its BN layers stay on their fixed statistics once frozen."""
+        model.train()
+        if bn_state["frozen"]:
+            for m in bn_layers(model):
+                m.eval()
+
+    def maybe_freeze_bn(step: int) -> None:
+        """For the last `freeze_bn` share of the run, train with the BN statistics fixed (recomputed
+        once), as the network is used at inference, instead of batch statistics of 2 crops."""
+        if cfg.freeze_bn and not bn_state["frozen"] and run_fraction(step) >= 1 - cfg.freeze_bn:
+            if recompute_bn(model):
+                bn_state["frozen"] = True
+                train_mode()
+                progress(ProgressEvent("notice", message=f"batch-norm statistics frozen at step {step}"))
+
     def save(path: Path, epoch: int):
         if rank != 0:
             return
+        refresh_bn()
         state = {"epoch": epoch, "best_val_miou": best_miou, "history": history,
                  "rng": int(rng.integers(2 ** 31)), "global_step": global_step, "threshold": meta["threshold"]}
         if ema_model is not None:  # the checkpoint holds the averaged weights; resume needs the raw ones
@@ -239,6 +317,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         that gives the best pixel MIoU, which is then the checkpoint's threshold."""
         from iunet_gui.core.metrics import confusion, scores
 
+        refresh_bn()
         eval_model.eval()
         mult = getattr(model, "multiple", 1)
         grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
@@ -260,7 +339,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 logits.append(z)
                 for k, c in enumerate(cuts):
                     conf[k] += confusion(z > c, it.mask)
-        model.train()
+        train_mode()
         k = int(np.argmax([scores(*c)["miou"] for c in conf]))
         ev = Evaluator(merge_gap_px=DEFAULT_MERGE_GAP_PX)
         for it, z in zip(val_items, logits):
@@ -273,14 +352,18 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     steps_total = max(1, (cfg.epochs - start_epoch) * steps_per_epoch)
     t_sched = time.perf_counter()
 
+    def run_fraction(step: int) -> float:
+        """How far the run is, 0..1: by steps, or by the time limit if that comes first."""
+        frac = (step - step0) / steps_total
+        if cfg.time_limit_min:
+            frac = max(frac, (time.perf_counter() - t_sched) / (cfg.time_limit_min * 60))
+        return min(max(frac, 0.0), 1.0)
+
     def set_lr(step: int) -> float:
         """Linear warm-up, then cosine decay to lr/100 at the last step or at the time limit."""
         lr = cfg.lr
         if cfg.schedule == "cosine":
-            frac = (step - step0) / steps_total
-            if cfg.time_limit_min:
-                frac = max(frac, (time.perf_counter() - t_sched) / (cfg.time_limit_min * 60))
-            frac = min(max(frac, 0.0), 1.0)
+            frac = run_fraction(step)
             lr = cfg.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
         if step < cfg.warmup_steps:
             lr *= (step + 1) / cfg.warmup_steps
@@ -322,6 +405,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             for step in range(1, steps_per_epoch + 1):
                 if not distributed:  # under torchrun the processes agree on stopping below
                     _check_stop(_stop_code(cancel, deadline), cfg)
+                maybe_freeze_bn(global_step)
                 x, y, mixed, wmap = batch()
                 lr_now = set_lr(global_step)
                 x, y = x.to(device), y.to(device)
