@@ -15,6 +15,22 @@ def test_photometric_changes_values_but_not_shape_and_zero_strength_is_identity(
     assert y.shape == x.shape and y.dtype == np.float32 and not np.allclose(x, y)
 
 
+def test_photometric_varies_colour_down_to_grey_so_colour_alone_does_not_mark_a_defect():
+    rng = np.random.default_rng(2)
+    rust = np.empty((3, 8, 8), np.float32)
+    rust[0], rust[1], rust[2] = 0.8, 0.0, -0.8  # a rust-coloured patch: red above blue
+    spreads = []
+    for _ in range(300):
+        y = photometric(rust, rng, 1.0)
+        spreads.append(float(np.median(y[0] - y[2])) / 1.6)  # red-blue spread against the original
+    spreads = np.array(spreads)
+    assert np.mean(spreads < 0.25) > 0.05  # near grey now and then
+    assert np.mean(spreads > 1.2) > 0.05  # more saturated too
+    assert np.mean(np.abs(spreads - 1) < 0.1) > 0.3  # and often left as it was
+    grey = rng.normal(size=(1, 8, 8)).astype(np.float32)
+    assert photometric(grey, rng, 1.0).shape == (1, 8, 8)  # one channel: no colour to change
+
+
 def test_mixup_blends_images_and_masks_with_the_same_lambda():
     rng = np.random.default_rng(3)
     x = np.stack([np.zeros((1, 4, 4)), np.ones((1, 4, 4))]).astype(np.float32)
