@@ -38,6 +38,40 @@ def score(ckpt: Path, test_dir: Path, crop_to_part: bool = True) -> dict:
     return s
 
 
+def recall_by_kind(ckpt: Path, test_dir: Path) -> dict:
+    """Share of each label's ground-truth pixels that the checkpoint finds on the test images;
+    oxidation split into rust-coloured and grey patches (by the patch's mean red/blue ratio)."""
+    import cv2
+    import numpy as np
+
+    from iunet_gui.core.geometry import shapes_to_mask
+    from iunet_gui.core.images import load_image
+    from iunet_gui.training.data import labelled_images
+    from iunet_gui.training.predictor import Predictor
+
+    project, images = labelled_images(test_dir)
+    pred = Predictor.from_path(ckpt)
+    counts: dict = {}
+    for img in images:
+        ann = project.load_annotation(img)
+        image = load_image(img)
+        found = pred.predict(image).mask
+        for label in sorted({sh.label for sh in ann.shapes}):
+            gt = shapes_to_mask(ann.shapes, found.shape, labels=[label])
+            n, cc = cv2.connectedComponents(gt.astype(np.uint8))
+            for i in range(1, n):
+                region = cc == i
+                kind = label
+                if label == "oxidation":
+                    r, _, b = image[region].astype(np.float64).mean(0)
+                    kind = "oxidation (rust)" if r / max(b, 1e-6) > 1.08 else "oxidation (grey)"
+                c = counts.setdefault(kind, [0, 0, 0])
+                c[0] += 1
+                c[1] += int(region.sum())
+                c[2] += int((region & found).sum())
+    return {k: {"regions": c[0], "pixels": c[1], "recall": c[2] / max(c[1], 1)} for k, c in sorted(counts.items())}
+
+
 def synthetic(args, work: Path) -> dict:
     from iunet_gui.core.synth import generate_dataset
 
@@ -76,7 +110,8 @@ def synthetic(args, work: Path) -> dict:
                           if not line.rstrip().endswith("True"))
 
     s = score(res.best_checkpoint, test_dir)
-    out = {"minutes": minutes, "epochs": res.epochs_done, **s, "checkpoint": str(res.best_checkpoint)}
+    out = {"minutes": minutes, "epochs": res.epochs_done, **s, "checkpoint": str(res.best_checkpoint),
+           "recall_by_kind": recall_by_kind(res.best_checkpoint, test_dir)}
     if args.keep:
         shutil.copy(res.best_checkpoint, args.keep)
         out["kept"] = str(args.keep)
@@ -154,11 +189,17 @@ def main() -> int:
     ap.add_argument("--region-weight", type=float, default=0.0, help="train --region-weight (default 0 = off)")
     ap.add_argument("--bn-batches", type=int, default=None, help="train --bn-batches (default: the train default)")
     ap.add_argument("--freeze-bn", type=float, default=0.0, help="train --freeze-bn (default 0 = off)")
+    ap.add_argument("--recall-only", type=Path, nargs=2, metavar=("CKPT", "TEST_DIR"), default=None,
+                    help="only print the per-kind recall of a checkpoint on a synthetic test folder")
     ap.add_argument("--skip-synth", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
+    if args.recall_only:
+        for kind, k in recall_by_kind(*args.recall_only).items():
+            print(f"{kind:<17} {k['regions']:>3} regions, {k['pixels']:>7} px: {100 * k['recall']:.1f} % found")
+        return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="iunet-bench-"))
     report = {}
     if not args.skip_synth:
@@ -169,6 +210,9 @@ def main() -> int:
               f"{s['length_error_mean'] if s['length_error_mean'] is not None else float('nan'):.3f} / max "
               f"{s['length_error_max'] if s['length_error_max'] is not None else float('nan'):.3f} "
               f"{s['length_unit']} over {s['matched_defects']} matched defects", flush=True)
+        for kind, k in s["recall_by_kind"].items():
+            print(f"    {kind:<17} {k['regions']:>3} regions, {k['pixels']:>7} px: {100 * k['recall']:.1f} % found",
+                  flush=True)
     if args.data:
         print("# Real defects: magnetic-tile", flush=True)
         r = report["real"] = real(args, work)
