@@ -96,6 +96,8 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--bn-batches", str(args.bn_batches)]
     if args.freeze_bn:
         argv += ["--freeze-bn", str(args.freeze_bn)]
+    if args.model_config:
+        argv += ["--model-config", *args.model_config]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
     from iunet_gui.cli import main as cli
 
@@ -176,6 +178,8 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--lr", type=float, default=None, help="default: the train command's default")
     ap.add_argument("--preset", default="default")
+    ap.add_argument("--model-config", nargs="+", default=None, metavar="KEY=VALUE",
+                    help="train --model-config (synthetic run), e.g. depth=5")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--train-count", type=int, default=60)
     ap.add_argument("--test-count", type=int, default=30)

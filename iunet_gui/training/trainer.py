@@ -229,6 +229,12 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         atomic_write_json(run_dir / "config.json", {"train": asdict(cfg), "model": {"arch": cfg.model, **model_cfg},
                                                     "data": {k: v for k, v in summary.items() if "names" not in k}})
 
+    def augmented_crop(crops, r):
+        """A training crop as the network sees it: (normalised, augmented image (C, H, W), its mask)."""
+        img, m = crops.sample()
+        img, m = geometric(img, m, r)
+        return photometric(prepare_input(img, cfg.in_channels), r, cfg.photometric), m
+
     bn_state = {"step": None, "sampler": None, "frozen": False}
 
     def bn_layers(net) -> list:
@@ -261,12 +267,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                         for m, st in zip(bns, before):
                             m.load_state_dict(st)
                         return False
-                    xs = []
-                    for _ in range(cfg.batch_size):
-                        img, mk = sampler_bn.sample()
-                        img, _ = geometric(img, mk, brng)
-                        xs.append(photometric(prepare_input(img, cfg.in_channels), brng, cfg.photometric))
-                    x = torch.from_numpy(np.stack(xs)).to(device)
+                    x = torch.from_numpy(np.stack([augmented_crop(sampler_bn, brng)[0]
+                                                   for _ in range(cfg.batch_size)])).to(device)
                     if device.type == "cpu":
                         x = x.contiguous(memory_format=torch.channels_last)
                     target(x)
@@ -374,9 +376,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     def batch():
         xs, ys, ws = [], [], []
         for _ in range(cfg.batch_size):
-            img, m = sampler.sample()
-            img, m = geometric(img, m, rng)
-            xs.append(photometric(prepare_input(img, cfg.in_channels), rng, cfg.photometric))
+            x1, m = augmented_crop(sampler, rng)
+            xs.append(x1)
             ys.append(m[None].astype(np.float32))
             if cfg.region_weight:
                 ws.append(region_weights(m, cfg.region_weight)[None])
