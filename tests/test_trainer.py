@@ -87,7 +87,8 @@ def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
 
 @pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
                                  dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0),
-                                 dict(bn_batches=-1), dict(freeze_bn=1.0)])
+                                 dict(bn_batches=-1), dict(freeze_bn=1.0),
+                                 dict(grey_share=0.8)])
 def test_bad_settings_are_clear_errors(tmp_path, bad):
     with pytest.raises(IunetError):
         train(tiny(tmp_path, **bad))
@@ -148,7 +149,7 @@ def test_cli_defaults_are_the_trainer_defaults():
     d = TrainConfig(data="x")
     for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
                 "schedule", "seed", "ema", "tune_threshold", "prior", "region_weight", "bn_batches",
-                "freeze_bn"):
+                "freeze_bn", "grey_share"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}

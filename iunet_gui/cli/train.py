@@ -57,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--freeze-bn", type=float, default=d["freeze_bn"], metavar="SHARE",
                    help="train the last SHARE of the run (0..1) with fixed batch-norm statistics, as at inference "
                         f"(default {d['freeze_bn']:g} = off)")
+    p.add_argument("--grey-share", type=float, default=d["grey_share"], metavar="SHARE",
+                   help=f"share of training crops shown grey (default {d['grey_share']:g}; 0 when colour is what "
+                        "tells a defect apart)")
     p.add_argument("--prior", type=float, default=d["prior"],
                    help="defect probability a fresh network starts from, everywhere (default: PyTorch's "
                         "initialisation, about 0.5; 0.01 learns small real defects sooner)")
@@ -98,7 +101,7 @@ def run(args) -> int:
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
                       tune_threshold=args.tune_threshold, ema=args.ema, prior=args.prior,
                       region_weight=args.region_weight, bn_batches=args.bn_batches,
-                      freeze_bn=args.freeze_bn)
+                      freeze_bn=args.freeze_bn, grey_share=args.grey_share)
     line = ProgressLine("train")
 
     def progress(ev):

@@ -17,13 +17,14 @@ def geometric(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
     return np.ascontiguousarray(img), np.ascontiguousarray(mask)
 
 
-GREY_SHARE = 0.3  # share of training crops shown without colour
+GREY_SHARE = 0.3  # share of training crops shown without colour (train --grey-share)
 
 
-def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0,
+                grey_share: float = GREY_SHARE) -> np.ndarray:
     """Brightness, contrast, colour and sensor noise on a normalised float (C, H, W) array.
 
-    Colour (3 channels): GREY_SHARE of the crops are turned grey, half get a saturation factor in
+    Colour (3 channels): `grey_share` of the crops are turned grey, half get a saturation factor in
     [0, 1.5], and these a gain per channel of up to +-8 % (the lamp's colour). Without it a network
     learns "oxidation = rust-coloured": on synthetic washers two 14-minute runs found 99 % of the
     rust-coloured oxidation pixels and 6-8 % of the grey ones, even on their own training images
@@ -34,8 +35,8 @@ def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) 
     bright = rng.uniform(-0.4, 0.4) * strength
     x = x * np.float32(contrast) + np.float32(bright)
     u = rng.random()
-    if x.shape[0] == 3 and u < GREY_SHARE + 0.5:
-        sat = 0.0 if u < GREY_SHARE else rng.uniform(0.0, 1.5)  # grey, or saturation jitter
+    if x.shape[0] == 3 and u < grey_share + 0.5:
+        sat = 0.0 if u < grey_share else rng.uniform(0.0, 1.5)  # grey, or saturation jitter
         sat = 1.0 + (sat - 1.0) * min(strength, 1.0)
         luma = np.tensordot(np.array([0.299, 0.587, 0.114], np.float32), x, axes=1)[None]
         gain = 1.0 + rng.uniform(-0.08, 0.08, size=(3, 1, 1)) * strength

@@ -40,6 +40,7 @@ class TrainConfig:
     mixup: float = 0.25  # probability that a batch is mixed (only under the BCE part)
     mixup_alpha: float = 0.4
     photometric: float = 1.0
+    grey_share: float = 0.3  # share of crops shown grey, so colour alone does not mark a defect (README)
     val_fraction: float = 0.2
     val_every: int = 1
     max_val_images: int = 12
@@ -109,8 +110,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("region_weight must be >= 0 (0 = off)")
     if not 0 <= cfg.ema < 1:
         raise IunetError("ema must be in [0, 1)")
-    if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1:
-        raise IunetError("bn_batches must be >= 0 (0 = off) and freeze_bn in [0, 1)")
+    if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1 or not 0 <= cfg.grey_share <= 0.5:
+        raise IunetError("bn_batches must be >= 0 (0 = off), freeze_bn in [0, 1) and grey_share in [0, 0.5]")
     if cfg.schedule not in ("cosine", "constant"):
         raise IunetError(f"unknown learning-rate schedule {cfg.schedule!r} (cosine, constant)")
     if cfg.threads:
@@ -233,7 +234,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         """A training crop as the network sees it: (normalised, augmented image (C, H, W), its mask)."""
         img, m = crops.sample()
         img, m = geometric(img, m, r)
-        return photometric(prepare_input(img, cfg.in_channels), r, cfg.photometric), m
+        return photometric(prepare_input(img, cfg.in_channels), r, cfg.photometric, cfg.grey_share), m
 
     bn_state = {"step": None, "sampler": None, "frozen": False}
 
