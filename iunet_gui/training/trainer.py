@@ -242,10 +242,12 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         return [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
 
     def recompute_bn(target) -> bool:
-        """Set the BN statistics of `target` to their average over `bn_batches` training batches,
-        drawn as in training (focused crops, augmentation, no mix-up) by a sampler of their own,
-        the same crops every time, so the training draw stays as it was. False (old statistics
-        kept) when cancelled."""
+        """Set the BN statistics of `target` to their average over `bn_batches` training batches
+        (torch's update_bn), drawn as in training (focused crops, augmentation, no mix-up) by a
+        sampler of their own, the same crops every time, so the training draw stays as it was.
+        False (old statistics kept) when cancelled."""
+        from torch.optim.swa_utils import update_bn
+
         bns = bn_layers(target)
         if not bns:
             return True
@@ -254,31 +256,22 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         sampler_bn = bn_state["sampler"]
         sampler_bn.rng = np.random.default_rng(cfg.seed * 1000 + 999)
         brng = np.random.default_rng(cfg.seed * 7919 + 999)
-        saved = [(m, m.momentum, m.training) for m in bns]
-        before = [{k: v.clone() for k, v in m.state_dict().items()} for m in bns]
-        was_training = target.training
-        for m in bns:
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average over the batches below
-        target.train()
-        try:
-            with torch.no_grad():
-                for _ in range(cfg.bn_batches or 60):  # freezing needs statistics even when refresh is off
-                    if cancel.cancelled and not distributed:  # keep the old statistics, stop at once
-                        for m, st in zip(bns, before):
-                            m.load_state_dict(st)
-                        return False
-                    x = torch.from_numpy(np.stack([augmented_crop(sampler_bn, brng)[0]
-                                                   for _ in range(cfg.batch_size)])).to(device)
-                    if device.type == "cpu":
-                        x = x.contiguous(memory_format=torch.channels_last)
-                    target(x)
-        finally:
-            target.train(was_training)
-            for m, mom, tr in saved:
-                m.momentum = mom
-                m.train(tr)
-        return True
+        before = [({k: v.clone() for k, v in m.state_dict().items()}, m.training) for m in bns]
+
+        def batches():
+            for _ in range(cfg.bn_batches or 60):  # freezing needs statistics even when refresh is off
+                if cancel.cancelled and not distributed:
+                    return
+                x = torch.from_numpy(np.stack([augmented_crop(sampler_bn, brng)[0] for _ in range(cfg.batch_size)]))
+                yield x.to(device, memory_format=torch.channels_last) if device.type == "cpu" else x.to(device)
+
+        with torch.no_grad():
+            update_bn(batches(), target)
+        for m, (state, mode) in zip(bns, before):
+            m.train(mode)  # update_bn sets the whole network's mode; a frozen BN layer stays frozen
+            if cancel.cancelled and not distributed:
+                m.load_state_dict(state)  # cancelled part-way: keep the old statistics
+        return not (cancel.cancelled and not distributed)
 
     def refresh_bn() -> None:
         """Recompute the BN statistics of the weights that are validated and saved. The running
