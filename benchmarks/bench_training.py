@@ -98,6 +98,10 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--freeze-bn", str(args.freeze_bn)]
     if args.model_config:
         argv += ["--model-config", *args.model_config]
+    if args.scale is not None:
+        argv += ["--scale", str(args.scale)]
+    if args.crop is not None:
+        argv += ["--crop", str(args.crop)]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
     from iunet_gui.cli import main as cli
 
@@ -181,6 +185,8 @@ def main() -> int:
     ap.add_argument("--model-config", nargs="+", default=None, metavar="KEY=VALUE",
                     help="train --model-config (synthetic run), e.g. depth=5")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--scale", type=float, default=None, help="train --scale (synthetic run; default: the train default)")
+    ap.add_argument("--crop", type=int, default=None, help="train --crop (synthetic run; default: the train default)")
     ap.add_argument("--train-count", type=int, default=60)
     ap.add_argument("--test-count", type=int, default=30)
     ap.add_argument("--data", default=None, help="magnetic-tile folder (real defects)")

@@ -88,7 +88,7 @@ def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
 @pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
                                  dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0),
                                  dict(bn_batches=-1), dict(freeze_bn=1.0),
-                                 dict(grey_share=0.8)])
+                                 dict(grey_share=0.8), dict(scale=0.0), dict(scale=3.0)])
 def test_bad_settings_are_clear_errors(tmp_path, bad):
     with pytest.raises(IunetError):
         train(tiny(tmp_path, **bad))
@@ -149,7 +149,7 @@ def test_cli_defaults_are_the_trainer_defaults():
     d = TrainConfig(data="x")
     for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
                 "schedule", "seed", "ema", "tune_threshold", "prior", "region_weight", "bn_batches",
-                "freeze_bn", "grey_share"):
+                "freeze_bn", "grey_share", "scale"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}
@@ -259,3 +259,43 @@ def test_freeze_bn_trains_the_last_share_on_fixed_statistics(tmp_path):
     free = train(tiny(tmp_path, out=str(tmp_path / "free"), epochs=2, bn_batches=5, ema=0.9))
     raw = load_checkpoint(free.last_checkpoint).trainer_state["raw_state"]
     assert {int(v) for k, v in raw.items() if k.endswith("num_batches_tracked")} == {8}
+
+
+def test_input_scale_trains_on_resized_images_and_predicts_at_full_size(tmp_path, monkeypatch):
+    from iunet_gui.training import data as data_mod
+    from iunet_gui.training.predictor import Predictor
+
+    seen = []
+    real_init = data_mod.CropSampler.__init__
+
+    def spy(self, items, *a, **kw):
+        seen.append([it.image.shape[:2] for it in items])
+        real_init(self, items, *a, **kw)
+
+    monkeypatch.setattr(data_mod.CropSampler, "__init__", spy)
+    res = train(tiny(tmp_path, scale=0.5, epochs=1))
+    assert res.status == "done"
+    assert seen and all(shape == (32, 32) for shape in seen[0])  # the 64 px toy images at half size
+    ck = load_checkpoint(res.best_checkpoint)
+    assert ck.meta["input_scale"] == 0.5
+    p = Predictor.from_path(res.best_checkpoint, backend="torch", crop_to_part=False)
+    assert p.scale == 0.5
+    run_shapes = []
+    inner = p._run
+    p._run = lambda x: (run_shapes.append(x.shape[-2:]), inner(x))[1]
+    image = np.full((64, 80, 3), 90, np.uint8)
+    pred = p.predict(image)
+    assert run_shapes == [(32, 40)]  # the network ran at half size ...
+    assert pred.prob.shape == pred.mask.shape == (64, 80)  # ... the result is at the image's size
+    from iunet_gui.training.onnx_export import export_onnx
+
+    onnx = Predictor.from_path(export_onnx(res.best_checkpoint, tmp_path / "m.onnx"), crop_to_part=False)
+    assert onnx.scale == 0.5  # an exported file carries its input scale
+    assert np.abs(onnx.predict(image).prob - pred.prob).max() < 1e-3
+
+
+def test_resume_at_another_input_scale_is_refused(tmp_path):
+    train(tiny(tmp_path, scale=0.5, epochs=1))
+    with pytest.raises(IunetError, match="input scale 0.5"):
+        train(tiny(tmp_path, epochs=2, resume=True))
+    assert train(tiny(tmp_path, scale=0.5, epochs=2, resume=True)).epochs_done == 2

@@ -236,3 +236,20 @@ def test_region_weighted_training_uses_the_weights_and_learns(tmp_path):
     assert res.status == "done" and losses[-1] < losses[0]
     plain = train(tiny(tmp_path, epochs=1, crops_per_epoch=16, mixup=0.0, out=str(tmp_path / "plain")))
     assert plain.history[0]["train_loss"] != pytest.approx(losses[0], rel=1e-4)  # same seed, other loss
+
+
+def test_items_at_input_scale_keep_thin_defects_as_soft_targets(tmp_path):
+    from iunet_gui.training.data import Item, scaled_items
+
+    mask = np.zeros((40, 60), bool)
+    mask[11, 5:45] = True  # a 1-px scratch: at half size it is half a pixel wide
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[mask] = 200
+    (it,) = scaled_items([Item("a", image, mask, 0.04)], 0.5)
+    assert it.image.shape == (20, 30, 3) and it.mask.shape == (20, 30) and it.mm_per_px == pytest.approx(0.08)
+    assert it.mask.dtype == np.float32 and it.mask.max() == pytest.approx(0.5)
+    assert it.mask.sum() == pytest.approx(mask.sum() / 4)  # the defect's area is kept, not dropped
+    sampler = CropSampler([it], crop=16, focus=1.0, seed=0)
+    assert len(sampler.regions[0]) == 1  # the soft line is still a region that focused crops find
+    img, m = sampler.sample()
+    assert m.max() == pytest.approx(0.5)

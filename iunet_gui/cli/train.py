@@ -26,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d["lr"],
                    help=f"Adam learning rate (default {d['lr']:g}; the paper's 1e-4 learns too slowly on a CPU budget)")
     p.add_argument("--crop", type=int, default=d["crop"], help=f"training crop size in px (default {d['crop']})")
+    p.add_argument("--scale", type=float, default=d["scale"], metavar="F",
+                   help=f"input scale: the network sees every image resized by F (default {d['scale']:g}; 0.5 = half "
+                        "size, 2x the context per pixel, 4x fewer pixels); predictions come back at full size")
     p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
     p.add_argument("--loss", default=d["loss"], choices=["bce", "bce_pos", "bce_dice"],
                    help=f"bce (paper), bce_pos (positive weight), bce_dice (default {d['loss']})")
@@ -95,7 +98,7 @@ def run(args) -> int:
     overrides = parse_overrides(args.model_config)
     cfg = TrainConfig(model_overrides=overrides, data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
                       in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      crop=args.crop, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
+                      crop=args.crop, scale=args.scale, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,

@@ -71,7 +71,7 @@ def region_weights(mask: np.ndarray, gamma: float, ref_area: float = 400.0, lo: 
         return w
     import cv2
 
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((mask > 0).astype(np.uint8), connectivity=8)
     per = np.ones(n, np.float32)
     per[1:] = np.clip((ref_area / np.maximum(stats[1:, cv2.CC_STAT_AREA], 1)) ** gamma, lo, hi)
     return per[labels]

@@ -17,8 +17,19 @@ from iunet_gui.core.project import Project
 class Item:
     name: str
     image: np.ndarray  # uint8 HxWx3
-    mask: np.ndarray  # bool HxW
+    mask: np.ndarray  # bool HxW, or float32 in [0, 1] (the share of defect) for an image at input scale
     mm_per_px: float | None = None
+
+
+def scaled_items(items: list[Item], scale: float) -> list[Item]:
+    """The training images as the network sees them at input scale `scale` (train --scale): image
+    area-averaged, mask a soft target (share of defect per pixel), mm per pixel scaled."""
+    from iunet_gui.training.preprocess import rescale_image, rescale_mask
+
+    if scale == 1:
+        return list(items)
+    return [Item(it.name, rescale_image(it.image, scale), rescale_mask(it.mask, scale),
+                 it.mm_per_px / scale if it.mm_per_px else it.mm_per_px) for it in items]
 
 
 def labelled_images(folder, skipped: list | None = None) -> tuple[Project, list[Path]]:
@@ -91,7 +102,7 @@ class CropSampler:
         self.rng = np.random.default_rng(seed)
         self.regions = []  # per item: list of (N, 2) arrays of (y, x) defect pixels, one per region
         for it in items:
-            n, labels = cv2.connectedComponents(it.mask.astype(np.uint8), connectivity=8)
+            n, labels = cv2.connectedComponents((np.asarray(it.mask) > 0).astype(np.uint8), connectivity=8)
             if n <= 1:
                 self.regions.append([])
                 continue

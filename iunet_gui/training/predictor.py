@@ -17,7 +17,7 @@ import numpy as np
 
 from iunet_gui.core.errors import CheckpointError, IunetError
 from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask
-from iunet_gui.training.preprocess import prepare_input
+from iunet_gui.training.preprocess import prepare_input, rescale_image, upscale_logits
 
 
 @dataclass
@@ -88,6 +88,9 @@ class Predictor:
         self.crop_to_part = crop_to_part
         self.meta = meta or {}
         self.notice = notice
+        # the input scale the network was trained at (train --scale): images are resized to it and the
+        # logits resized back, so every result is at the image's own size
+        self.scale = float(self.meta.get("input_scale", 1.0) or 1.0)
 
     # -- construction -----------------------------------------------------------------------------
     @classmethod
@@ -169,6 +172,13 @@ class Predictor:
     tile_margin: int = 64
 
     def logits(self, image: np.ndarray) -> np.ndarray:
+        """Logits at the image's size (the network runs at its input scale, see `scale`)."""
+        if self.scale != 1:
+            h, w = image.shape[:2]
+            return upscale_logits(self._logits(rescale_image(image, self.scale)), h, w)
+        return self._logits(image)
+
+    def _logits(self, image: np.ndarray) -> np.ndarray:
         x = prepare_input(image, self.in_channels)
         h, w = x.shape[-2:]
         if not self.tile or (h <= self.tile and w <= self.tile):

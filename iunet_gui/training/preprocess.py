@@ -1,4 +1,5 @@
-"""The one input normalisation shared by training and inference (numpy only, no torch)."""
+"""The one input normalisation and input scaling shared by training and inference (numpy and
+OpenCV, no torch)."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,3 +18,35 @@ def prepare_input(image: np.ndarray, in_channels: int) -> np.ndarray:
         img = np.transpose(img, (2, 0, 1))
     x = img.astype(np.float32) * np.float32(1.0 / 255.0)
     return np.ascontiguousarray((x - MEAN) / STD, dtype=np.float32)
+
+
+def scaled_size(h: int, w: int, scale: float) -> tuple[int, int]:
+    """(height, width) of an image of h x w pixels at the network's input scale (at least 1 px)."""
+    return max(1, int(round(h * scale))), max(1, int(round(w * scale)))
+
+
+def rescale_image(image: np.ndarray, scale: float) -> np.ndarray:
+    """The image as the network sees it at input scale `scale` (area averaging when shrinking)."""
+    if scale == 1:
+        return image
+    import cv2
+
+    h, w = image.shape[:2]
+    sh, sw = scaled_size(h, w, scale)
+    return cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def rescale_mask(mask: np.ndarray, scale: float) -> np.ndarray:
+    """A training target at input scale: the share of each network pixel that is defect (float32 in
+    [0, 1]), so that a 1-px scratch stays in the target as a soft line instead of vanishing."""
+    m = np.asarray(mask, np.float32)
+    return m if scale == 1 else np.clip(rescale_image(m, scale), 0.0, 1.0)
+
+
+def upscale_logits(z: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Logits of the network's input size back at the image's h x w (bilinear)."""
+    if z.shape == (h, w):
+        return z
+    import cv2
+
+    return cv2.resize(np.ascontiguousarray(z, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)

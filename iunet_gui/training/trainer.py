@@ -33,6 +33,8 @@ class TrainConfig:
     batch_size: int = 2
     lr: float = 2e-3  # paper: 1e-4 (see README: too slow for a CPU budget of minutes)
     crop: int = 256
+    scale: float = 1.0  # input scale: the network sees every image resized by this factor (0.5: a crop holds
+    # 4x the area, the network sees 2x the context; predictions are returned at full size). Stored in the checkpoint.
     crops_per_epoch: int | None = None  # default: 8 crops per training image
     focus: float = 0.6  # share of crops centred near a defect
     loss: str = "bce_dice"
@@ -90,10 +92,10 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
     from iunet_gui.models.registry import build_preset
     from iunet_gui.training.augment import geometric, mixup, photometric, region_weights
-    from iunet_gui.training.data import CropSampler, data_summary, load_items, split_items
+    from iunet_gui.training.data import CropSampler, data_summary, load_items, scaled_items, split_items
     from iunet_gui.training.losses import segmentation_loss
     from iunet_gui.training.predictor import pick_device
-    from iunet_gui.training.preprocess import prepare_input
+    from iunet_gui.training.preprocess import prepare_input, rescale_image, upscale_logits
 
     t_start = time.perf_counter()
     progress = progress or (lambda ev: None)
@@ -112,6 +114,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("ema must be in [0, 1)")
     if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1 or not 0 <= cfg.grey_share <= 0.5:
         raise IunetError("bn_batches must be >= 0 (0 = off), freeze_bn in [0, 1) and grey_share in [0, 0.5]")
+    if not 0.1 <= cfg.scale <= 2:
+        raise IunetError(f"scale must be in [0.1, 2] (got {cfg.scale:g})")
     if cfg.schedule not in ("cosine", "constant"):
         raise IunetError(f"unknown learning-rate schedule {cfg.schedule!r} (cosine, constant)")
     if cfg.threads:
@@ -155,6 +159,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed)
     val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
     summary = data_summary(train_items, val_items, cfg.data)
+    train_items = scaled_items(train_items, cfg.scale)  # as the network sees them; validation is at full size
     sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank)
     rng = np.random.default_rng(cfg.seed * 7919 + rank)
     torch.manual_seed(cfg.seed)
@@ -171,6 +176,9 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         ck = load_checkpoint(last_path)
         if ck.arch != cfg.model:
             raise IunetError(f"{last_path}: holds a {ck.arch}, not a {cfg.model}")
+        if float(ck.meta.get("input_scale", 1.0)) != cfg.scale:
+            raise IunetError(f"{last_path}: was trained at input scale {ck.meta.get('input_scale', 1.0):g}, "
+                             f"not {cfg.scale:g}: resume with --scale {ck.meta.get('input_scale', 1.0):g}")
         model, model_cfg = ck.model, ck.config
         optimizer_state = ck.optimizer_state
         ts = ck.trainer_state or {}
@@ -221,7 +229,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 e.lerp_(w, 1 - d)
             for e, b in zip(ema_model.buffers(), model.buffers()):
                 e.copy_(b)
-    meta = {"data": summary, "train_config": asdict(cfg), "threshold": cfg.threshold}
+    meta = {"data": summary, "train_config": asdict(cfg), "threshold": cfg.threshold, "input_scale": cfg.scale}
     if cfg.resume and ts.get("threshold") is not None:
         meta["threshold"] = float(ts["threshold"])
     if rank == 0:
@@ -324,14 +332,14 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             for it in val_items:
                 if cancel.cancelled and not distributed:
                     raise _Stop("cancelled", "training cancelled")
-                x = prepare_input(it.image, cfg.in_channels)
+                x = prepare_input(rescale_image(it.image, cfg.scale), cfg.in_channels)
                 h, w = x.shape[-2:]
                 ph, pw = (-h) % mult, (-w) % mult
                 x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="edge")
                 t = torch.from_numpy(x[None]).to(device)
                 if device.type == "cpu":
                     t = t.contiguous(memory_format=torch.channels_last)
-                z = eval_model(t)[0, 0, :h, :w].float().cpu().numpy()
+                z = upscale_logits(eval_model(t)[0, 0, :h, :w].float().cpu().numpy(), *it.mask.shape)
                 logits.append(z)
                 for k, c in enumerate(cuts):
                     conf[k] += confusion(z > c, it.mask)
