@@ -154,12 +154,12 @@ def real(args, work: Path) -> dict:
         extra = {"lr": args.lr} if args.lr is not None else {}
         cfg = TrainConfig(**extra, data=str(work / "real_train"), out=str(work / f"run_real_{model}"), model=model,
                           preset="default", time_limit_min=args.minutes, threads=args.threads,
-                          crop=args.real_crop, max_val_images=20, epochs=args.epochs,
+                          crop=args.real_crop, scale=args.real_scale, max_val_images=20, epochs=args.epochs,
                           crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
                           region_weight=args.region_weight, freeze_bn=args.freeze_bn,
                           **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
-            "preset", "lr", "batch_size", "crop", "crops_per_epoch", "loss", "pos_weight", "focus", "mixup",
+            "preset", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss", "pos_weight", "focus", "mixup",
             "schedule", "prior", "region_weight", "bn_batches", "freeze_bn", "time_limit_min")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
@@ -192,6 +192,8 @@ def main() -> int:
     ap.add_argument("--data", default=None, help="magnetic-tile folder (real defects)")
     ap.add_argument("--real-models", nargs="+", default=["iunet", "unet"])
     ap.add_argument("--real-crop", type=int, default=192)
+    ap.add_argument("--real-scale", type=float, default=1.0,
+                    help="train --scale on the real images (default 1: the tiles are a few hundred px, not 1280x1024)")
     ap.add_argument("--real-crops-per-epoch", type=int, default=640,
                     help="crops per epoch on the real images (validation after each epoch)")
     ap.add_argument("--seed", type=int, default=0, help="train --seed (run-to-run spread; the data stay the same)")

@@ -36,7 +36,7 @@ def make_toy(folder, n=6, size=64, seed=0):
 def tiny(tmp_path, **kw):
     base = dict(data=str(make_toy(tmp_path / "data")), out=str(tmp_path / "run"), model="iunet", preset="default",
                 model_overrides={"base": 4, "depth": 3}, epochs=2, crop=32, crops_per_epoch=8, lr=3e-3,
-                max_val_images=2, threads=1, seed=1)
+                max_val_images=2, threads=1, seed=1, scale=1.0)
     base.update(kw)
     return TrainConfig(**base)
 
