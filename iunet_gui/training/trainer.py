@@ -161,6 +161,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
     summary = data_summary(train_items, val_items, cfg.data)
     train_items = scaled_items(train_items, cfg.scale)  # as the network sees them; validation is at full size
+    del items, val_loaded  # the full-size training images are not kept beside their scaled copies
     sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank)
     rng = np.random.default_rng(cfg.seed * 7919 + rank)
     torch.manual_seed(cfg.seed)
