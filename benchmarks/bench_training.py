@@ -102,6 +102,8 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--scale", str(args.scale)]
     if args.crop is not None:
         argv += ["--crop", str(args.crop)]
+    if args.precision:
+        argv += ["--precision", args.precision]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
     from iunet_gui.cli import main as cli
 
@@ -187,6 +189,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--scale", type=float, default=None, help="train --scale (synthetic run; default: the train default)")
     ap.add_argument("--crop", type=int, default=None, help="train --crop (synthetic run; default: the train default)")
+    ap.add_argument("--precision", default=None, help="train --precision (synthetic run; default: the train default)")
     ap.add_argument("--train-count", type=int, default=60)
     ap.add_argument("--test-count", type=int, default=30)
     ap.add_argument("--data", default=None, help="magnetic-tile folder (real defects)")

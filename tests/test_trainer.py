@@ -88,7 +88,8 @@ def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
 @pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
                                  dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0),
                                  dict(bn_batches=-1), dict(freeze_bn=1.0),
-                                 dict(grey_share=0.8), dict(scale=0.0), dict(scale=3.0)])
+                                 dict(grey_share=0.8), dict(scale=0.0), dict(scale=3.0),
+                                 dict(precision="fp16")])
 def test_bad_settings_are_clear_errors(tmp_path, bad):
     with pytest.raises(IunetError):
         train(tiny(tmp_path, **bad))
@@ -149,7 +150,7 @@ def test_cli_defaults_are_the_trainer_defaults():
     d = TrainConfig(data="x")
     for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
                 "schedule", "seed", "ema", "tune_threshold", "prior", "region_weight", "bn_batches",
-                "freeze_bn", "grey_share", "scale"):
+                "freeze_bn", "grey_share", "scale", "precision"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}
@@ -299,3 +300,23 @@ def test_resume_at_another_input_scale_is_refused(tmp_path):
     with pytest.raises(IunetError, match="input scale 0.5"):
         train(tiny(tmp_path, epochs=2, resume=True))
     assert train(tiny(tmp_path, scale=0.5, epochs=2, resume=True)).epochs_done == 2
+
+
+@pytest.mark.parametrize("precision, dtype", [("bf16", "torch.bfloat16"), ("auto", "torch.float32")])
+def test_bf16_precision_runs_the_network_in_bfloat16_and_keeps_float32_weights(tmp_path, monkeypatch, precision, dtype):
+    from iunet_gui.models import registry
+
+    seen = set()
+    real_build = registry.build_preset
+
+    def build(*a, **kw):
+        model, cfg = real_build(*a, **kw)
+        model.register_forward_hook(lambda m, i, o: seen.add(str((o[0] if isinstance(o, (list, tuple)) else o).dtype)))
+        return model, cfg
+
+    monkeypatch.setattr(registry, "build_preset", build)
+    res = train(tiny(tmp_path, epochs=1, precision=precision, bn_batches=0))
+    assert res.status == "done" and np.isfinite(res.history[-1]["train_loss"])
+    assert dtype in seen  # the training steps' outputs (validation always runs in float32)
+    ck = load_checkpoint(res.best_checkpoint)
+    assert all(str(v.dtype) == "torch.float32" for v in ck.model.state_dict().values() if v.is_floating_point())

@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop cleanly after MIN minutes")
     p.add_argument("--seed", type=int, default=0, help="seed: a CPU run is reproducible")
     p.add_argument("--device", default="auto", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:1, mps")
+    p.add_argument("--precision", default=d["precision"], choices=["auto", "fp32", "bf16"],
+                   help="auto: float16 mixed precision on CUDA, float32 on the CPU (default); bf16: bfloat16 "
+                        "autocast (on CPUs with AMX/AVX512-BF16 a step is ~15 %% cheaper)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
     p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
@@ -99,7 +102,7 @@ def run(args) -> int:
     cfg = TrainConfig(model_overrides=overrides, data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
                       in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       crop=args.crop, scale=args.scale, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
-                      seed=args.seed, device=args.device, threads=args.threads, time_limit_min=args.time_limit,
+                      seed=args.seed, device=args.device, precision=args.precision, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
                       tune_threshold=args.tune_threshold, ema=args.ema, prior=args.prior,

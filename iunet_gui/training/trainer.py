@@ -62,6 +62,8 @@ class TrainConfig:
     # (None = PyTorch's initialisation; README: 0.01 learns small real defects sooner)
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # "auto" (float16 mixed precision on CUDA, float32 elsewhere), "fp32", or "bf16"
+    # (bfloat16 autocast on any device: on CPUs with AMX / AVX512-BF16 a step is ~15 % cheaper; README)
     threads: int | None = None
     time_limit_min: float | None = None
     resume: bool = False
@@ -117,6 +119,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("bn_batches must be >= 0 (0 = off), freeze_bn in [0, 1) and grey_share in [0, 0.5]")
     if not 0.1 <= cfg.scale <= 2:
         raise IunetError(f"scale must be in [0.1, 2] (got {cfg.scale:g})")
+    if cfg.precision not in ("auto", "fp32", "bf16"):
+        raise IunetError(f"unknown precision {cfg.precision!r} (auto, fp32, bf16)")
     if cfg.schedule not in ("cosine", "constant"):
         raise IunetError(f"unknown learning-rate schedule {cfg.schedule!r} (cosine, constant)")
     if cfg.threads:
@@ -209,8 +213,9 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
     if optimizer_state:
         opt.load_state_dict(optimizer_state)
-    use_amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    use_amp = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    amp_dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float16
+    scaler = torch.amp.GradScaler("cuda") if use_amp and amp_dtype == torch.float16 else None
     if getattr(model, "deep_supervision", False):
         model.all_heads = True  # forward() returns every head while training
     ema_model = None
@@ -417,10 +422,10 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 wmap = wmap.to(device) if wmap is not None else None
                 if device.type == "cpu":
                     x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device_type="cuda", enabled=use_amp):
+                with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
                     outs = net(x)  # a list of every head's logits under deep supervision
-                    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-                    loss = sum(segmentation_loss(o, y, cfg.loss, cfg.pos_weight, mixed, wmap) for o in outs) / len(outs)
+                outs = outs if isinstance(outs, (list, tuple)) else [outs]
+                loss = sum(segmentation_loss(o.float(), y, cfg.loss, cfg.pos_weight, mixed, wmap) for o in outs) / len(outs)
                 code = _NAN if not torch.isfinite(loss) else 0
                 if distributed:  # one small all-reduce per step: every process stops at the same step
                     flag = torch.tensor([max(code, _stop_code(cancel, deadline))], device=device)
