@@ -120,6 +120,8 @@ def synthetic(args, work: Path) -> dict:
     s = score(res.best_checkpoint, test_dir)
     out = {"minutes": minutes, "epochs": res.epochs_done, **s, "checkpoint": str(res.best_checkpoint),
            "recall_by_kind": recall_by_kind(res.best_checkpoint, test_dir)}
+    last = work / "run_synth" / "last.pt"  # the weights at the end of the run, beside the validation pick
+    out["last"] = {**score(last, test_dir), "recall_by_kind": recall_by_kind(last, test_dir)}
     if args.keep:
         shutil.copy(res.best_checkpoint, args.keep)
         out["kept"] = str(args.keep)
@@ -220,14 +222,16 @@ def main() -> int:
     if not args.skip_synth:
         print("# Synthetic washers (IU-Net, app defaults)", flush=True)
         s = report["synthetic"] = synthetic(args, work)
-        print(f"  trained {s['minutes']:.1f} min ({s['epochs']} epochs) -> test MIoU {s['miou']:.4f}, "
-              f"defect IoU {s['iou_defect']:.4f}, accuracy {s['accuracy']:.4f}, length error mean "
-              f"{s['length_error_mean'] if s['length_error_mean'] is not None else float('nan'):.3f} / max "
-              f"{s['length_error_max'] if s['length_error_max'] is not None else float('nan'):.3f} "
-              f"{s['length_unit']} over {s['matched_defects']} matched defects", flush=True)
-        for kind, k in s["recall_by_kind"].items():
-            print(f"    {kind:<17} {k['regions']:>3} regions, {k['pixels']:>7} px: {100 * k['recall']:.1f} % found",
-                  flush=True)
+        print(f"  trained {s['minutes']:.1f} min ({s['epochs']} epochs)", flush=True)
+        for which, r in (("best.pt (validation pick)", s), ("last.pt (end of the run)", s["last"])):
+            print(f"  {which} -> test MIoU {r['miou']:.4f}, "
+                  f"defect IoU {r['iou_defect']:.4f}, accuracy {r['accuracy']:.4f}, length error mean "
+                  f"{r['length_error_mean'] if r['length_error_mean'] is not None else float('nan'):.3f} / max "
+                  f"{r['length_error_max'] if r['length_error_max'] is not None else float('nan'):.3f} "
+                  f"{r['length_unit']} over {r['matched_defects']} matched defects", flush=True)
+            for kind, k in r["recall_by_kind"].items():
+                print(f"    {kind:<17} {k['regions']:>3} regions, {k['pixels']:>7} px: {100 * k['recall']:.1f} % found",
+                      flush=True)
     if args.data:
         print("# Real defects: magnetic-tile", flush=True)
         r = report["real"] = real(args, work)
