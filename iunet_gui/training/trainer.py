@@ -97,7 +97,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     from iunet_gui.training.augment import geometric, mixup, photometric, region_weights
     from iunet_gui.training.data import CropSampler, data_summary, load_items, scaled_items, split_items
     from iunet_gui.training.losses import segmentation_loss
-    from iunet_gui.training.predictor import pick_device
+    from iunet_gui.training.predictor import pad_to_multiple, pick_device
     from iunet_gui.training.preprocess import prepare_input, rescale_image, upscale_logits
 
     t_start = time.perf_counter()
@@ -339,10 +339,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             for it in val_items:
                 if cancel.cancelled and not distributed:
                     raise _Stop("cancelled", "training cancelled")
-                x = prepare_input(rescale_image(it.image, cfg.scale), cfg.in_channels)
-                h, w = x.shape[-2:]
-                ph, pw = (-h) % mult, (-w) % mult
-                x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="edge")
+                x, (h, w) = pad_to_multiple(prepare_input(rescale_image(it.image, cfg.scale), cfg.in_channels), mult)
                 t = torch.from_numpy(x[None]).to(device)
                 if device.type == "cpu":
                     t = t.contiguous(memory_format=torch.channels_last)
