@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default=d["precision"], choices=["auto", "fp32", "bf16"],
                    help="auto: float16 mixed precision on CUDA, float32 on the CPU (default); bf16: bfloat16 "
-                        "autocast (on CPUs with AMX/AVX512-BF16 a step is ~15 %% cheaper)")
+                        "autocast (on CPUs with AMX/AVX512-BF16 an epoch is ~11 %% cheaper)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
     p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],

@@ -20,11 +20,6 @@ def prepare_input(image: np.ndarray, in_channels: int) -> np.ndarray:
     return np.ascontiguousarray((x - MEAN) / STD, dtype=np.float32)
 
 
-def scaled_size(h: int, w: int, scale: float) -> tuple[int, int]:
-    """(height, width) of an image of h x w pixels at the network's input scale (at least 1 px)."""
-    return max(1, int(round(h * scale))), max(1, int(round(w * scale)))
-
-
 def rescale_image(image: np.ndarray, scale: float) -> np.ndarray:
     """The image as the network sees it at input scale `scale` (area averaging when shrinking)."""
     if scale == 1:
@@ -32,8 +27,8 @@ def rescale_image(image: np.ndarray, scale: float) -> np.ndarray:
     import cv2
 
     h, w = image.shape[:2]
-    sh, sw = scaled_size(h, w, scale)
-    return cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # (width, height), at least 1 px
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
 def rescale_mask(mask: np.ndarray, scale: float) -> np.ndarray:
