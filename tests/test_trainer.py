@@ -31,10 +31,34 @@ def test_constant_schedule_keeps_the_rate(tmp_path):
 def test_validation_tunes_the_checkpoint_threshold(tmp_path):
     res = train(tiny(tmp_path, epochs=2, tune_threshold=True))
     ck = load_checkpoint(res.best_checkpoint)
-    best = max((h for h in res.history if "val_miou" in h), key=lambda h: h["val_miou"])
+    best = res.history[ck.trainer_state["epoch"] - 1]
     assert ck.threshold == best["val_threshold"] and ck.threshold in THRESHOLDS
     fixed = train(tiny(tmp_path, out=str(tmp_path / "fixed"), epochs=1, threshold=0.65))
     assert load_checkpoint(fixed.best_checkpoint).threshold == 0.65
+
+
+def test_pick_best_takes_later_weights_within_the_tolerance():
+    from iunet_gui.training.trainer import pick_best
+
+    top, picked = None, []
+    for epoch, v in enumerate([0.80, 0.86, 0.855, 0.84, 0.851, 0.87], 1):
+        take, top = pick_best(top, v, 0.01)
+        picked += [epoch] * take
+    assert picked == [1, 2, 3, 5, 6] and top == 0.87  # 0.84 is more than 0.01 below 0.86
+    assert pick_best(0.86, 0.855, 0.0) == (False, 0.86) and pick_best(0.86, 0.86, 0.0) == (True, 0.86)
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 0.99])
+def test_best_checkpoint_is_the_latest_pick_within_the_tolerance(tmp_path, tolerance):
+    res = train(tiny(tmp_path, epochs=4, pick_tolerance=tolerance))
+    vals = [h["val_miou"] for h in res.history]
+    ck = load_checkpoint(res.best_checkpoint)
+    if tolerance:  # every epoch is within 0.99 of the best: best.pt is the end of the run
+        assert ck.trainer_state["epoch"] == 4
+    else:  # the strict best (the latest of equals)
+        assert ck.trainer_state["epoch"] == max(range(1, 5), key=lambda e: (vals[e - 1], e))
+    assert res.best_val_miou == vals[ck.trainer_state["epoch"] - 1]
+    assert ck.trainer_state["top_val_miou"] == max(vals)
 
 
 def test_checkpoint_round_trip_rebuilds_the_trained_network(tmp_path):
@@ -88,7 +112,7 @@ def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
 @pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
                                  dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0),
                                  dict(bn_batches=-1), dict(freeze_bn=1.0),
-                                 dict(grey_share=0.8), dict(scale=0.0), dict(scale=3.0),
+                                 dict(grey_share=0.8), dict(scale=0.0), dict(scale=3.0), dict(pick_tolerance=-0.1),
                                  dict(precision="fp16")])
 def test_bad_settings_are_clear_errors(tmp_path, bad):
     with pytest.raises(IunetError):
@@ -150,7 +174,7 @@ def test_cli_defaults_are_the_trainer_defaults():
     d = TrainConfig(data="x")
     for key in ("epochs", "batch_size", "lr", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
                 "schedule", "seed", "ema", "tune_threshold", "prior", "region_weight", "bn_batches",
-                "freeze_bn", "grey_share", "scale", "precision"):
+                "freeze_bn", "grey_share", "scale", "precision", "pick_tolerance"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}

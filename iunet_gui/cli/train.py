@@ -55,6 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"probability threshold stored in the checkpoint (default {d['threshold']:g})")
     p.add_argument("--tune-threshold", action="store_true",
                    help="store the threshold that scores best on the validation images instead")
+    p.add_argument("--pick-tolerance", type=float, default=d["pick_tolerance"], metavar="MIOU",
+                   help="best.pt holds the latest weights that validate within MIOU of the best validation MIoU so "
+                        f"far (default {d['pick_tolerance']:g}: smaller differences are noise on a few validation "
+                        "images; 0 = the strict best)")
     p.add_argument("--ema", type=float, default=d["ema"],
                    help=f"decay of the weight average that is validated and saved (default {d['ema']:g}; 0 = off)")
     p.add_argument("--bn-batches", type=int, default=d["bn_batches"], metavar="N",
@@ -105,7 +109,7 @@ def run(args) -> int:
                       seed=args.seed, device=args.device, precision=args.precision, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
-                      tune_threshold=args.tune_threshold, ema=args.ema, prior=args.prior,
+                      tune_threshold=args.tune_threshold, pick_tolerance=args.pick_tolerance, ema=args.ema, prior=args.prior,
                       region_weight=args.region_weight, bn_batches=args.bn_batches,
                       freeze_bn=args.freeze_bn, grey_share=args.grey_share)
     line = ProgressLine("train")
@@ -127,6 +131,6 @@ def run(args) -> int:
         raise IunetError(str(exc)) from None
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return 0 if result.status in ("done", "time_limit") else 1
-    print(f"{result.status}: {result.message}; best validation MIoU "
+    print(f"{result.status}: {result.message}; validation MIoU of best.pt "
           f"{'-' if result.best_val_miou is None else f'{result.best_val_miou:.4f}'}; best checkpoint {result.best_checkpoint}")
     return 0 if result.status in ("done", "time_limit") else 1

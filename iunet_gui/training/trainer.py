@@ -48,6 +48,9 @@ class TrainConfig:
     val_every: int = 1
     max_val_images: int = 12
     threshold: float = 0.5
+    pick_tolerance: float = 0.01  # best.pt: the latest weights that validate within this much MIoU of the
+    # best so far (README: with 12 validation images, differences this small are noise, and in eight runs
+    # the end of the run scored as well as or better than the strict validation pick on the test set)
     tune_threshold: bool = False  # store the validation-best threshold in the checkpoint (see README:
     # on synthetic washers the threshold tuned on 12 validation images was 0.9 while 0.1-0.5 scored best on the test set)
     schedule: str = "cosine"  # "cosine" (warm-up, then decay to lr/100 by the last epoch or time limit) or "constant"
@@ -113,6 +116,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("prior must be in (0, 1)")
     if cfg.region_weight < 0:
         raise IunetError("region_weight must be >= 0 (0 = off)")
+    if not 0 <= cfg.pick_tolerance < 1:
+        raise IunetError("pick_tolerance must be in [0, 1)")
     if not 0 <= cfg.ema < 1:
         raise IunetError("ema must be in [0, 1)")
     if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1 or not 0 <= cfg.grey_share <= 0.5:
@@ -175,6 +180,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     # -- model, optimizer, resume ----------------------------------------------------------------
     model, model_cfg = build_preset(cfg.model, cfg.preset, cfg.in_channels, **cfg.model_overrides)
     optimizer_state, start_epoch, best_miou, history, step0, resumed_ema = None, 0, None, [], 0, None
+    top_miou = None  # the highest validation MIoU seen; best_miou is that of the weights in best.pt
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
     if cfg.resume:
         if not last_path.exists():
@@ -196,6 +202,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             model = copy.deepcopy(ck.model)
             model.load_state_dict(ts["raw_state"])
         start_epoch, best_miou = int(ts.get("epoch", 0)), ts.get("best_val_miou")
+        top_miou = ts.get("top_val_miou", best_miou)
         history = list(ts.get("history", []))
         step0 = int(ts.get("global_step", 0))
         if ts.get("rng"):
@@ -317,7 +324,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         if rank != 0:
             return
         refresh_bn()
-        state = {"epoch": epoch, "best_val_miou": best_miou, "history": history,
+        state = {"epoch": epoch, "best_val_miou": best_miou, "top_val_miou": top_miou, "history": history,
                  "rng": int(rng.integers(2 ** 31)), "global_step": global_step, "threshold": meta["threshold"]}
         if ema_model is not None:  # the checkpoint holds the averaged weights; resume needs the raw ones
             state["raw_state"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -357,6 +364,15 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         return {"val_miou": s["miou"], "val_iou_defect": s["iou_defect"], "val_dice": s["dice"],
                 "val_accuracy": s["accuracy"], "val_length_error_mean": s["length_error_mean"],
                 "val_threshold": float(grid[k])}
+
+    def picks(val_miou: float) -> bool:
+        """Whether weights that validate at `val_miou` become best.pt (see pick_best); on True,
+        best_miou and the checkpoint threshold follow them (history[-1] is their row)."""
+        nonlocal best_miou, top_miou
+        take, top_miou = pick_best(top_miou, val_miou, cfg.pick_tolerance)
+        if take:
+            best_miou, meta["threshold"] = val_miou, history[-1]["val_threshold"]
+        return take
 
     steps_total = max(1, (cfg.epochs - start_epoch) * steps_per_epoch)
     t_sched = time.perf_counter()
@@ -461,13 +477,9 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             if rank == 0 and val_items and (epoch % cfg.val_every == 0 or epoch == cfg.epochs):
                 progress(ProgressEvent("validate", epoch=epoch, epochs=cfg.epochs, message="validating"))
                 row.update(validate())
-                if best_miou is None or row["val_miou"] > best_miou:
-                    best_miou = row["val_miou"]
-                    meta["threshold"] = row["val_threshold"]
-                    history.append(row)
+                history.append(row)
+                if picks(row["val_miou"]):
                     save(best_path, epoch)
-                else:
-                    history.append(row)
             else:
                 history.append(row)
             if rank == 0:
@@ -487,9 +499,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                        **validate()}
                 history.append(row)
                 _append_csv(metrics_path, row)
-                if best_miou is None or row["val_miou"] > best_miou:
-                    best_miou = row["val_miou"]
-                    meta["threshold"] = row["val_threshold"]
+                if picks(row["val_miou"]):
                     save(best_path, epochs_done)
             save(last_path, epochs_done)
             if not best_path.exists():
@@ -537,6 +547,14 @@ def set_output_prior(model, prior: float) -> int:
             h.bias.fill_(logit if on else 0.0)
             count += on
     return count
+
+
+def pick_best(top: float | None, val_miou: float, tolerance: float) -> tuple[bool, float]:
+    """(take, new top): weights that validate within `tolerance` of the highest validation MIoU
+    so far (`top`) replace best.pt, so that of weights the validation cannot tell apart the ones
+    trained longer win; tolerance 0 is the strict best."""
+    take = top is None or val_miou >= top - tolerance
+    return take, val_miou if top is None else max(top, val_miou)
 
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # tried on the validation images
