@@ -39,25 +39,30 @@ def score(ckpt: Path, test_dir: Path, crop_to_part: bool = True) -> dict:
 
 
 def recall_by_kind(ckpt: Path, test_dir: Path) -> dict:
-    """Share of each label's ground-truth pixels that the checkpoint finds on the test images;
-    oxidation split into rust-coloured and grey patches (by the patch's mean red/blue ratio)."""
+    """Per kind of defect on the test images: the share of its ground-truth pixels that the
+    checkpoint finds (oxidation split into rust-coloured and grey patches by the patch's mean
+    red/blue ratio), and per label the ground-truth defects matched as in `evaluate` and their
+    mean |length error| in mm (a defect's label: the one with most pixels in its rectangle)."""
     import cv2
     import numpy as np
 
     from iunet_gui.core.geometry import shapes_to_mask
     from iunet_gui.core.images import load_image
+    from iunet_gui.core.metrics import match_defects
     from iunet_gui.training.data import labelled_images
     from iunet_gui.training.predictor import Predictor
 
     project, images = labelled_images(test_dir)
     pred = Predictor.from_path(ckpt)
     counts: dict = {}
+    lengths: dict = {}  # label -> [ground-truth defects, matched, sum of |length error| mm]
     for img in images:
         ann = project.load_annotation(img)
         image = load_image(img)
         found = pred.predict(image).mask
-        for label in sorted({sh.label for sh in ann.shapes}):
-            gt = shapes_to_mask(ann.shapes, found.shape, labels=[label])
+        masks = {label: shapes_to_mask(ann.shapes, found.shape, labels=[label])
+                 for label in sorted({sh.label for sh in ann.shapes})}
+        for label, gt in masks.items():
             n, cc = cv2.connectedComponents(gt.astype(np.uint8))
             for i in range(1, n):
                 region = cc == i
@@ -69,7 +74,36 @@ def recall_by_kind(ckpt: Path, test_dir: Path) -> dict:
                 c[0] += 1
                 c[1] += int(region.sum())
                 c[2] += int((region & found).sum())
-    return {k: {"regions": c[0], "pixels": c[1], "recall": c[2] / max(c[1], 1)} for k, c in sorted(counts.items())}
+        gt_all = project.ground_truth_mask(img)
+        pairs, _, missed = match_defects(found, gt_all, project.mm_per_px_for(img), merge_gap_px=pred.merge_gap_px)
+
+        def label_of(defect) -> str:
+            box = np.zeros(found.shape, np.uint8)
+            cv2.fillPoly(box, [np.round(np.array(defect.box)).astype(np.int32)], 1)
+            return max(masks, key=lambda lb: int((masks[lb] & box.astype(bool)).sum()))
+
+        for p, g, _ in pairs:
+            entry = lengths.setdefault(label_of(g), [0, 0, 0.0])
+            entry[0] += 1
+            entry[1] += 1
+            entry[2] += abs(p.length_mm - g.length_mm) if p.length_mm is not None else 0.0
+        for g in missed:
+            lengths.setdefault(label_of(g), [0, 0, 0.0])[0] += 1
+    out = {k: {"regions": c[0], "pixels": c[1], "recall": c[2] / max(c[1], 1)} for k, c in sorted(counts.items())}
+    out["lengths"] = {k: {"defects": v[0], "matched": v[1], "mean_error_mm": v[2] / v[1] if v[1] else None}
+                      for k, v in sorted(lengths.items())}
+    return out
+
+
+def print_by_kind(by_kind: dict, indent: str = "") -> None:
+    for kind, k in by_kind.items():
+        if kind != "lengths":
+            print(f"{indent}{kind:<17} {k['regions']:>3} regions, {k['pixels']:>7} px: {100 * k['recall']:.1f} % found",
+                  flush=True)
+    for kind, k in by_kind.get("lengths", {}).items():
+        err = "-" if k["mean_error_mm"] is None else f"{k['mean_error_mm']:.2f} mm"
+        print(f"{indent}{kind:<17} {k['matched']:>3} of {k['defects']:>2} defects matched, mean length error {err}",
+              flush=True)
 
 
 def synthetic(args, work: Path) -> dict:
@@ -207,15 +241,14 @@ def main() -> int:
     ap.add_argument("--bn-batches", type=int, default=None, help="train --bn-batches (default: the train default)")
     ap.add_argument("--freeze-bn", type=float, default=0.0, help="train --freeze-bn (default 0 = off)")
     ap.add_argument("--recall-only", type=Path, nargs=2, metavar=("CKPT", "TEST_DIR"), default=None,
-                    help="only print the per-kind recall of a checkpoint on a synthetic test folder")
+                    help="only print the per-kind recall and length error of a checkpoint on a synthetic test folder")
     ap.add_argument("--skip-synth", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
     if args.recall_only:
-        for kind, k in recall_by_kind(*args.recall_only).items():
-            print(f"{kind:<17} {k['regions']:>3} regions, {k['pixels']:>7} px: {100 * k['recall']:.1f} % found")
+        print_by_kind(recall_by_kind(*args.recall_only))
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="iunet-bench-"))
     report = {}
@@ -229,9 +262,7 @@ def main() -> int:
                   f"{r['length_error_mean'] if r['length_error_mean'] is not None else float('nan'):.3f} / max "
                   f"{r['length_error_max'] if r['length_error_max'] is not None else float('nan'):.3f} "
                   f"{r['length_unit']} over {r['matched_defects']} matched defects", flush=True)
-            for kind, k in r["recall_by_kind"].items():
-                print(f"    {kind:<17} {k['regions']:>3} regions, {k['pixels']:>7} px: {100 * k['recall']:.1f} % found",
-                      flush=True)
+            print_by_kind(r["recall_by_kind"], "    ")
     if args.data:
         print("# Real defects: magnetic-tile", flush=True)
         r = report["real"] = real(args, work)
