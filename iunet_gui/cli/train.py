@@ -27,8 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"Adam learning rate (default {d['lr']:g}; the paper's 1e-4 learns too slowly on a CPU budget)")
     p.add_argument("--crop", type=int, default=d["crop"], help=f"training crop size in px (default {d['crop']})")
     p.add_argument("--scale", type=float, default=d["scale"], metavar="F",
-                   help=f"input scale: the network sees every image resized by F (default {d['scale']:g}; 0.5 = half "
-                        "size, 2x the context per pixel, 4x fewer pixels); predictions come back at full size")
+                   help=f"input scale: the network sees every image resized by F (default {d['scale']:g}: 3.3x the "
+                        "context per pixel, 11x fewer pixels; 1 for images of a few hundred px); predictions "
+                        "come back at full size")
     p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
     p.add_argument("--loss", default=d["loss"], choices=["bce", "bce_pos", "bce_dice"],
                    help=f"bce (paper), bce_pos (positive weight), bce_dice (default {d['loss']})")
