@@ -80,7 +80,7 @@ def recall_by_kind(ckpt: Path, test_dir: Path) -> dict:
         def label_of(defect) -> str:
             box = np.zeros(found.shape, np.uint8)
             cv2.fillPoly(box, [np.round(np.array(defect.box)).astype(np.int32)], 1)
-            return max(masks, key=lambda lb: int((masks[lb] & box.astype(bool)).sum()))
+            return max(masks, key=lambda lb: int(np.count_nonzero(masks[lb][box > 0])))
 
         for p, g, _ in pairs:
             entry = lengths.setdefault(label_of(g), [0, 0, 0.0])
