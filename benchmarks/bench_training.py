@@ -38,7 +38,7 @@ def score(ckpt: Path, test_dir: Path, crop_to_part: bool = True) -> dict:
     return s
 
 
-def recall_by_kind(ckpt: Path, test_dir: Path) -> dict:
+def figures_by_kind(ckpt: Path, test_dir: Path) -> dict:
     """Per kind of defect on the test images: the share of its ground-truth pixels that the
     checkpoint finds (oxidation split into rust-coloured and grey patches by the patch's mean
     red/blue ratio), and per label the ground-truth defects matched as in `evaluate` and their
@@ -153,9 +153,9 @@ def synthetic(args, work: Path) -> dict:
 
     s = score(res.best_checkpoint, test_dir)
     out = {"minutes": minutes, "epochs": res.epochs_done, **s, "checkpoint": str(res.best_checkpoint),
-           "recall_by_kind": recall_by_kind(res.best_checkpoint, test_dir)}
+           "figures_by_kind": figures_by_kind(res.best_checkpoint, test_dir)}
     last = work / "run_synth" / "last.pt"  # the weights at the end of the run, beside the validation pick
-    out["last"] = {**score(last, test_dir), "recall_by_kind": recall_by_kind(last, test_dir)}
+    out["last"] = {**score(last, test_dir), "figures_by_kind": figures_by_kind(last, test_dir)}
     if args.keep:
         shutil.copy(res.best_checkpoint, args.keep)
         out["kept"] = str(args.keep)
@@ -248,7 +248,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
     if args.recall_only:
-        print_by_kind(recall_by_kind(*args.recall_only))
+        print_by_kind(figures_by_kind(*args.recall_only))
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="iunet-bench-"))
     report = {}
@@ -262,7 +262,7 @@ def main() -> int:
                   f"{r['length_error_mean'] if r['length_error_mean'] is not None else float('nan'):.3f} / max "
                   f"{r['length_error_max'] if r['length_error_max'] is not None else float('nan'):.3f} "
                   f"{r['length_unit']} over {r['matched_defects']} matched defects", flush=True)
-            print_by_kind(r["recall_by_kind"], "    ")
+            print_by_kind(r["figures_by_kind"], "    ")
     if args.data:
         print("# Real defects: magnetic-tile", flush=True)
         r = report["real"] = real(args, work)
