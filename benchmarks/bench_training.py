@@ -124,7 +124,7 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--seed", str(args.seed)]
     if args.prior is not None:
         argv += ["--prior", str(args.prior)]
-    if args.region_weight:
+    if args.region_weight is not None:
         argv += ["--region-weight", str(args.region_weight)]
     if args.bn_batches is not None:
         argv += ["--bn-batches", str(args.bn_batches)]
@@ -194,7 +194,7 @@ def real(args, work: Path) -> dict:
                           preset="default", time_limit_min=args.minutes, threads=args.threads,
                           crop=args.real_crop, scale=args.real_scale, max_val_images=20, epochs=args.epochs,
                           crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
-                          region_weight=args.region_weight, freeze_bn=args.freeze_bn,
+                          region_weight=args.region_weight or 0.0, freeze_bn=args.freeze_bn,
                           **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss", "pos_weight", "focus", "mixup",
@@ -237,7 +237,8 @@ def main() -> int:
                     help="crops per epoch on the real images (validation after each epoch)")
     ap.add_argument("--seed", type=int, default=0, help="train --seed (run-to-run spread; the data stay the same)")
     ap.add_argument("--prior", type=float, default=None, help="train --prior (default: the train default)")
-    ap.add_argument("--region-weight", type=float, default=0.0, help="train --region-weight (default 0 = off)")
+    ap.add_argument("--region-weight", type=float, default=None,
+                    help="train --region-weight (synthetic run: default the train default; magnetic tiles: 0)")
     ap.add_argument("--bn-batches", type=int, default=None, help="train --bn-batches (default: the train default)")
     ap.add_argument("--freeze-bn", type=float, default=0.0, help="train --freeze-bn (default 0 = off)")
     ap.add_argument("--recall-only", type=Path, nargs=2, metavar=("CKPT", "TEST_DIR"), default=None,

@@ -151,10 +151,10 @@ def test_mixup_batches_train_with_soft_targets(tmp_path, monkeypatch):
     seen = []
     real = aug.mixup
 
-    def spy(x, y, rng, alpha=0.4):
-        xm, ym, lam = real(x, y, rng, alpha)
-        seen.append((float(ym.min()), float(ym.max()), lam))
-        return xm, ym, lam
+    def spy(x, y, rng, alpha=0.4, w=None):  # w: the region weights, mixed alike (on by default)
+        out = real(x, y, rng, alpha) if w is None else real(x, y, rng, alpha, w=w)
+        seen.append((float(out[1].min()), float(out[1].max()), out[2]))
+        return out
 
     monkeypatch.setattr(aug, "mixup", spy)
     res = train(tiny(tmp_path, epochs=1, mixup=1.0, crops_per_epoch=8))

@@ -76,7 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "initialisation, about 0.5; 0.01 learns small real defects sooner)")
     p.add_argument("--region-weight", type=float, default=d["region_weight"], metavar="GAMMA",
                    help="balance small and large defects in the loss: a defect of area A weighs (400 px / A)^GAMMA "
-                        f"per pixel (default {d['region_weight']:g} = off; 0.5 = a region counts as sqrt(A))")
+                        f"per pixel (default {d['region_weight']:g}: a region counts as sqrt(A); 0 = off)")
 
 
 def parse_overrides(pairs) -> dict:
