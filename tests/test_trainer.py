@@ -152,7 +152,7 @@ def test_mixup_batches_train_with_soft_targets(tmp_path, monkeypatch):
     real = aug.mixup
 
     def spy(x, y, rng, alpha=0.4, w=None):  # w: the region weights, mixed alike (on by default)
-        out = real(x, y, rng, alpha) if w is None else real(x, y, rng, alpha, w=w)
+        out = real(x, y, rng, alpha, w=w)
         seen.append((float(out[1].min()), float(out[1].max()), out[2]))
         return out
 
