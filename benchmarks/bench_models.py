@@ -115,8 +115,8 @@ def detection(h, w, threads, repeats, data: Path | None):
     with tempfile.TemporaryDirectory() as d:
         img_path = Path(d) / "washer.jpg"
         save_image(img_path, render_washer(np.random.default_rng(1), WasherSpec(width=w, height=h)).image)
-        for name in ("iunet", "iunet-fast", "unet"):
-            if name == "iunet" and shipped.exists():
+        for name in ("iunet", "iunet-1pass", "iunet-fast", "unet"):
+            if name in ("iunet", "iunet-1pass") and shipped.exists():  # 1pass: one run, not the mean over flips
                 ck = shipped
             elif name == "iunet-fast" and shipped.exists():  # the shipped weights read from the x(0,2) head
                 import torch
@@ -126,11 +126,13 @@ def detection(h, w, threads, repeats, data: Path | None):
                 ck = Path(d) / "fast.pt"
                 torch.save(blob, ck)
             else:
-                model, cfg = build_preset(*name.split("-")) if "-" in name else build_preset(name, "default")
-                ck = Path(d) / f"{name}.pt"
-                save_checkpoint(ck, model.eval(), arch=name, config=cfg)
+                arch = name.removesuffix("-1pass")
+                model, cfg = build_preset(*arch.split("-")) if "-" in arch else build_preset(arch, "default")
+                ck = Path(d) / f"{arch}.pt"
+                save_checkpoint(ck, model.eval(), arch=arch, config=cfg)
             for crop in (True, False):
                 p = Predictor.from_path(ck, threads=threads, crop_to_part=crop)
+                p.tta = not name.endswith("-1pass")
                 runs = []
                 for _ in range(repeats + 1):
                     runs.append(p.predict_path(img_path, 0.035).timing_ms)

@@ -2,7 +2,8 @@
 
 Synthetic washers: a fresh `synth` set (60 train + 30 test, seeds 7/8, not the sample_images
 seed), IU-Net with the app's default settings under a wall-clock limit, scored on the test
-images whole (MIoU, defect IoU, accuracy, length error in mm).
+images whole as `predict` runs them (the mean over the image and its flips; last.pt also with one
+pass per image): MIoU, defect IoU, accuracy, length error in mm.
 Real defects (optional, --data PATH/magnetic-tile): an 80/20 split of image+mask pairs,
 IU-Net and U-Net trained the same way, defect IoU and MIoU on the held-out 20 %.
 
@@ -30,15 +31,16 @@ def log(ev):
         print(f"    {ev.stage}: {ev.message}", flush=True)
 
 
-def score(ckpt: Path, test_dir: Path, crop_to_part: bool = True) -> dict:
-    """Whole test images at the checkpoint's own (validation-tuned) threshold."""
+def score(ckpt: Path, test_dir: Path, crop_to_part: bool = True, tta: bool = True) -> dict:
+    """Whole test images at the checkpoint's own (validation-tuned) threshold, as `predict` runs them
+    (`tta`: the mean over the image and its flips; False: one pass)."""
     from iunet_gui.training.evaluation import evaluate_checkpoint
 
-    _, s = evaluate_checkpoint(ckpt, test_dir, crop_to_part=crop_to_part)
+    _, s = evaluate_checkpoint(ckpt, test_dir, crop_to_part=crop_to_part, tta=tta)
     return s
 
 
-def figures_by_kind(ckpt: Path, test_dir: Path) -> dict:
+def figures_by_kind(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
     """Per kind of defect on the test images: the share of its ground-truth pixels that the
     checkpoint finds (oxidation split into rust-coloured and grey patches by the patch's mean
     red/blue ratio), and per label the ground-truth defects matched as in `evaluate` and their
@@ -54,6 +56,7 @@ def figures_by_kind(ckpt: Path, test_dir: Path) -> dict:
 
     project, images = labelled_images(test_dir)
     pred = Predictor.from_path(ckpt)
+    pred.tta = tta
     counts: dict = {}
     lengths: dict = {}  # label -> [ground-truth defects, matched, sum of |length error| mm]
     for img in images:
@@ -106,6 +109,19 @@ def print_by_kind(by_kind: dict, indent: str = "") -> None:
               flush=True)
 
 
+def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
+    return {**score(ckpt, test_dir, tta=tta), "figures_by_kind": figures_by_kind(ckpt, test_dir, tta)}
+
+
+def print_scored(which: str, r: dict) -> None:
+    print(f"  {which} -> test MIoU {r['miou']:.4f}, "
+          f"defect IoU {r['iou_defect']:.4f}, accuracy {r['accuracy']:.4f}, length error mean "
+          f"{r['length_error_mean'] if r['length_error_mean'] is not None else float('nan'):.3f} / max "
+          f"{r['length_error_max'] if r['length_error_max'] is not None else float('nan'):.3f} "
+          f"{r['length_unit']} over {r['matched_defects']} matched defects", flush=True)
+    print_by_kind(r["figures_by_kind"], "    ")
+
+
 def synthetic(args, work: Path) -> dict:
     from iunet_gui.core.synth import generate_dataset
 
@@ -151,11 +167,11 @@ def synthetic(args, work: Path) -> dict:
         epochs_done = sum(1 for line in (work / "run_synth" / "metrics.csv").read_text().splitlines()[1:]
                           if not line.rstrip().endswith("True"))
 
-    s = score(res.best_checkpoint, test_dir)
-    out = {"minutes": minutes, "epochs": res.epochs_done, **s, "checkpoint": str(res.best_checkpoint),
-           "figures_by_kind": figures_by_kind(res.best_checkpoint, test_dir)}
-    last = work / "run_synth" / "last.pt"  # the weights at the end of the run, beside the validation pick
-    out["last"] = {**score(last, test_dir), "figures_by_kind": figures_by_kind(last, test_dir)}
+    out = {"minutes": minutes, "epochs": res.epochs_done, **scored(res.best_checkpoint, test_dir),
+           "checkpoint": str(res.best_checkpoint)}
+    # the weights at the end of the run, beside the validation pick; and with one pass per image
+    out["last"] = scored(work / "run_synth" / "last.pt", test_dir)
+    out["last_one_pass"] = scored(work / "run_synth" / "last.pt", test_dir, tta=False)
     if args.keep:
         shutil.copy(res.best_checkpoint, args.keep)
         out["kept"] = str(args.keep)
@@ -241,15 +257,16 @@ def main() -> int:
                     help="train --region-weight (synthetic run: default the train default; magnetic tiles: 0)")
     ap.add_argument("--bn-batches", type=int, default=None, help="train --bn-batches (default: the train default)")
     ap.add_argument("--freeze-bn", type=float, default=0.0, help="train --freeze-bn (default 0 = off)")
-    ap.add_argument("--recall-only", type=Path, nargs=2, metavar=("CKPT", "TEST_DIR"), default=None,
-                    help="only print the per-kind recall and length error of a checkpoint on a synthetic test folder")
+    ap.add_argument("--score", type=Path, nargs=2, metavar=("CKPT", "TEST_DIR"), default=None,
+                    help="no training: score a checkpoint on a synthetic test folder (figures and per kind)")
     ap.add_argument("--skip-synth", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
-    if args.recall_only:
-        print_by_kind(figures_by_kind(*args.recall_only))
+    if args.score:
+        for tta in (True, False):
+            print_scored(f"{args.score[0]} ({'flip mean' if tta else 'one pass'})", scored(*args.score, tta))
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="iunet-bench-"))
     report = {}
@@ -257,13 +274,9 @@ def main() -> int:
         print("# Synthetic washers (IU-Net, app defaults)", flush=True)
         s = report["synthetic"] = synthetic(args, work)
         print(f"  trained {s['minutes']:.1f} min ({s['epochs']} epochs)", flush=True)
-        for which, r in (("best.pt (validation pick)", s), ("last.pt (end of the run)", s["last"])):
-            print(f"  {which} -> test MIoU {r['miou']:.4f}, "
-                  f"defect IoU {r['iou_defect']:.4f}, accuracy {r['accuracy']:.4f}, length error mean "
-                  f"{r['length_error_mean'] if r['length_error_mean'] is not None else float('nan'):.3f} / max "
-                  f"{r['length_error_max'] if r['length_error_max'] is not None else float('nan'):.3f} "
-                  f"{r['length_unit']} over {r['matched_defects']} matched defects", flush=True)
-            print_by_kind(r["figures_by_kind"], "    ")
+        for which, r in (("best.pt (validation pick, flip mean)", s), ("last.pt (end of the run, flip mean)", s["last"]),
+                         ("last.pt (one pass per image)", s["last_one_pass"])):
+            print_scored(which, r)
     if args.data:
         print("# Real defects: magnetic-tile", flush=True)
         r = report["real"] = real(args, work)

@@ -39,6 +39,19 @@ def test_predict_writes_masks_probabilities_lengths_and_labelme(trained, capsys,
     assert "image(s) in" in capsys.readouterr().out
 
 
+def test_predict_averages_flips_unless_told_not_to(trained, capsys, monkeypatch):
+    root, data, ckpt = trained
+    monkeypatch.setenv("IUNET_GUI_CACHE", str(root / "cache"))
+    probs = {}
+    for flag in ([], ["--no-tta"]):
+        out = root / ("pred" + "".join(flag))
+        assert main(["predict", "--checkpoint", str(ckpt), str(data / "t0.png"), "--out", str(out),
+                     "--backend", "torch", *flag]) == 0
+        assert json.loads((out / "t0.json").read_text())["flip_mean"] is not bool(flag)
+        probs[bool(flag)] = cv2.imread(str(out / "t0_prob.png"), cv2.IMREAD_UNCHANGED).astype(int)
+    assert np.abs(probs[True] - probs[False]).max() > 0
+
+
 def test_evaluate_with_a_checkpoint_and_compare(trained, capsys):
     root, data, ckpt = trained
     assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--json"]) == 0

@@ -83,3 +83,28 @@ def test_tiled_prediction_matches_the_whole_image(ckpt):
     tiled = p.logits(img)
     assert tiled.shape == whole.shape
     assert np.abs(tiled - whole).mean() < 0.05 * (np.abs(whole).mean() + 1e-6) + 1e-3
+
+
+def test_flip_mean_flips_each_run_back():
+    """A stand-in network whose logit is the image's first channel plus its column index: each
+    flipped run, flipped back, keeps the image term in place, and the column terms average out
+    to a constant. A run not flipped back would move the image term."""
+    from iunet_gui.training.preprocess import prepare_input
+
+    img = np.random.default_rng(3).integers(0, 255, (5, 7, 3), dtype=np.uint8)
+    p = Predictor(lambda x: x[0] + np.arange(x.shape[-1], dtype=np.float32), 3, 1, "stub", "test")
+    x0 = prepare_input(img, 3)[0]
+    assert p.tta  # the default
+    assert np.allclose(p.logits(img), x0 + 3.0)  # (0 + 6) / 2: the mean column index
+    p.tta = False
+    assert np.allclose(p.logits(img), x0 + np.arange(7))
+    assert p.predict(img).prob.shape == (5, 7)
+
+
+def test_flip_mean_of_a_real_network_keeps_the_size(ckpt):
+    img = np.random.default_rng(4).integers(0, 255, (101, 133, 3), dtype=np.uint8)
+    p = Predictor.from_path(ckpt, backend="torch", crop_to_part=False)
+    z = p.logits(img)
+    p.tta = False
+    plain = p.logits(img)
+    assert z.shape == plain.shape and np.isfinite(z).all() and not np.allclose(z, plain)

@@ -310,7 +310,7 @@ def test_input_scale_trains_on_resized_images_and_predicts_at_full_size(tmp_path
     p._run = lambda x: (run_shapes.append(x.shape[-2:]), inner(x))[1]
     image = np.full((64, 80, 3), 90, np.uint8)
     pred = p.predict(image)
-    assert run_shapes == [(32, 40)]  # the network ran at half size ...
+    assert run_shapes == [(32, 40)] * 4  # the network ran at half size (the image and its three flips) ...
     assert pred.prob.shape == pred.mask.shape == (64, 80)  # ... the result is at the image's size
     from iunet_gui.training.onnx_export import export_onnx
 

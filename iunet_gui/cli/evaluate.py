@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--merge-gap", type=float, default=None, metavar="PX",
                    help="predicted pieces closer than this are one defect when lengths are compared "
                         "(default 8, as the app measures; 0 = every connected region on its own)")
+    p.add_argument("--no-tta", dest="tta", action="store_false",
+                   help="with a checkpoint: run the network once per image, not over the image and its three "
+                        "flips (the default, as predict)")
     p.add_argument("--json", action="store_true", help="print per-image records and the summary as JSON")
 
 
@@ -137,7 +140,7 @@ def run(args) -> int:
         results = compare_checkpoints(args.compare, args.data, threshold=args.threshold,
                                       progress=ProgressLine("evaluate"), backend=args.backend,
                                       crop_to_part=not args.no_crop, iou_threshold=args.iou_threshold,
-                                      merge_gap_px=args.merge_gap)
+                                      merge_gap_px=args.merge_gap, tta=args.tta)
         if args.json:
             print_json([{"model": n, **s} for n, s in results])
         else:
@@ -151,7 +154,7 @@ def run(args) -> int:
         records, summary = evaluate_checkpoint(args.checkpoint, args.data, threshold=args.threshold,
                                                progress=ProgressLine("evaluate"), backend=args.backend,
                                                iou_threshold=args.iou_threshold, crop_to_part=not args.no_crop,
-                                               merge_gap_px=args.merge_gap)
+                                               merge_gap_px=args.merge_gap, tta=args.tta)
         missing = []
     else:
         if not (args.pred and args.gt):

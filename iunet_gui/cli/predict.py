@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="predicted pieces closer than this are measured as one defect (default 8; 0 = each region)")
     p.add_argument("--tile", type=int, default=None, metavar="PX",
                    help="predict in overlapping tiles of PX pixels (bounds memory for large networks)")
+    p.add_argument("--no-tta", dest="tta", action="store_false",
+                   help="run the network once per image, not over the image and its three flips (2x faster, "
+                        "about 1 MIoU point lower)")
 
 
 def collect_images(inputs) -> list[Path]:
@@ -66,6 +69,7 @@ def run(args) -> int:
             raise IunetError("--merge-gap must be >= 0")
         pred.merge_gap_px = args.merge_gap
     pred.tile = args.tile
+    pred.tta = args.tta
     if pred.notice:
         print(f"notice: {pred.notice}")
     out = Path(args.out)
@@ -91,7 +95,7 @@ def run(args) -> int:
         mm = mm_for(img)
         atomic_write_json(out / f"{stem}.json" if not args.labelme else out / f"{stem}_defects.json", {
             "image": str(img), "model": pred.name, "backend": pred.backend, "threshold": pred.threshold,
-            "mm_per_px": mm, "timing_ms": {k: round(v, 1) for k, v in res.timing_ms.items()},
+            "flip_mean": pred.tta, "mm_per_px": mm, "timing_ms": {k: round(v, 1) for k, v in res.timing_ms.items()},
             "defects": [d.to_dict() for d in res.defects]})
         if args.labelme:
             h, w = res.mask.shape

@@ -10,10 +10,11 @@ from iunet_gui.core.progress import ProgressEvent
 
 def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
                         iou_threshold: float = 0.5, predictor=None, crop_to_part: bool = True,
-                        merge_gap_px: float | None = None):
+                        merge_gap_px: float | None = None, tta: bool = True):
     """Returns (per-image records, summary) of `checkpoint` on every labelled image of data_dir.
     `threshold` None: the checkpoint's own (tuned on validation). `crop_to_part`: run only the
-    washer's box when one is found (False for other parts, e.g. magnetic tiles)."""
+    washer's box when one is found (False for other parts, e.g. magnetic tiles). `tta`: the
+    predictor averages the image and its flips, as `predict` does (ignored when a `predictor` is given)."""
     from iunet_gui.training.data import labelled_images
     from iunet_gui.training.predictor import Predictor
 
@@ -24,6 +25,8 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
         raise IunetError(f"{data_dir}: no labelled images to score on")
     pred = predictor or Predictor.from_path(checkpoint, backend=backend, threshold=threshold,
                                             crop_to_part=crop_to_part)
+    if predictor is None:
+        pred.tta = tta
     ev = Evaluator(iou_threshold=iou_threshold,  # the predictor's own gap unless told (it is not changed)
                    merge_gap_px=pred.merge_gap_px if merge_gap_px is None else merge_gap_px)
     for k, img in enumerate(images):
@@ -40,12 +43,13 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
 
 
 def compare_checkpoints(checkpoints, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
-                        crop_to_part: bool = True, iou_threshold: float = 0.5, merge_gap_px: float | None = None):
+                        crop_to_part: bool = True, iou_threshold: float = 0.5, merge_gap_px: float | None = None,
+                        tta: bool = True):
     """[(model name, summary)] for each checkpoint on the same data, in the given order."""
     out = []
     for ck in checkpoints:
         _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend, iou_threshold=iou_threshold,
-                                         crop_to_part=crop_to_part, merge_gap_px=merge_gap_px)
+                                         crop_to_part=crop_to_part, merge_gap_px=merge_gap_px, tta=tta)
         out.append((_display_name(ck), summary))
     return out
 

@@ -171,12 +171,26 @@ class Predictor:
     tile: int | None = None  # run tiles of this size (plus a margin) to bound memory
     tile_margin: int = 64
 
+    # test-time augmentation: the mean of the logits over the image and its three flips (4 runs of the
+    # network). README: +0.9 to +1.2 MIoU points on the test washers for each of three training seeds and
+    # lower length errors, for 2x the detection time (176 -> 354 ms a photo); False for speed.
+    tta: bool = True
+
     def logits(self, image: np.ndarray) -> np.ndarray:
         """Logits at the image's size (the network runs at its input scale, see `scale`)."""
+        run = self._flip_mean if self.tta else self._logits
         if self.scale != 1:
             h, w = image.shape[:2]
-            return upscale_logits(self._logits(rescale_image(image, self.scale)), h, w)
-        return self._logits(image)
+            return upscale_logits(run(rescale_image(image, self.scale)), h, w)
+        return run(image)
+
+    def _flip_mean(self, image: np.ndarray) -> np.ndarray:
+        """Test-time augmentation: the network was trained on flipped crops; the mean of its logits
+        over the four flips of the image, each flipped back."""
+        total = self._logits(image).astype(np.float32)  # a copy: added to in place
+        for axes in ((0,), (1,), (0, 1)):
+            total += np.flip(self._logits(np.ascontiguousarray(np.flip(image, axes))), axes)
+        return total / 4
 
     def _logits(self, image: np.ndarray) -> np.ndarray:
         x = prepare_input(image, self.in_channels)
