@@ -24,8 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="predicted pieces closer than this are one defect when lengths are compared "
                         "(default 8, as the app measures; 0 = every connected region on its own)")
     p.add_argument("--no-tta", dest="tta", action="store_false",
-                   help="with a checkpoint: run the network once per image, not over the image and its three "
-                        "flips (the default, as predict)")
+                   help="with a checkpoint: one pass of the network per image instead of the mean over the image "
+                        "and its three flips (predict's default as well)")
     p.add_argument("--json", action="store_true", help="print per-image records and the summary as JSON")
 
 
