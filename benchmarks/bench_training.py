@@ -31,32 +31,26 @@ def log(ev):
         print(f"    {ev.stage}: {ev.message}", flush=True)
 
 
-def score(ckpt: Path, test_dir: Path, crop_to_part: bool = True, tta: bool = True) -> dict:
-    """Whole test images at the checkpoint's own (validation-tuned) threshold, as `predict` runs them
-    (`tta`: the mean over the image and its flips; False: one pass)."""
-    from iunet_gui.training.evaluation import evaluate_checkpoint
-
-    _, s = evaluate_checkpoint(ckpt, test_dir, crop_to_part=crop_to_part, tta=tta)
-    return s
-
-
-def figures_by_kind(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
-    """Per kind of defect on the test images: the share of its ground-truth pixels that the
-    checkpoint finds (oxidation split into rust-coloured and grey patches by the patch's mean
-    red/blue ratio), and per label the ground-truth defects matched as in `evaluate` and their
-    mean |length error| in mm (a defect's label: the one with most pixels in its rectangle)."""
+def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
+    """The checkpoint on the whole test images, each predicted once as `predict` runs it (its own
+    threshold; `tta`: the mean over the image and its flips, False: one pass): `evaluate`'s summary,
+    and under "figures_by_kind" per kind of defect the share of its ground-truth pixels found
+    (oxidation split into rust-coloured and grey patches by the patch's mean red/blue ratio) and per
+    label the ground-truth defects matched as in `evaluate` and their mean |length error| in mm
+    (a defect's label: the one with most pixels in its rectangle)."""
     import cv2
     import numpy as np
 
     from iunet_gui.core.geometry import shapes_to_mask
     from iunet_gui.core.images import load_image
-    from iunet_gui.core.metrics import match_defects
+    from iunet_gui.core.metrics import Evaluator, match_defects
     from iunet_gui.training.data import labelled_images
     from iunet_gui.training.predictor import Predictor
 
     project, images = labelled_images(test_dir)
     pred = Predictor.from_path(ckpt)
     pred.tta = tta
+    ev = Evaluator(merge_gap_px=pred.merge_gap_px)
     counts: dict = {}
     lengths: dict = {}  # label -> [ground-truth defects, matched, sum of |length error| mm]
     for img in images:
@@ -77,8 +71,9 @@ def figures_by_kind(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
                 c[0] += 1
                 c[1] += int(region.sum())
                 c[2] += int((region & found).sum())
-        gt_all = project.ground_truth_mask(img)
-        pairs, _, missed = match_defects(found, gt_all, project.mm_per_px_for(img), merge_gap_px=pred.merge_gap_px)
+        gt_all, mm = project.ground_truth_mask(img), project.mm_per_px_for(img)
+        ev.add(img.name, found, gt_all, mm)
+        pairs, _, missed = match_defects(found, gt_all, mm, merge_gap_px=pred.merge_gap_px)
 
         def label_of(defect) -> str:
             box = np.zeros(found.shape, np.uint8)
@@ -95,7 +90,7 @@ def figures_by_kind(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
     out = {k: {"regions": c[0], "pixels": c[1], "recall": c[2] / max(c[1], 1)} for k, c in sorted(counts.items())}
     out["lengths"] = {k: {"defects": v[0], "matched": v[1], "mean_error_mm": v[2] / v[1] if v[1] else None}
                       for k, v in sorted(lengths.items())}
-    return out
+    return {**ev.summary(), "threshold": pred.threshold, "figures_by_kind": out}
 
 
 def print_by_kind(by_kind: dict, indent: str = "") -> None:
@@ -107,10 +102,6 @@ def print_by_kind(by_kind: dict, indent: str = "") -> None:
         err = "-" if k["mean_error_mm"] is None else f"{k['mean_error_mm']:.2f} mm"
         print(f"{indent}{kind:<17} {k['matched']:>3} of {k['defects']:>2} defects matched, mean length error {err}",
               flush=True)
-
-
-def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
-    return {**score(ckpt, test_dir, tta=tta), "figures_by_kind": figures_by_kind(ckpt, test_dir, tta)}
 
 
 def print_scored(which: str, r: dict) -> None:

@@ -63,7 +63,7 @@ class TrainConfig:
     freeze_bn: float = 0.0  # train the last share of the run with fixed BN statistics (0 = off)
     region_weight: float = 0.5  # gamma of region_weights (0 = off): balance small and large defects in the loss
     # (README: at input scale 0.3, two seeds: MIoU 88.5 / 90.2 % against 88.2 / 89.9 without, mean length error
-    # 0.56 / 0.44 mm against 0.73 / 0.67; at full size it had cost 5 MIoU points)
+    # 0.56 / 0.44 mm against 0.73 / 0.67; 1.0 scored lower than 0.5 on both; at full size it had cost 5 MIoU points)
     prior: float | None = None  # a fresh network starts out predicting this defect probability everywhere
     # (None = PyTorch's initialisation; README: 0.01 learns small real defects sooner)
     seed: int = 0
