@@ -135,6 +135,10 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--region-weight", str(args.region_weight)]
     if args.bn_batches is not None:
         argv += ["--bn-batches", str(args.bn_batches)]
+    if args.fine_loss is not None:
+        argv += ["--fine-loss", str(args.fine_loss)]
+    if args.grey_share is not None:
+        argv += ["--grey-share", str(args.grey_share)]
     if args.freeze_bn:
         argv += ["--freeze-bn", str(args.freeze_bn)]
     if args.model_config:
@@ -246,6 +250,8 @@ def main() -> int:
     ap.add_argument("--prior", type=float, default=None, help="train --prior (default: the train default)")
     ap.add_argument("--region-weight", type=float, default=None,
                     help="train --region-weight (synthetic run: default the train default; magnetic tiles: 0)")
+    ap.add_argument("--grey-share", type=float, default=None, help="train --grey-share (synthetic run; default: the train default)")
+    ap.add_argument("--fine-loss", type=int, default=None, help="train --fine-loss (synthetic run; default: the train default)")
     ap.add_argument("--bn-batches", type=int, default=None, help="train --bn-batches (default: the train default)")
     ap.add_argument("--freeze-bn", type=float, default=0.0, help="train --freeze-bn (default 0 = off)")
     ap.add_argument("--score", type=Path, nargs=2, metavar=("CKPT", "TEST_DIR"), default=None,

@@ -74,6 +74,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prior", type=float, default=d["prior"],
                    help="defect probability a fresh network starts from, everywhere (default: PyTorch's "
                         "initialisation, about 0.5; 0.01 learns small real defects sooner)")
+    p.add_argument("--fine-loss", type=int, default=d["fine_loss"], metavar="K",
+                   help="compute the loss K times finer than the input scale (up to the photo's size: 3 at scale "
+                        "0.3), on the logits up-sampled as prediction does: sharper outlines of small defects "
+                        f"(default {d['fine_loss']} = at the input scale, on soft targets)")
     p.add_argument("--region-weight", type=float, default=d["region_weight"], metavar="GAMMA",
                    help="balance small and large defects in the loss: a defect of area A weighs (400 px / A)^GAMMA "
                         f"per pixel (default {d['region_weight']:g}: a region counts as sqrt(A); 0 = off)")
@@ -111,7 +115,7 @@ def run(args) -> int:
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
                       tune_threshold=args.tune_threshold, pick_tolerance=args.pick_tolerance, ema=args.ema, prior=args.prior,
-                      region_weight=args.region_weight, bn_batches=args.bn_batches,
+                      region_weight=args.region_weight, fine_loss=args.fine_loss, bn_batches=args.bn_batches,
                       freeze_bn=args.freeze_bn, grey_share=args.grey_share)
     line = ProgressLine("train")
 

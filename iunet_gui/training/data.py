@@ -19,17 +19,27 @@ class Item:
     image: np.ndarray  # uint8 HxWx3
     mask: np.ndarray  # bool HxW, or float32 in [0, 1] (the share of defect) for an image at input scale
     mm_per_px: float | None = None
+    fine: np.ndarray | None = None  # the training target `fine_factor` times finer than `mask` (uint8, 255 = defect)
+    fine_factor: int = 1
 
 
-def scaled_items(items: list[Item], scale: float) -> list[Item]:
+def scaled_items(items: list[Item], scale: float, fine: int = 1) -> list[Item]:
     """The training images as the network sees them at input scale `scale` (train --scale): image
-    area-averaged, mask a soft target (share of defect per pixel), mm per pixel scaled."""
-    from iunet_gui.training.preprocess import rescale_image, rescale_mask
+    area-averaged, mask a soft target (share of defect per pixel), mm per pixel scaled; with
+    `fine` > 1 also the target `fine` times finer (train --fine-loss), which the crops then return."""
+    from iunet_gui.training.preprocess import fine_mask, rescale_image, rescale_mask
 
-    if scale == 1:
+    if scale == 1 and fine == 1:
         return list(items)
-    return [Item(it.name, rescale_image(it.image, scale), rescale_mask(it.mask, scale),
-                 it.mm_per_px / scale if it.mm_per_px else it.mm_per_px) for it in items]
+    out = []
+    for it in items:
+        image = rescale_image(it.image, scale)
+        f = None
+        if fine > 1:
+            f = np.round(fine_mask(it.mask, image.shape[:2], fine) * 255).astype(np.uint8)
+        out.append(Item(it.name, image, rescale_mask(it.mask, scale),
+                        it.mm_per_px / scale if it.mm_per_px else it.mm_per_px, f, fine if fine > 1 else 1))
+    return out
 
 
 def labelled_images(folder, skipped: list | None = None) -> tuple[Project, list[Path]]:
@@ -114,6 +124,8 @@ class CropSampler:
             self.regions.append([pix[bounds[i]:bounds[i + 1]] for i in range(n - 1)])
 
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image crop, its target): the mask crop, or for an item with a finer target (train
+        --fine-loss) the matching crop of that, `fine_factor` times the size, float32 in [0, 1]."""
         k = int(self.rng.integers(len(self.items)))
         it, regions = self.items[k], self.regions[k]
         h, w = it.mask.shape
@@ -127,14 +139,31 @@ class CropSampler:
             y0, x0 = int(self.rng.integers(0, max(h - c, 0) + 1)), int(self.rng.integers(0, max(w - c, 0) + 1))
         y0, x0 = min(max(y0, 0), max(h - c, 0)), min(max(x0, 0), max(w - c, 0))
         img = it.image[y0:y0 + c, x0:x0 + c]
-        m = it.mask[y0:y0 + c, x0:x0 + c]
+        f = it.fine_factor if it.fine is not None else 1
+        if f > 1:
+            m = it.fine[f * y0:f * (y0 + c), f * x0:f * (x0 + c)].astype(np.float32) * np.float32(1 / 255)
+        else:
+            m = it.mask[y0:y0 + c, x0:x0 + c]
         if img.shape[0] < c or img.shape[1] < c:  # image smaller than the crop: pad by reflection,
             # the mask alike, so that a mirrored defect is labelled as one (not as background)
             ph, pw = c - img.shape[0], c - img.shape[1]
             mode = "reflect" if min(img.shape[:2]) > 1 else "edge"
             img = np.pad(img, ((0, ph), (0, pw), (0, 0)), mode=mode)
-            m = np.pad(m, ((0, ph), (0, pw)), mode=mode)
+            if f > 1:
+                h0, w0 = c - ph, c - pw
+                m = m[np.ix_(_fine_pad_index(h0, ph, f, mode), _fine_pad_index(w0, pw, f, mode))]
+            else:
+                m = np.pad(m, ((0, ph), (0, pw)), mode=mode)
         return img, m
+
+
+def _fine_pad_index(n: int, pad: int, f: int, mode: str) -> np.ndarray:
+    """Indices into a target `f` times finer than an axis of n pixels that np.pad(..., mode) pads by
+    `pad`: each padded pixel takes the fine pixels of its source, in reverse order where mirrored."""
+    src = np.pad(np.arange(n), (0, pad), mode=mode)
+    mirrored = np.diff(src, prepend=src[0] - 1) < 0
+    sub = np.arange(f)
+    return (f * src[:, None] + np.where(mirrored[:, None], f - 1 - sub, sub)).ravel()
 
 
 def data_summary(train: list[Item], val: list[Item], source) -> dict:

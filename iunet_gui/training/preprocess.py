@@ -38,6 +38,20 @@ def rescale_mask(mask: np.ndarray, scale: float) -> np.ndarray:
     return m if scale == 1 else np.clip(rescale_image(m, scale), 0.0, 1.0)
 
 
+def fine_mask(mask: np.ndarray, coarse_hw: tuple[int, int], factor: int) -> np.ndarray:
+    """The training target `factor` times finer than the network's input of size `coarse_hw`
+    (share of defect per pixel, float32 in [0, 1]): pixel (i, j) of the input covers exactly
+    pixels (factor i .. factor i + factor - 1, ...) of it, as bilinear up-sampling of the logits by
+    `factor` (align_corners False) assumes."""
+    import cv2
+
+    h, w = coarse_hw
+    m = np.asarray(mask, np.float32)
+    if m.shape == (h * factor, w * factor):
+        return m
+    return np.clip(cv2.resize(m, (w * factor, h * factor), interpolation=cv2.INTER_AREA), 0.0, 1.0)
+
+
 def upscale_logits(z: np.ndarray, h: int, w: int) -> np.ndarray:
     """Logits of the network's input size back at the image's h x w (bilinear)."""
     if z.shape == (h, w):

@@ -61,6 +61,9 @@ class TrainConfig:
     bn_batches: int = 60  # before validating and saving, recompute the BN statistics of the saved weights
     # over this many training batches (0 = keep the running averages of the last steps; README: +2 MIoU points)
     freeze_bn: float = 0.0  # train the last share of the run with fixed BN statistics (0 = off)
+    fine_loss: int = 1  # > 1: compute the loss this many times finer than the input scale, on the predicting
+    # head's logits up-sampled bilinearly as prediction does (1 = at the input scale, on soft targets). README: at
+    # scale 0.3, factor 3 outlines pits and edge cracks better but found less grey oxidation: lower MIoU in 3 of 3 runs
     region_weight: float = 0.5  # gamma of region_weights (0 = off): balance small and large defects in the loss
     # (README: at input scale 0.3, two seeds: MIoU 88.5 / 90.2 % against 88.2 / 89.9 without, mean length error
     # 0.56 / 0.44 mm against 0.73 / 0.67; 1.0 scored lower than 0.5 on both; at full size it had cost 5 MIoU points)
@@ -98,6 +101,8 @@ def _dist_info():
 def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) -> TrainResult:
     import torch
 
+    import torch.nn.functional as F
+
     from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
     from iunet_gui.models.registry import build_preset
     from iunet_gui.training.augment import geometric, mixup, photometric, region_weights
@@ -125,6 +130,9 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("ema must be in [0, 1)")
     if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1 or not 0 <= cfg.grey_share <= 0.5:
         raise IunetError("bn_batches must be >= 0 (0 = off), freeze_bn in [0, 1) and grey_share in [0, 0.5]")
+    if int(cfg.fine_loss) != cfg.fine_loss or cfg.fine_loss < 1 or cfg.fine_loss * cfg.scale > 1 + 1e-6:
+        raise IunetError(f"fine_loss must be a whole factor from 1 up to 1 / scale, the photo's own size "
+                         f"(got {cfg.fine_loss} at scale {cfg.scale:g})")
     if not 0.1 <= cfg.scale <= 2:
         raise IunetError(f"scale must be in [0.1, 2] (got {cfg.scale:g})")
     if cfg.precision not in ("auto", "fp32", "bf16"):
@@ -172,7 +180,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed)
     val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
     summary = data_summary(train_items, val_items, cfg.data)
-    train_items = scaled_items(train_items, cfg.scale)  # as the network sees them; validation is at full size
+    fine = int(cfg.fine_loss)
+    train_items = scaled_items(train_items, cfg.scale, fine)  # as the network sees them; validation is at full size
     del items, val_loaded  # the full-size training images are not kept beside their scaled copies
     sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank)
     rng = np.random.default_rng(cfg.seed * 7919 + rank)
@@ -399,6 +408,15 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             g["lr"] = lr
         return lr
 
+    def region_weights_at(m, f):
+        """region_weights of a crop's target, computed on the input's pixels (a region's area A in input
+        pixels, as without the finer target; 20x cheaper than on the finer grid) and repeated to it."""
+        if f == 1:
+            return region_weights(m, cfg.region_weight)
+        h, w = m.shape[0] // f, m.shape[1] // f
+        coarse = m.reshape(h, f, w, f).max(axis=(1, 3))
+        return np.repeat(np.repeat(region_weights(coarse, cfg.region_weight), f, axis=0), f, axis=1)
+
     def batch():
         xs, ys, ws = [], [], []
         for _ in range(cfg.batch_size):
@@ -406,7 +424,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             xs.append(x1)
             ys.append(m[None].astype(np.float32))
             if cfg.region_weight:
-                ws.append(region_weights(m, cfg.region_weight)[None])
+                ws.append(region_weights_at(m, fine)[None])
         x, y = np.stack(xs), np.stack(ys)
         w = np.stack(ws) if ws else None
         mixed = cfg.batch_size > 1 and cfg.mixup > 0 and rng.random() < cfg.mixup
@@ -442,7 +460,19 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                 with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
                     outs = net(x)  # a list of every head's logits under deep supervision
                 outs = outs if isinstance(outs, (list, tuple)) else [outs]
-                loss = sum(segmentation_loss(o.float(), y, cfg.loss, cfg.pos_weight, mixed, wmap) for o in outs) / len(outs)
+                if fine > 1:
+                    # The head that predicts: its logits up-sampled as prediction does, against the finer
+                    # target. Deep-supervision heads: the soft target at the input scale (the finer one
+                    # pooled; 3x cheaper than up-sampling every head).
+                    y0 = F.avg_pool2d(y, fine)
+                    w0 = F.avg_pool2d(wmap, fine) if wmap is not None else None
+                    fine_out = F.interpolate(outs[-1].float(), scale_factor=fine, mode="bilinear", align_corners=False)
+                    loss = (segmentation_loss(fine_out, y, cfg.loss, cfg.pos_weight, mixed, wmap)
+                            + sum(segmentation_loss(o.float(), y0, cfg.loss, cfg.pos_weight, mixed, w0)
+                                  for o in outs[:-1])) / len(outs)
+                else:
+                    loss = sum(segmentation_loss(o.float(), y, cfg.loss, cfg.pos_weight, mixed, wmap)
+                               for o in outs) / len(outs)
                 code = _NAN if not torch.isfinite(loss) else 0
                 if distributed:  # one small all-reduce per step: every process stops at the same step
                     flag = torch.tensor([max(code, _stop_code(cancel, deadline))], device=device)
