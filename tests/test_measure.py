@@ -1,3 +1,5 @@
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -122,7 +124,38 @@ def test_merge_gap_measures_the_pieces_of_a_broken_scratch_as_one_defect():
     assert sorted(stats[1:, 4]) == [12, 480]
     k = labels[31, 10]
     assert tuple(stats[k, :4]) == (10, 30, 178, 3) and np.allclose(cents[k], [98.5, 31.0])
-    assert len(measure_mask(m, None, merge_gap_px=4)) == 5  # a 6 px gap is more than 4
+    assert len(measure_mask(m, None, merge_gap_px=4, chain_gap_px=0)) == 5  # a 6 px gap is more than 4
+    assert len(measure_mask(m, None, merge_gap_px=4)) == 2  # but the pieces line up: chained (below)
+
+
+def test_pieces_of_a_line_are_chained_across_long_gaps_and_nothing_else_is():
+    from iunet_gui.core.measure import DEFAULT_CHAIN_GAP_PX, label_regions, measure_mask
+
+    assert DEFAULT_CHAIN_GAP_PX == 80
+    m = np.zeros((200, 600), np.uint8)
+    m[100:103, 20:120] = 1  # a scratch 3 px wide ...
+    m[101:104, 170:260] = 1  # ... its faint middle lost over 50 px, 1 px off the line
+    m[99:102, 290:300] = 1  # ... and a short piece after a 30 px gap
+    assert len(measure_mask(m, 0.05, merge_gap_px=8, chain_gap_px=0)) == 3
+    (line,) = measure_mask(m, 0.05, merge_gap_px=8)
+    assert 279 <= line.length_px <= 281 and line.area_px == 300 + 270 + 30
+    assert len(measure_mask(m, 0.05)) == 3  # no merging, no chaining
+    cv2.circle(m, (340, 101), 7, 1, -1)  # a pit 33 px beyond the end, on the line's axis: too wide to chain
+    m[10:60, 150:153] = 1  # a scratch across the line's direction, 40 px above it: its own defect
+    m[150:153, 400:480] = 1  # a parallel scratch 50 px to the side
+    m[100:103, 395:470] = 1  # a line piece 95 px beyond the last piece: further than 80 px
+    found = sorted(round(d.length_px) for d in measure_mask(m, 0.05, merge_gap_px=8))
+    assert found == [13, 49, 74, 79, 279], found  # pit, crossing, line beyond, parallel, the chained line
+    assert label_regions(m, 8)[0] == 6
+    # a bent scratch (an arc of radius 500 px, 300 px long, 22 px from straight) with two 40 px gaps is one defect
+    arc = np.zeros((200, 600), np.uint8)
+    t = np.linspace(-0.3, 0.3, 400)
+    xs, ys = (300 + 500 * np.sin(t)).astype(int), (650 - 500 * np.cos(t)).astype(int)
+    keep = (np.abs(t + 0.1) > 0.04) & (np.abs(t - 0.1) > 0.04)
+    for x, y in zip(xs[keep], ys[keep]):
+        cv2.circle(arc, (int(x), int(y)), 1, 1, -1)
+    assert len(measure_mask(arc, None, merge_gap_px=8, chain_gap_px=0)) == 3
+    assert len(measure_mask(arc, None, merge_gap_px=8)) == 1
 
 
 def test_evaluator_matches_a_broken_prediction_to_the_whole_ground_truth_scratch():
@@ -137,3 +170,26 @@ def test_evaluator_matches_a_broken_prediction_to_the_whole_ground_truth_scratch
     merged = Evaluator(merge_gap_px=8).add("a", pred, gt, 0.05)
     assert strict["defects_pred"] == 3 and strict["length_error_max"] > 4  # longest piece ~ 65 px of 178
     assert merged["defects_pred"] == 1 and merged["length_error_max"] < 0.06
+
+
+def test_evaluator_and_the_evaluate_cli_honour_the_chain_gap(tmp_path, capsys):
+    from iunet_gui.cli import main
+    from iunet_gui.core.metrics import Evaluator
+
+    gt = np.zeros((60, 300), np.uint8)
+    gt[30:33, 10:280] = 1
+    pred = gt.copy()
+    pred[:, 100:150] = 0  # a 50 px stretch missed: beyond the 8 px merge gap
+    chained = Evaluator(merge_gap_px=8).add("a", pred, gt, 0.05)
+    apart = Evaluator(merge_gap_px=8, chain_gap_px=0).add("a", pred, gt, 0.05)
+    assert chained["defects_pred"] == 1 and chained["length_error_max"] < 0.06
+    assert apart["defects_pred"] == 2 and apart["length_error_max"] > 4
+    (tmp_path / "pred").mkdir()
+    (tmp_path / "gt").mkdir()
+    cv2.imwrite(str(tmp_path / "pred" / "a.png"), pred * 255)
+    cv2.imwrite(str(tmp_path / "gt" / "a.png"), gt * 255)
+    args = ["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--mm-per-px", "0.05", "--json"]
+    for extra, n in (([], 1), (["--chain-gap", "0"], 2)):
+        assert main(args + extra) == 0
+        assert json.loads(capsys.readouterr().out)["images"][0]["defects_pred"] == n
+    assert main(args + ["--chain-gap", "-1"]) == 2

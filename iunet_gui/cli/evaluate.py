@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--merge-gap", type=float, default=None, metavar="PX",
                    help="predicted pieces closer than this are one defect when lengths are compared "
                         "(default 8, as the app measures; 0 = every connected region on its own)")
+    p.add_argument("--chain-gap", type=float, default=None, metavar="PX",
+                   help="with merging on, pieces of a line up to PX apart along it are one defect (default 80; "
+                        "0 = only --merge-gap)")
     p.add_argument("--no-tta", dest="tta", action="store_false",
                    help="with a checkpoint: one pass of the network per image instead of the mean over the image "
                         "and its three flips (predict's default as well)")
@@ -30,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float | None = None,
-                  merge_gap_px: float | None = None):
+                  merge_gap_px: float | None = None, chain_gap_px: float | None = None):
     """Score every predicted mask `stem.png` in pred_dir against the ground truth of that stem.
 
     Ground truth per stem: a labelme `stem.json` (rasterised the labelme way), a mask
@@ -58,7 +61,8 @@ def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float
     from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX
 
     ev = Evaluator(iou_threshold=iou_threshold,
-                   merge_gap_px=DEFAULT_MERGE_GAP_PX if merge_gap_px is None else merge_gap_px)
+                   merge_gap_px=DEFAULT_MERGE_GAP_PX if merge_gap_px is None else merge_gap_px,
+                   chain_gap_px=chain_gap_px)
     missing = []
     for stem, pred_path in preds.items():
         pred = read_mask(pred_path)
@@ -130,6 +134,8 @@ def run(args) -> int:
         raise IunetError("--iou-threshold must be between 0 and 1")
     if args.merge_gap is not None and args.merge_gap < 0:
         raise IunetError("--merge-gap must be >= 0")
+    if args.chain_gap is not None and args.chain_gap < 0:
+        raise IunetError("--chain-gap must be >= 0")
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise IunetError("--threshold must be between 0 and 1 (exclusive)")
     if args.compare:
@@ -140,7 +146,8 @@ def run(args) -> int:
         results = compare_checkpoints(args.compare, args.data, threshold=args.threshold,
                                       progress=ProgressLine("evaluate"), backend=args.backend,
                                       crop_to_part=not args.no_crop, iou_threshold=args.iou_threshold,
-                                      merge_gap_px=args.merge_gap, tta=args.tta)
+                                      merge_gap_px=args.merge_gap, tta=args.tta,
+                                      chain_gap_px=args.chain_gap)
         if args.json:
             print_json([{"model": n, **s} for n, s in results])
         else:
@@ -154,13 +161,14 @@ def run(args) -> int:
         records, summary = evaluate_checkpoint(args.checkpoint, args.data, threshold=args.threshold,
                                                progress=ProgressLine("evaluate"), backend=args.backend,
                                                iou_threshold=args.iou_threshold, crop_to_part=not args.no_crop,
-                                               merge_gap_px=args.merge_gap, tta=args.tta)
+                                               merge_gap_px=args.merge_gap, tta=args.tta,
+                                               chain_gap_px=args.chain_gap)
         missing = []
     else:
         if not (args.pred and args.gt):
             raise IunetError("give --pred DIR and --gt DIR, or --checkpoint CKPT --data DIR, or --compare ... --data DIR")
         records, summary, missing = evaluate_dirs(args.pred, args.gt, args.iou_threshold, args.mm_per_px,
-                                                  args.merge_gap)
+                                                  args.merge_gap, args.chain_gap)
     if args.json:
         print_json({"images": records, "summary": summary, "missing_ground_truth": missing})
     else:

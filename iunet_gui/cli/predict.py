@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-crop", action="store_true", help="run the whole image, not only the washer's box")
     p.add_argument("--merge-gap", type=float, default=None, metavar="PX",
                    help="predicted pieces closer than this are measured as one defect (default 8; 0 = each region)")
+    p.add_argument("--chain-gap", type=float, default=None, metavar="PX",
+                   help="with merging on, pieces of a line up to PX apart along it are one defect (default 80; "
+                        "0 = only --merge-gap)")
     p.add_argument("--tile", type=int, default=None, metavar="PX",
                    help="predict in overlapping tiles of PX pixels (bounds memory for large networks)")
     p.add_argument("--no-tta", dest="tta", action="store_false",
@@ -68,6 +71,10 @@ def run(args) -> int:
         if args.merge_gap < 0:
             raise IunetError("--merge-gap must be >= 0")
         pred.merge_gap_px = args.merge_gap
+    if args.chain_gap is not None:
+        if args.chain_gap < 0:
+            raise IunetError("--chain-gap must be >= 0")
+        pred.chain_gap_px = args.chain_gap
     pred.tile = args.tile
     pred.tta = args.tta
     if pred.notice:

@@ -7,7 +7,9 @@ A polygon is measured exactly (shapely's minimum rotated rectangle).
 
 A network's mask often breaks one faint scratch into pieces; measured piece by piece it would
 give several short defects. `merge_gap_px` groups the regions of a mask that lie within about
-that many pixels of each other into one defect (its rectangle spans all its pieces).
+that many pixels of each other into one defect (its rectangle spans all its pieces). Along a line
+the gaps are longer: with merging on, a thin elongated region also takes in the thin pieces that
+lie up to `chain_gap_px` beyond either of its ends, in its direction (`chain_pieces`).
 """
 from __future__ import annotations
 
@@ -69,20 +71,34 @@ def rotated_rect_of_pixels(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
 DEFAULT_MERGE_GAP_PX = 8.0  # predicted pieces this close are one defect (the app's and evaluate's default)
 
 
-def label_regions(mask: np.ndarray, merge_gap_px: float = 0) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+DEFAULT_CHAIN_GAP_PX = 80.0  # with merging on: thin pieces this far beyond a line's end, in its direction,
+# belong to it (README: chosen on 30 tuning washers, where 96 px joined two distinct scratches)
+
+
+def label_regions(mask: np.ndarray, merge_gap_px: float = 0,
+                  chain_gap_px: float | None = None) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """Regions as OpenCV's connectedComponentsWithStats gives them: (count incl. background,
     label image, stats [x, y, w, h, area], centroids). 8-connected; with `merge_gap_px` > 0 the
-    regions closer than about that many pixels share one label (the pixels are not changed)."""
+    regions closer than about that many pixels share one label, and pieces of a line are chained
+    up to `chain_gap_px` (None: DEFAULT_CHAIN_GAP_PX when merging, else 0) beyond its ends (the
+    pixels are not changed)."""
     m = np.ascontiguousarray(np.asarray(mask, dtype=np.uint8))  # may be the caller's array: read only
     if not merge_gap_px or merge_gap_px <= 0:
         return cv2.connectedComponentsWithStats(m, connectivity=8)
-    from scipy import ndimage
-
     r = int(math.ceil(float(merge_gap_px) / 2))
     grown = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     n, groups = cv2.connectedComponents(grown, connectivity=8)
     # every grown region holds pixels of the mask, so the labels stay 1 .. n-1 with none empty
     labels = np.where(m > 0, groups, 0).astype(np.int32)
+    chain = DEFAULT_CHAIN_GAP_PX if chain_gap_px is None else float(chain_gap_px)
+    if chain > 0 and n > 2:
+        n, labels = chain_pieces(labels, n, chain)
+    return _with_stats(labels, n, m.shape)
+
+
+def _with_stats(labels: np.ndarray, n: int, shape) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    from scipy import ndimage
+
     ys, xs = np.nonzero(labels)
     lab = labels[ys, xs]
     area = np.bincount(lab, minlength=n)
@@ -92,24 +108,85 @@ def label_regions(mask: np.ndarray, merge_gap_px: float = 0) -> tuple[int, np.nd
         if sl is not None:
             stats[i, :4] = sl[1].start, sl[0].start, sl[1].stop - sl[1].start, sl[0].stop - sl[0].start
     stats[:, 4] = area
-    stats[0] = 0, 0, m.shape[1], m.shape[0], m.size - len(lab)
+    stats[0] = 0, 0, shape[1], shape[0], shape[0] * shape[1] - len(lab)
     with np.errstate(invalid="ignore", divide="ignore"):
         centroids[:, 0] = np.bincount(lab, weights=xs, minlength=n) / np.maximum(area, 1)
         centroids[:, 1] = np.bincount(lab, weights=ys, minlength=n) / np.maximum(area, 1)
     return n, labels, stats, centroids
 
 
+def chain_pieces(labels: np.ndarray, n: int, gap_px: float, min_length_px: float = 12.0,
+                 min_aspect: float = 3.0, max_angle_deg: float = 30.0) -> tuple[int, np.ndarray]:
+    """Join the pieces of a broken line: a region at least `min_length_px` long and `min_aspect`
+    times longer than wide takes in every region that has a pixel within `gap_px` beyond either end
+    of its rectangle, along its axis, in a corridor as wide as the line + 4 px, widening by 0.2 px per
+    px of gap (a scratch bends). Only thin regions join (at most 4 px wider than the line), and an
+    elongated one only when it runs within `max_angle_deg` of the line's direction: a pit or a
+    stain at a scratch's end, or a crossing scratch, stays its own defect. Repeats until nothing
+    joins, so a line grows piece by piece. Returns (count incl. background, relabelled 1..count-1)."""
+    ys, xs = np.nonzero(labels)
+    lab = labels[ys, xs]
+    order = np.argsort(lab, kind="stable")
+    bounds = np.searchsorted(lab[order], np.arange(1, n + 1))
+    pts = np.stack([xs[order], ys[order]], axis=1).astype(np.float32)
+    members = {i: [i] for i in range(1, n)}  # group -> original labels
+
+    def pixels(g):
+        return np.concatenate([pts[bounds[i - 1]:bounds[i]] for i in members[g]])
+
+    def geometry(p):
+        (cx, cy), (w, h), ang = cv2.minAreaRect(p)
+        if w < h:
+            w, h, ang = h, w, ang + 90.0
+        a = math.radians(ang)
+        return np.array([cx, cy]), np.array([math.cos(a), math.sin(a)]), max(w, 1.0), max(h, 1.0)
+
+    cos_max = math.cos(math.radians(max_angle_deg))
+    joined = True
+    while joined:
+        joined = False
+        px = {g: pixels(g) for g in members}
+        geo = {g: geometry(p) for g, p in px.items()}
+        for g in sorted(members):
+            c, u, length, width = geo[g]
+            if length < min_length_px or length < min_aspect * width:
+                continue
+            v = np.array([-u[1], u[0]])
+            for q in sorted(members):
+                if q == g:
+                    continue
+                _, uq, lq, wq = geo[q]
+                if wq > width + 4 or (lq >= min_length_px and abs(float(u @ uq)) < cos_max):
+                    continue
+                d = px[q] - c
+                beyond = np.abs(d @ u) - length / 2
+                near = (beyond > -width) & (beyond <= gap_px) & (
+                    np.abs(d @ v) <= width / 2 + 4 + 0.2 * np.maximum(beyond, 0))
+                if near.any():
+                    members[g] += members.pop(q)
+                    joined = True
+                    break
+            if joined:
+                break
+    new = np.zeros(n, np.int32)
+    for k, g in enumerate(sorted(members), start=1):
+        new[members[g]] = k
+    return len(members) + 1, new[labels]
+
+
 def measure_mask(mask: np.ndarray, mm_per_px: float | None = None, min_area_px: int = 1,
-                 merge_gap_px: float = 0) -> list[Defect]:
+                 merge_gap_px: float = 0, chain_gap_px: float | None = None) -> list[Defect]:
     """One Defect per 8-connected region of `mask` (per group of regions within `merge_gap_px`)
     with at least `min_area_px` pixels."""
-    return [d for _, d in measure_regions(mask, mm_per_px, min_area_px, merge_gap_px=merge_gap_px)]
+    return [d for _, d in measure_regions(mask, mm_per_px, min_area_px, merge_gap_px=merge_gap_px,
+                                          chain_gap_px=chain_gap_px)]
 
 
 def measure_regions(mask: np.ndarray, mm_per_px: float | None = None, min_area_px: int = 1,
-                    regions=None, merge_gap_px: float = 0) -> list[tuple[int, Defect]]:
-    """Like measure_mask, also returning each region's label in `label_regions(mask, merge_gap_px)`."""
-    n, labels, stats, centroids = regions if regions is not None else label_regions(mask, merge_gap_px)
+                    regions=None, merge_gap_px: float = 0, chain_gap_px: float | None = None) -> list[tuple[int, Defect]]:
+    """Like measure_mask, also returning each region's label in `label_regions(mask, merge_gap_px, chain_gap_px)`."""
+    n, labels, stats, centroids = (regions if regions is not None
+                                   else label_regions(mask, merge_gap_px, chain_gap_px))
     out = []
     for i in range(1, n):
         area = int(stats[i, cv2.CC_STAT_AREA])

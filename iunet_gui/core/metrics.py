@@ -43,17 +43,17 @@ def scores(tp: int, fp: int, fn: int, tn: int) -> dict:
 
 
 def match_defects(pred: np.ndarray, gt: np.ndarray, mm_per_px: float | None = None, min_iou: float = 0.0,
-                  merge_gap_px: float = 0):
+                  merge_gap_px: float = 0, chain_gap_px: float | None = None):
     """Pair predicted and ground-truth defect regions one to one by overlap (Hungarian on IoU).
 
     Returns (pairs, unmatched_pred, unmatched_gt) with pairs as (pred Defect, gt Defect, iou).
     Only pairs that overlap (iou > min_iou) are matched. Regions within `merge_gap_px` of each
-    other count as one defect, as the app measures predictions; the same rule applies to the
-    ground truth, so that a mask scored against itself matches defect for defect.
+    other (and pieces of a line within `chain_gap_px`, core.measure.label_regions) count as one
+    defect, as the app measures predictions; the same rule applies to the ground truth, so that a mask scored against itself matches defect for defect.
     """
     from scipy.optimize import linear_sum_assignment
 
-    pr, gr = label_regions(pred, merge_gap_px), label_regions(gt, merge_gap_px)
+    pr, gr = label_regions(pred, merge_gap_px, chain_gap_px), label_regions(gt, merge_gap_px, chain_gap_px)
     pd, gd = measure_regions(pred, mm_per_px, regions=pr), measure_regions(gt, mm_per_px, regions=gr)
     if not pd or not gd:
         return [], [d for _, d in pd], [d for _, d in gd]
@@ -82,6 +82,7 @@ class Evaluator:
 
     iou_threshold: float = 0.5
     merge_gap_px: float = 0  # regions this close are one defect, in prediction and ground truth (core.measure)
+    chain_gap_px: float | None = None  # pieces of a line this far apart are one defect (None: the default when merging)
     records: list[dict] = field(default_factory=list)
     _conf: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
     _errors: dict = field(default_factory=lambda: {"mm": [], "px": []})  # |length error| per unit
@@ -91,7 +92,8 @@ class Evaluator:
         self._conf += (tp, fp, fn, tn)
         rec = {"name": name, **scores(tp, fp, fn, tn)}
         rec["accurate"] = rec["iou_defect"] >= self.iou_threshold
-        pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=self.merge_gap_px)
+        pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=self.merge_gap_px,
+                                          chain_gap_px=self.chain_gap_px)
         unit = "mm" if mm_per_px else "px"
         errs = [abs((p.length_mm if mm_per_px else p.length_px) - (g.length_mm if mm_per_px else g.length_px))
                 for p, g, _ in pairs]

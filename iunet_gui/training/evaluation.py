@@ -10,7 +10,7 @@ from iunet_gui.core.progress import ProgressEvent
 
 def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
                         iou_threshold: float = 0.5, predictor=None, crop_to_part: bool = True,
-                        merge_gap_px: float | None = None, tta: bool = True):
+                        merge_gap_px: float | None = None, tta: bool = True, chain_gap_px: float | None = None):
     """Returns (per-image records, summary) of `checkpoint` on every labelled image of data_dir.
     `threshold` None: the checkpoint's own (tuned on validation). `crop_to_part`: run only the
     washer's box when one is found (False for other parts, e.g. magnetic tiles). `tta`: the
@@ -27,8 +27,9 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
                                             crop_to_part=crop_to_part)
     if predictor is None:
         pred.tta = tta
-    ev = Evaluator(iou_threshold=iou_threshold,  # the predictor's own gap unless told (it is not changed)
-                   merge_gap_px=pred.merge_gap_px if merge_gap_px is None else merge_gap_px)
+    ev = Evaluator(iou_threshold=iou_threshold,  # the predictor's own gaps unless told (it is not changed)
+                   merge_gap_px=pred.merge_gap_px if merge_gap_px is None else merge_gap_px,
+                   chain_gap_px=pred.chain_gap_px if chain_gap_px is None else chain_gap_px)
     for k, img in enumerate(images):
         gt = project.ground_truth_mask(img)
         mm = project.mm_per_px_for(img)
@@ -44,12 +45,13 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
 
 def compare_checkpoints(checkpoints, data_dir, threshold: float | None = None, progress=None, backend: str = "auto",
                         crop_to_part: bool = True, iou_threshold: float = 0.5, merge_gap_px: float | None = None,
-                        tta: bool = True):
+                        tta: bool = True, chain_gap_px: float | None = None):
     """[(model name, summary)] for each checkpoint on the same data, in the given order."""
     out = []
     for ck in checkpoints:
         _, summary = evaluate_checkpoint(ck, data_dir, threshold, progress, backend, iou_threshold=iou_threshold,
-                                         crop_to_part=crop_to_part, merge_gap_px=merge_gap_px, tta=tta)
+                                         crop_to_part=crop_to_part, merge_gap_px=merge_gap_px, tta=tta,
+                                         chain_gap_px=chain_gap_px)
         out.append((_display_name(ck), summary))
     return out
 

@@ -85,6 +85,7 @@ class Predictor:
         self.threshold = threshold
         self.min_area_px = 4
         self.merge_gap_px = DEFAULT_MERGE_GAP_PX  # pieces of one broken scratch are measured as one defect
+        self.chain_gap_px = None  # ... and along a line up to this far apart (None: core.measure's default)
         self.crop_to_part = crop_to_part
         self.meta = meta or {}
         self.notice = notice
@@ -243,7 +244,7 @@ class Predictor:
         mask = z > np.log(self.threshold / (1 - self.threshold)) if 0 < self.threshold < 1 else prob > self.threshold
         if self.min_area_px > 1:
             mask = remove_specks(mask, self.min_area_px)
-        defects = measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px)
+        defects = measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
         t3 = time.perf_counter()
         timing = {"roi": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}
