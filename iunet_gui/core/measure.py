@@ -142,21 +142,26 @@ def chain_pieces(labels: np.ndarray, n: int, gap_px: float, min_length_px: float
         return np.array([cx, cy]), np.array([math.cos(a), math.sin(a)]), max(w, 1.0), max(h, 1.0)
 
     cos_max = math.cos(math.radians(max_angle_deg))
+    px = {g: pixels(g) for g in members}
+    geo = {g: geometry(p) for g, p in px.items()}
+    reach = {g: float(np.hypot(*(p.max(0) - p.min(0)))) / 2 + 1 for g, p in px.items()}  # half the box diagonal
     joined = True
-    while joined:
+    while joined:  # passes until nothing joins; a line that grew is re-measured at once
         joined = False
-        px = {g: pixels(g) for g in members}
-        geo = {g: geometry(p) for g, p in px.items()}
         for g in sorted(members):
+            if g not in members:
+                continue
             c, u, length, width = geo[g]
             if length < min_length_px or length < min_aspect * width:
                 continue
             v = np.array([-u[1], u[0]])
+            limit = length / 2 + gap_px + width
             for q in sorted(members):
-                if q == g:
+                if q == g or q not in members:
                     continue
-                _, uq, lq, wq = geo[q]
-                if wq > width + 4 or (lq >= min_length_px and abs(float(u @ uq)) < cos_max):
+                cq, uq, lq, wq = geo[q]
+                if (float(np.hypot(*(cq - c))) - reach[q] > limit or wq > width + 4
+                        or (lq >= min_length_px and abs(float(u @ uq)) < cos_max)):
                     continue
                 d = px[q] - c
                 beyond = np.abs(d @ u) - length / 2
@@ -164,10 +169,13 @@ def chain_pieces(labels: np.ndarray, n: int, gap_px: float, min_length_px: float
                     np.abs(d @ v) <= width / 2 + 4 + 0.2 * np.maximum(beyond, 0))
                 if near.any():
                     members[g] += members.pop(q)
+                    px[g] = pixels(g)
+                    geo[g] = geometry(px[g])
+                    reach[g] = float(np.hypot(*(px[g].max(0) - px[g].min(0)))) / 2 + 1
+                    c, u, length, width = geo[g]
+                    v = np.array([-u[1], u[0]])
+                    limit = length / 2 + gap_px + width
                     joined = True
-                    break
-            if joined:
-                break
     new = np.zeros(n, np.int32)
     for k, g in enumerate(sorted(members), start=1):
         new[members[g]] = k
