@@ -49,7 +49,8 @@ def match_defects(pred: np.ndarray, gt: np.ndarray, mm_per_px: float | None = No
     Returns (pairs, unmatched_pred, unmatched_gt) with pairs as (pred Defect, gt Defect, iou).
     Only pairs that overlap (iou > min_iou) are matched. Regions within `merge_gap_px` of each
     other (and pieces of a line within `chain_gap_px`, core.measure.label_regions) count as one
-    defect, as the app measures predictions; the same rule applies to the ground truth, so that a mask scored against itself matches defect for defect.
+    defect, as the app measures predictions; the same rule applies to the ground truth, so that a
+    mask scored against itself matches defect for defect.
     """
     from scipy.optimize import linear_sum_assignment
 

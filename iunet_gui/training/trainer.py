@@ -100,7 +100,6 @@ def _dist_info():
 
 def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) -> TrainResult:
     import torch
-
     import torch.nn.functional as F
 
     from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
