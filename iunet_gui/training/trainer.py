@@ -464,12 +464,14 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
                     # The head that predicts: its logits up-sampled as prediction does, against the finer
                     # target. Deep-supervision heads: the soft target at the input scale (the finer one
                     # pooled; 3x cheaper than up-sampling every head).
-                    y0 = F.avg_pool2d(y, fine)
-                    w0 = F.avg_pool2d(wmap, fine) if wmap is not None else None
                     fine_out = F.interpolate(outs[-1].float(), scale_factor=fine, mode="bilinear", align_corners=False)
-                    loss = (segmentation_loss(fine_out, y, cfg.loss, cfg.pos_weight, mixed, wmap)
-                            + sum(segmentation_loss(o.float(), y0, cfg.loss, cfg.pos_weight, mixed, w0)
-                                  for o in outs[:-1])) / len(outs)
+                    loss = segmentation_loss(fine_out, y, cfg.loss, cfg.pos_weight, mixed, wmap)
+                    if len(outs) > 1:  # the pooled targets only where there are other heads to score
+                        y0 = F.avg_pool2d(y, fine)
+                        w0 = F.avg_pool2d(wmap, fine) if wmap is not None else None
+                        loss = loss + sum(segmentation_loss(o.float(), y0, cfg.loss, cfg.pos_weight, mixed, w0)
+                                          for o in outs[:-1])
+                    loss = loss / len(outs)
                 else:
                     loss = sum(segmentation_loss(o.float(), y, cfg.loss, cfg.pos_weight, mixed, wmap)
                                for o in outs) / len(outs)
