@@ -25,8 +25,8 @@ DESCRIPTIONS = {
 # "default": what the app trains, chosen from speed and accuracy measured on a 2-core CPU (README):
 # three levels, the x(0,2) head. Depth 4 (the default until 2026-11-26, the shipped checkpoint's
 # network: `--model-config depth=4`) costs 1.6x per training step; in 14 minutes at input scale 0.3,
-# training seeds 0-2, depth 3 scored test MIoU 91.3 / 90.5 / 90.1 % against 90.2 / 90.6 / 89.4, mean
-# length error 0.21 / 0.30 / 0.21 mm against 0.35 / 0.58 / 0.24.
+# training seeds 0-3, depth 3 scored test MIoU 91.3 / 90.5 / 90.1 / 91.7 % against 90.2 / 90.6 / 89.4 /
+# 90.1, mean length error 0.21 / 0.30 / 0.21 / 0.21 mm against 0.35 / 0.58 / 0.24 / 0.31.
 # The presets below were measured at depth 4. "fast": depth 4 read from the x(0,2) head, skipping
 # the nodes that only feed x(0,3) (0.7x the inference time, 1.4 MIoU points less on synthetic washers).
 # "accurate": depth 4 at twice the width (base 16, 332,819 parameters) for machines with time
