@@ -141,21 +141,26 @@ def chain_pieces(labels: np.ndarray, n: int, gap_px: float, min_length_px: float
         a = math.radians(ang)
         return np.array([cx, cy]), np.array([math.cos(a), math.sin(a)]), max(w, 1.0), max(h, 1.0)
 
+    def half_diagonal(p):  # of the pixels' bounding box, + 1
+        return float(np.hypot(*(p.max(0) - p.min(0)))) / 2 + 1
+
+    def line_frame(g):  # centre, axis, normal, length, width, how far a piece's centre may lie
+        c, u, length, width = geo[g]
+        return c, u, np.array([-u[1], u[0]]), length, width, length / 2 + gap_px + width
+
     cos_max = math.cos(math.radians(max_angle_deg))
     px = {g: pixels(g) for g in members}
     geo = {g: geometry(p) for g, p in px.items()}
-    reach = {g: float(np.hypot(*(p.max(0) - p.min(0)))) / 2 + 1 for g, p in px.items()}  # half the box diagonal
+    reach = {g: half_diagonal(p) for g, p in px.items()}
     joined = True
     while joined:  # passes until nothing joins; a line that grew is re-measured at once
         joined = False
         for g in sorted(members):
             if g not in members:
                 continue
-            c, u, length, width = geo[g]
+            c, u, v, length, width, limit = line_frame(g)
             if length < min_length_px or length < min_aspect * width:
                 continue
-            v = np.array([-u[1], u[0]])
-            limit = length / 2 + gap_px + width
             for q in sorted(members):
                 if q == g or q not in members:
                     continue
@@ -171,10 +176,8 @@ def chain_pieces(labels: np.ndarray, n: int, gap_px: float, min_length_px: float
                     members[g] += members.pop(q)
                     px[g] = pixels(g)
                     geo[g] = geometry(px[g])
-                    reach[g] = float(np.hypot(*(px[g].max(0) - px[g].min(0)))) / 2 + 1
-                    c, u, length, width = geo[g]
-                    v = np.array([-u[1], u[0]])
-                    limit = length / 2 + gap_px + width
+                    reach[g] = half_diagonal(px[g])
+                    c, u, v, length, width, limit = line_frame(g)  # the line grew: measure it again
                     joined = True
     new = np.zeros(n, np.int32)
     for k, g in enumerate(sorted(members), start=1):
