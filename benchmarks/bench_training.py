@@ -182,6 +182,8 @@ def real(args, work: Path) -> dict:
     src = Path(args.data)
     pairs = []
     for sub in sorted(p for p in src.iterdir() if p.is_dir()):
+        if args.real_only and not any(k.lower() in sub.name.lower() for k in args.real_only):
+            continue
         proj = Project.open(sub)
         pairs += [(img, proj.masks[img]) for img in proj.images if img in proj.masks]
     if not pairs:
@@ -200,16 +202,22 @@ def real(args, work: Path) -> dict:
     print(f"  magnetic-tile: {len(tr)} train / {len(te)} test image+mask pairs", flush=True)
     out = {}
     for model in args.real_models:
+        from iunet_gui.cli.train import parse_overrides
+
         extra = {"lr": args.lr} if args.lr is not None else {}
-        cfg = TrainConfig(**extra, data=str(work / "real_train"), out=str(work / f"run_real_{model}"), model=model,
-                          preset="default", time_limit_min=args.minutes, threads=args.threads,
+        if args.real_loss:
+            extra["loss"] = args.real_loss
+        cfg = TrainConfig(**extra, model_overrides=parse_overrides(args.real_model_config or []),
+                          rotate=args.real_rotate, data=str(work / "real_train"), out=str(work / f"run_real_{model}"),
+                          model=model, preset="default", time_limit_min=args.minutes, threads=args.threads,
                           crop=args.real_crop, scale=args.real_scale, max_val_images=20, epochs=args.epochs,
                           crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
                           region_weight=args.region_weight or 0.0, freeze_bn=args.freeze_bn,
                           **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
-            "preset", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss", "pos_weight", "focus", "mixup",
-            "schedule", "prior", "region_weight", "bn_batches", "freeze_bn", "time_limit_min")), flush=True)
+            "preset", "model_overrides", "rotate", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss",
+            "pos_weight", "focus", "mixup", "schedule", "prior", "region_weight", "bn_batches", "freeze_bn",
+            "time_limit_min")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
         from iunet_gui.training.evaluation import evaluate_checkpoint
@@ -244,6 +252,13 @@ def main() -> int:
     ap.add_argument("--real-crop", type=int, default=192)
     ap.add_argument("--real-scale", type=float, default=1.0,
                     help="train --scale on the real images (default 1: the tiles are a few hundred px, not 1280x1024)")
+    ap.add_argument("--real-model-config", nargs="+", default=None, metavar="KEY=VALUE",
+                    help="train --model-config on the real images, e.g. depth=5")
+    ap.add_argument("--real-rotate", default="auto", choices=["auto", "on", "off"],
+                    help="train --rotate on the real images (default auto: off, the tiles are streaked top to bottom)")
+    ap.add_argument("--real-only", nargs="+", default=None, metavar="NAME",
+                    help="only the category folders whose name contains one of these, e.g. Uneven Free")
+    ap.add_argument("--real-loss", default=None, help="train --loss on the real images (default: the train default)")
     ap.add_argument("--real-crops-per-epoch", type=int, default=640,
                     help="crops per epoch on the real images (validation after each epoch)")
     ap.add_argument("--seed", type=int, default=0, help="train --seed (run-to-run spread; the data stay the same)")

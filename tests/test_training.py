@@ -8,7 +8,7 @@ import pytest
 from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.errors import IunetError
 from iunet_gui.core.progress import CancelToken
-from iunet_gui.training.augment import geometric, mixup, photometric
+from iunet_gui.training.augment import DIRECTED, geometric, mixup, photometric, texture_direction
 from iunet_gui.training.data import CropSampler, load_items, split_items
 from iunet_gui.training.losses import segmentation_loss
 from iunet_gui.training.trainer import TrainConfig, train
@@ -107,6 +107,72 @@ def test_geometric_moves_image_and_mask_together():
         assert np.array_equal(a[..., 0] == 255, b)
     x = np.zeros((3, 4, 4), np.float32)
     assert photometric(x, rng).shape == x.shape
+
+
+def test_without_rotation_a_vertical_line_stays_vertical():
+    img = np.zeros((12, 12, 3), np.uint8)
+    img[:, 4] = 255
+    rng = np.random.default_rng(0)
+    kept = [geometric(img, img[..., 0] > 0, rng, rotate=False) for _ in range(40)]
+    for a, b in kept:
+        col = (a[..., 0] == 255).all(axis=0)
+        assert col.sum() == 1 and np.array_equal(b, a[..., 0] == 255)
+    assert {int(np.argmax((a[..., 0] == 255).all(axis=0))) for a, _ in kept} == {4, 7}  # mirrored too
+    turned = [geometric(img, img[..., 0] > 0, rng, rotate=True)[0] for _ in range(40)]
+    assert any((a[..., 0] == 255).all(axis=1).any() for a in turned)  # with rotations: sometimes horizontal
+
+
+def streaked(rng, h=48, w=40):
+    """A ground surface: vertical streaks (columns of random brightness) and a little noise."""
+    cols = rng.normal(100, 25, (1, w))
+    return (cols + rng.normal(0, 5, (h, w))).clip(0, 255).astype(np.uint8)
+
+
+def test_texture_direction_tells_streaks_from_undirected_texture():
+    rng = np.random.default_rng(0)
+    ims = [streaked(rng) for _ in range(5)]
+    assert texture_direction(ims) > np.log(DIRECTED)
+    assert texture_direction([im.T for im in ims]) < -np.log(DIRECTED)
+    noise = [rng.normal(100, 25, (48, 40)).clip(0, 255).astype(np.uint8) for _ in range(5)]
+    assert abs(texture_direction(noise)) < 0.1
+    assert abs(texture_direction(ims[:2] + [im.T for im in ims[2:4]])) < np.log(DIRECTED)  # directions mixed
+    assert texture_direction([np.zeros((8, 8), np.uint8)]) == 0.0  # flat: no direction, no error
+
+
+def test_training_on_streaked_images_mirrors_but_does_not_rotate(tmp_path, monkeypatch):
+    import iunet_gui.training.augment as augment
+
+    d = tmp_path / "tiles"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        img = streaked(rng)
+        m = np.zeros(img.shape, np.uint8)
+        m[30:, :] = 255  # an "uneven" band along the bottom
+        img[30:] = np.clip(img[30:].astype(int) + 40, 0, 255)
+        cv2.imwrite(str(d / f"p{i}.jpg"), img)
+        cv2.imwrite(str(d / f"p{i}.png"), m)
+    seen, real = [], augment.geometric
+
+    def recorded(img, m, r, rotate=True):
+        seen.append(rotate)
+        return real(img, m, r, rotate)
+
+    monkeypatch.setattr(augment, "geometric", recorded)
+    for setting, rotated in (("auto", False), ("on", True)):
+        seen.clear()
+        events = []
+        res = train(tiny(tmp_path, data=str(d), epochs=1, rotate=setting, out=str(tmp_path / setting)),
+                    progress=events.append)
+        assert res.status == "done" and seen and set(seen) == {rotated}
+        notices = [e.message for e in events if e.stage == "notice" and "not rotated" in (e.message or "")]
+        assert bool(notices) != rotated and all("top to bottom" in n for n in notices)
+        cfg = json.loads((tmp_path / setting / "config.json").read_text())
+        assert cfg["data"]["rotate"] is rotated and cfg["data"]["texture_direction"] > np.log(DIRECTED)
+    seen.clear()
+    assert train(tiny(tmp_path, epochs=1, out=str(tmp_path / "toy"))).status == "done" and set(seen) == {True}
+    with pytest.raises(IunetError, match="rotate"):
+        train(tiny(tmp_path, rotate="sometimes"))
 
 
 def test_dice_is_not_mixed():

@@ -78,6 +78,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="compute the loss K times finer than the input scale (up to the photo's size: 3 at scale "
                         "0.3), on the logits up-sampled as prediction does: sharper outlines of small defects "
                         f"(default {d['fine_loss']} = at the input scale, on soft targets)")
+    p.add_argument("--rotate", default=d["rotate"], choices=["auto", "on", "off"],
+                   help="90-degree rotations of the training crops besides mirroring: auto (default) turns them "
+                        "off when the images share a texture direction, such as the streaks of a ground surface")
     p.add_argument("--region-weight", type=float, default=d["region_weight"], metavar="GAMMA",
                    help="balance small and large defects in the loss: a defect of area A weighs (400 px / A)^GAMMA "
                         f"per pixel (default {d['region_weight']:g}: a region counts as sqrt(A); 0 = off)")
@@ -116,7 +119,7 @@ def run(args) -> int:
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
                       tune_threshold=args.tune_threshold, pick_tolerance=args.pick_tolerance, ema=args.ema, prior=args.prior,
                       region_weight=args.region_weight, fine_loss=args.fine_loss, bn_batches=args.bn_batches,
-                      freeze_bn=args.freeze_bn, grey_share=args.grey_share)
+                      freeze_bn=args.freeze_bn, grey_share=args.grey_share, rotate=args.rotate)
     line = ProgressLine("train")
 
     def progress(ev):
