@@ -48,7 +48,8 @@ class TrainConfig:
     photometric: float = 1.0
     rotate: str = "auto"  # 90-degree rotations among the training crops' symmetries: "on", "off", or "auto" =
     # off when the training images share a texture direction (ground magnetic tiles: vertical streaks), on
-    # otherwise. README: on the magnetic tiles' "uneven" regions, rotations kept a network from learning them
+    # otherwise. README: magnetic tiles' "uneven" regions, 5 minutes, four levels: defect IoU 0.730 without
+    # rotations, 0.313 with them
     grey_share: float = 0.5  # share of crops shown grey, so colour alone does not mark a defect (README: 0.5
     # against 0.3, four seeds: test MIoU higher in 3, both 14-minute targets met by 2 runs against 1)
     val_fraction: float = 0.2
