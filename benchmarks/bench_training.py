@@ -174,6 +174,7 @@ def synthetic(args, work: Path) -> dict:
 
 
 def real(args, work: Path) -> dict:
+    from iunet_gui.cli.train import parse_overrides
     from iunet_gui.core.project import Project
     from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.training.data import split_items, Item
@@ -201,13 +202,10 @@ def real(args, work: Path) -> dict:
             shutil.copy(m, d / f"{stem}.png")
     print(f"  magnetic-tile: {len(tr)} train / {len(te)} test image+mask pairs", flush=True)
     out = {}
+    overrides = parse_overrides(args.real_model_config or [])
     for model in args.real_models:
-        from iunet_gui.cli.train import parse_overrides
-
         extra = {"lr": args.lr} if args.lr is not None else {}
-        if args.real_loss:
-            extra["loss"] = args.real_loss
-        cfg = TrainConfig(**extra, model_overrides=parse_overrides(args.real_model_config or []),
+        cfg = TrainConfig(**extra, model_overrides=overrides,
                           rotate=args.real_rotate, data=str(work / "real_train"), out=str(work / f"run_real_{model}"),
                           model=model, preset="default", time_limit_min=args.minutes, threads=args.threads,
                           crop=args.real_crop, scale=args.real_scale, max_val_images=20, epochs=args.epochs,
@@ -258,7 +256,6 @@ def main() -> int:
                     help="train --rotate on the real images (default auto: off, the tiles are streaked top to bottom)")
     ap.add_argument("--real-only", nargs="+", default=None, metavar="NAME",
                     help="only the category folders whose name contains one of these, e.g. Uneven Free")
-    ap.add_argument("--real-loss", default=None, help="train --loss on the real images (default: the train default)")
     ap.add_argument("--real-crops-per-epoch", type=int, default=640,
                     help="crops per epoch on the real images (validation after each epoch)")
     ap.add_argument("--seed", type=int, default=0, help="train --seed (run-to-run spread; the data stay the same)")
