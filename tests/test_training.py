@@ -8,7 +8,7 @@ import pytest
 from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.errors import IunetError
 from iunet_gui.core.progress import CancelToken
-from iunet_gui.training.augment import DIRECTED, geometric, mixup, photometric, texture_direction
+from iunet_gui.training.augment import DIRECTED_GRADIENT_RATIO, geometric, mixup, photometric, texture_direction
 from iunet_gui.training.data import CropSampler, load_items, split_items
 from iunet_gui.training.losses import segmentation_loss
 from iunet_gui.training.trainer import TrainConfig, train
@@ -131,11 +131,12 @@ def streaked(rng, h=48, w=40):
 def test_texture_direction_tells_streaks_from_undirected_texture():
     rng = np.random.default_rng(0)
     ims = [streaked(rng) for _ in range(5)]
-    assert texture_direction(ims) > np.log(DIRECTED)
-    assert texture_direction([im.T for im in ims]) < -np.log(DIRECTED)
+    assert texture_direction(ims) > np.log(DIRECTED_GRADIENT_RATIO)
+    assert texture_direction([im.T for im in ims]) < -np.log(DIRECTED_GRADIENT_RATIO)
     noise = [rng.normal(100, 25, (48, 40)).clip(0, 255).astype(np.uint8) for _ in range(5)]
     assert abs(texture_direction(noise)) < 0.1
-    assert abs(texture_direction(ims[:2] + [im.T for im in ims[2:4]])) < np.log(DIRECTED)  # directions mixed
+    mixed = ims[:2] + [im.T for im in ims[2:4]]
+    assert abs(texture_direction(mixed)) < np.log(DIRECTED_GRADIENT_RATIO)  # directions mixed
     assert texture_direction([np.zeros((8, 8), np.uint8)]) == 0.0  # flat: no direction, no error
 
 
@@ -168,7 +169,7 @@ def test_training_on_streaked_images_mirrors_but_does_not_rotate(tmp_path, monke
         notices = [e.message for e in events if e.stage == "notice" and "not rotated" in (e.message or "")]
         assert bool(notices) != rotated and all("top to bottom" in n for n in notices)
         cfg = json.loads((tmp_path / setting / "config.json").read_text())
-        assert cfg["data"]["rotate"] is rotated and cfg["data"]["texture_direction"] > np.log(DIRECTED)
+        assert cfg["data"]["rotate"] is rotated and cfg["data"]["texture_direction"] > np.log(DIRECTED_GRADIENT_RATIO)
     seen.clear()
     assert train(tiny(tmp_path, epochs=1, out=str(tmp_path / "toy"))).status == "done" and set(seen) == {True}
     with pytest.raises(IunetError, match="rotate"):

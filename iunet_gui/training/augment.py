@@ -26,7 +26,7 @@ def geometric(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator, rotat
 # train --rotate auto: images whose gradients are this much stronger across one axis than along it,
 # most of them the same way, have a directed texture (README: magnetic tiles 1.28-2.71, median 2.11;
 # washers 0.91-1.09)
-DIRECTED = 1.25
+DIRECTED_GRADIENT_RATIO = 1.25
 
 
 def texture_direction(images) -> float:

@@ -110,7 +110,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
 
     from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
     from iunet_gui.models.registry import build_preset
-    from iunet_gui.training.augment import DIRECTED, geometric, mixup, photometric, region_weights, texture_direction
+    from iunet_gui.training.augment import (DIRECTED_GRADIENT_RATIO, geometric, mixup, photometric, region_weights,
+                                            texture_direction)
     from iunet_gui.training.data import CropSampler, data_summary, load_items, scaled_items, split_items
     from iunet_gui.training.losses import segmentation_loss
     from iunet_gui.training.predictor import pad_to_multiple, pick_device
@@ -191,7 +192,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     train_items = scaled_items(train_items, cfg.scale, fine)  # as the network sees them; validation is at full size
     del items, val_loaded  # the full-size training images are not kept beside their scaled copies
     direction = texture_direction(it.image for it in train_items)
-    rotate = cfg.rotate == "on" or (cfg.rotate == "auto" and abs(direction) <= math.log(DIRECTED))
+    rotate = cfg.rotate == "on" or (cfg.rotate == "auto" and abs(direction) <= math.log(DIRECTED_GRADIENT_RATIO))
     if cfg.rotate == "auto" and not rotate:
         progress(ProgressEvent("notice", message=(
             f"the training images share a texture direction (streaks run "
