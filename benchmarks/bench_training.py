@@ -212,10 +212,14 @@ def real(args, work: Path) -> dict:
                           crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
                           region_weight=args.region_weight or 0.0, freeze_bn=args.freeze_bn,
                           **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
+        for key, value in parse_overrides(args.real_set or []).items():
+            if not hasattr(cfg, key):
+                raise SystemExit(f"--real-set {key}: not a training setting")
+            setattr(cfg, key, value)
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "model_overrides", "rotate", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss",
             "pos_weight", "focus", "mixup", "schedule", "prior", "region_weight", "bn_batches", "freeze_bn",
-            "time_limit_min")), flush=True)
+            "time_limit_min", "max_val_images", "weight_decay", "photometric", "seed")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
         from iunet_gui.training.evaluation import evaluate_checkpoint
@@ -252,6 +256,8 @@ def main() -> int:
                     help="train --scale on the real images (default 1: the tiles are a few hundred px, not 1280x1024)")
     ap.add_argument("--real-model-config", nargs="+", default=None, metavar="KEY=VALUE",
                     help="train --model-config on the real images, e.g. depth=5")
+    ap.add_argument("--real-set", nargs="+", default=None, metavar="KEY=VALUE",
+                    help="any other training setting on the real images, e.g. weight_decay=0.05 mixup=0.5")
     ap.add_argument("--real-rotate", default="auto", choices=["auto", "on", "off"],
                     help="train --rotate on the real images (default auto: off, the tiles are streaked top to bottom)")
     ap.add_argument("--real-only", nargs="+", default=None, metavar="NAME",

@@ -1,5 +1,6 @@
 """The training engine on tiny data: it learns, cancels, resumes; mix-up; data loading."""
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -65,6 +66,25 @@ def test_crops_focus_on_defects(tmp_path):
     assert hits > 0.7 and hits > hits0 + 0.2  # one image of six is defect-free
     img, m = s.sample()
     assert img.shape == (24, 24, 3) and m.shape == (24, 24)
+
+
+def test_zoomed_crops_show_a_defect_at_several_sizes():
+    from iunet_gui.training.data import Item
+
+    img = np.full((120, 120, 3), 60, np.uint8)
+    mask = np.zeros((120, 120), np.uint8)
+    img[55:65, 55:65], mask[55:65, 55:65] = 230, 1  # a 10 x 10 px defect
+    items = [Item("a", img, mask)]
+    areas, fixed = [], []
+    s, s0 = CropSampler(items, crop=40, focus=1.0, seed=0, zoom=0.5), CropSampler(items, crop=40, focus=1.0, seed=0)
+    for _ in range(200):
+        crop, m = s.sample()
+        assert crop.shape == (40, 40, 3) and m.shape == (40, 40) and 0 <= m.min() and m.max() <= 1
+        assert np.all(crop[m > 0.9].min(axis=-1) > 150) and np.all(crop[m == 0].max(axis=-1) < 150)
+        areas.append(float(m.sum()))
+        fixed.append(float(s0.sample()[1].sum()))
+    assert set(fixed) == {100.0}  # without zoom the defect keeps its size
+    assert min(areas) < 60 and max(areas) > 170  # 100 px shown at scales 1/1.5 .. 1.5: 44 .. 225 px
 
 
 def test_crop_larger_than_image_is_padded(tmp_path):
@@ -406,3 +426,34 @@ def test_the_fine_loss_outlines_small_defects_better_than_soft_targets(tmp_path)
             inter, union = inter + (found & gt).sum(), union + (found | gt).sum()
         iou[k] = inter / union
     assert iou[4] > iou[1] + 0.05, iou  # measured: 0.69 -> 0.77
+
+
+def test_weight_decay_shrinks_convolution_weights_only_and_resumes(tmp_path):
+    import torch
+
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    def raw(run):
+        state = load_checkpoint(Path(run) / "last.pt").trainer_state["raw_state"]
+        conv = torch.cat([v.flatten() for k, v in state.items() if v.ndim > 1])
+        bn = torch.cat([v.flatten() for k, v in state.items() if k.endswith(".weight") and v.ndim == 1])
+        return conv.norm().item(), bn.norm().item()
+
+    steady = dict(schedule="constant", warmup_steps=0)
+    plain = train(tiny(tmp_path, out=str(tmp_path / "plain"), **steady))
+    decayed = train(tiny(tmp_path, out=str(tmp_path / "decayed"), weight_decay=20.0, **steady))
+    assert plain.status == decayed.status == "done"
+    (conv0, bn0), (conv1, bn1) = raw(plain.run_dir), raw(decayed.run_dir)
+    assert conv1 < 0.8 * conv0  # 8 steps of (1 - lr * wd) = 0.94 each
+    assert abs(bn1 - bn0) < 0.1 * bn0  # BN scales are not decayed
+    assert load_checkpoint(Path(decayed.run_dir) / "last.pt").meta["train_config"]["weight_decay"] == 20.0
+    again = train(tiny(tmp_path, out=str(tmp_path / "decayed"), weight_decay=20.0, epochs=3, resume=True, **steady))
+    assert again.epochs_done == 3
+    with pytest.raises(IunetError, match="resume with --weight-decay 20"):
+        train(tiny(tmp_path, out=str(tmp_path / "decayed"), epochs=4, resume=True, **steady))
+
+
+def test_training_with_zoomed_crops_records_the_setting(tmp_path):
+    res = train(tiny(tmp_path, zoom=0.3, epochs=1))
+    assert res.status == "done" and np.isfinite(res.history[-1]["train_loss"])
+    assert json.loads((res.run_dir / "config.json").read_text())["train"]["zoom"] == 0.3

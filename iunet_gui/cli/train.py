@@ -25,11 +25,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=d["batch_size"], help=f"batch size (default {d['batch_size']}, as the paper)")
     p.add_argument("--lr", type=float, default=d["lr"],
                    help=f"Adam learning rate (default {d['lr']:g}; the paper's 1e-4 learns too slowly on a CPU budget)")
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], metavar="F",
+                   help="AdamW weight decay on the convolution weights (default 0: Adam as the paper); "
+                        "against over-fitting a small training set")
     p.add_argument("--crop", type=int, default=d["crop"], help=f"training crop size in px (default {d['crop']})")
     p.add_argument("--scale", type=float, default=d["scale"], metavar="F",
                    help=f"input scale: the network sees every image resized by F (default {d['scale']:g}: 3.3x the "
                         "context per pixel, 11x fewer pixels; 1 for images of a few hundred px); predictions "
                         "come back at full size")
+    p.add_argument("--zoom", type=float, default=d["zoom"], metavar="F",
+                   help="show each training crop at a random scale in [1/(1+F), 1+F] (default 0 = off)")
     p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
     p.add_argument("--loss", default=d["loss"], choices=["bce", "bce_pos", "bce_dice"],
                    help=f"bce (paper), bce_pos (positive weight), bce_dice (default {d['loss']})")
@@ -113,6 +118,7 @@ def run(args) -> int:
     overrides = parse_overrides(args.model_config)
     cfg = TrainConfig(model_overrides=overrides, data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
                       in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      weight_decay=args.weight_decay, zoom=args.zoom,
                       crop=args.crop, scale=args.scale, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, precision=args.precision, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, val_every=args.val_every, schedule=args.schedule,

@@ -103,12 +103,14 @@ class CropSampler:
     a defect region of the image at random (each region equally likely, so a thin scratch is
     seen as often as a large stain), then a pixel of it, then shifts the window by up to c/4."""
 
-    def __init__(self, items: list[Item], crop: int = 256, focus: float = 0.7, seed: int = 0):
+    def __init__(self, items: list[Item], crop: int = 256, focus: float = 0.7, seed: int = 0, zoom: float = 0.0):
+        """`zoom` > 0: each crop is shown at a random scale s, log-uniform in [1 / (1 + zoom), 1 + zoom]
+        (a window of crop / s pixels resized to crop; the mask resized bilinearly to a soft target)."""
         import cv2
 
         if not items:
             raise IunetError("no training images")
-        self.items, self.crop, self.focus = items, crop, focus
+        self.items, self.crop, self.focus, self.zoom = items, crop, focus, zoom
         self.rng = np.random.default_rng(seed)
         self.regions = []  # per item: list of (N, 2) arrays of (y, x) defect pixels, one per region
         for it in items:
@@ -129,7 +131,11 @@ class CropSampler:
         k = int(self.rng.integers(len(self.items)))
         it, regions = self.items[k], self.regions[k]
         h, w = it.mask.shape
+        f = it.fine_factor if it.fine is not None else 1
         c = self.crop
+        if self.zoom > 0 and f == 1:  # the window this crop is cut from, before resizing to `crop`
+            r = np.log1p(self.zoom)
+            c = max(4, int(round(self.crop / float(np.exp(self.rng.uniform(-r, r))))))
         if regions and self.rng.random() < self.focus:
             pix = regions[int(self.rng.integers(len(regions)))]
             cy, cx = pix[int(self.rng.integers(len(pix)))]
@@ -139,7 +145,6 @@ class CropSampler:
             y0, x0 = int(self.rng.integers(0, max(h - c, 0) + 1)), int(self.rng.integers(0, max(w - c, 0) + 1))
         y0, x0 = min(max(y0, 0), max(h - c, 0)), min(max(x0, 0), max(w - c, 0))
         img = it.image[y0:y0 + c, x0:x0 + c]
-        f = it.fine_factor if it.fine is not None else 1
         if f > 1:
             m = it.fine[f * y0:f * (y0 + c), f * x0:f * (x0 + c)].astype(np.float32) * np.float32(1 / 255)
         else:
@@ -154,6 +159,13 @@ class CropSampler:
                 m = m[np.ix_(_fine_pad_index(h0, ph, f, mode), _fine_pad_index(w0, pw, f, mode))]
             else:
                 m = np.pad(m, ((0, ph), (0, pw)), mode=mode)
+        if c != self.crop:  # zoomed: the window resized to the crop size, its mask to a soft target
+            import cv2
+
+            size = (self.crop, self.crop)
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if c > self.crop else cv2.INTER_LINEAR)
+            img = img[:, :, None] if img.ndim == 2 and it.image.ndim == 3 else img  # cv2 drops a single channel
+            m = np.clip(cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
         return img, m
 
 

@@ -33,6 +33,8 @@ class TrainConfig:
     epochs: int = 100  # the paper's Table 1
     batch_size: int = 2
     lr: float = 2e-3  # paper: 1e-4 (see README: too slow for a CPU budget of minutes)
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay on the convolution weights (not on
+    # BN parameters and biases); 0 = Adam as the paper
     crop: int = 256
     scale: float = 0.3  # input scale: the network sees every image resized by this factor (0.3: a 256 px crop
     # holds 853 px of the photo, the network sees 3.3x the context; predictions are returned at full size). Stored
@@ -46,6 +48,7 @@ class TrainConfig:
     mixup: float = 0.25  # probability that a batch is mixed (only under the BCE part)
     mixup_alpha: float = 0.4
     photometric: float = 1.0
+    zoom: float = 0.0  # > 0: show each training crop at a random scale in [1 / (1 + zoom), 1 + zoom] (0 = off)
     rotate: str = "auto"  # 90-degree rotations among the training crops' symmetries: "on", "off", or "auto" =
     # off when the training images share a texture direction (ground magnetic tiles: vertical streaks), on
     # otherwise. README: magnetic tiles' "uneven" regions, 5 minutes, four levels: defect IoU 0.730 without
@@ -198,7 +201,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             f"the training images share a texture direction (streaks run "
             f"{'top to bottom' if direction > 0 else 'left to right'}, gradients {math.exp(abs(direction)):.2f}x "
             f"stronger across them): training crops are mirrored but not rotated (--rotate on to rotate them too)")))
-    sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank)
+    sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank, zoom=cfg.zoom)
     rng = np.random.default_rng(cfg.seed * 7919 + rank)
     torch.manual_seed(cfg.seed)
     crops_per_epoch = cfg.crops_per_epoch or 8 * len(train_items)
@@ -219,6 +222,10 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         if trained_scale != cfg.scale:
             raise IunetError(f"{last_path}: was trained at input scale {trained_scale:g}, "
                              f"not {cfg.scale:g}: resume with --scale {trained_scale:g}")
+        trained_wd = float((ck.meta.get("train_config") or {}).get("weight_decay", 0.0))
+        if trained_wd != cfg.weight_decay:  # Adam and AdamW keep their moments in different parameter groups
+            raise IunetError(f"{last_path}: was trained with weight decay {trained_wd:g}, "
+                             f"not {cfg.weight_decay:g}: resume with --weight-decay {trained_wd:g}")
         model, model_cfg = ck.model, ck.config
         optimizer_state = ck.optimizer_state
         ts = ck.trainer_state or {}
@@ -245,7 +252,13 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+    if cfg.weight_decay > 0:  # decay the convolution weights only: BN scales and biases keep their size
+        decayed = [p for p in model.parameters() if p.ndim > 1]
+        kept = [p for p in model.parameters() if p.ndim <= 1]
+        opt = torch.optim.AdamW([{"params": decayed, "weight_decay": cfg.weight_decay},
+                                 {"params": kept, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.999))
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
     if optimizer_state:
         opt.load_state_dict(optimizer_state)
     use_amp = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
@@ -303,7 +316,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         if not bns:
             return True
         if bn_state["sampler"] is None:
-            bn_state["sampler"] = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + 999)
+            bn_state["sampler"] = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + 999, zoom=cfg.zoom)
         sampler_bn = bn_state["sampler"]
         sampler_bn.rng = np.random.default_rng(cfg.seed * 1000 + 999)
         brng = np.random.default_rng(cfg.seed * 7919 + 999)
