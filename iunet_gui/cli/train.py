@@ -34,7 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "context per pixel, 11x fewer pixels; 1 for images of a few hundred px); predictions "
                         "come back at full size")
     p.add_argument("--zoom", type=float, default=d["zoom"], metavar="F",
-                   help="show each training crop at a random scale in [1/(1+F), 1+F] (default 0 = off)")
+                   help="show each training crop at a random scale in [1/(1+F), 1+F] (default 0 = off; "
+                        "not applied with --fine-loss above 1)")
     p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
     p.add_argument("--loss", default=d["loss"], choices=["bce", "bce_pos", "bce_dice"],
                    help=f"bce (paper), bce_pos (positive weight), bce_dice (default {d['loss']})")

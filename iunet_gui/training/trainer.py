@@ -48,7 +48,8 @@ class TrainConfig:
     mixup: float = 0.25  # probability that a batch is mixed (only under the BCE part)
     mixup_alpha: float = 0.4
     photometric: float = 1.0
-    zoom: float = 0.0  # > 0: show each training crop at a random scale in [1 / (1 + zoom), 1 + zoom] (0 = off)
+    zoom: float = 0.0  # > 0: show each training crop at a random scale in [1 / (1 + zoom), 1 + zoom] (0 = off;
+    # not applied to items with a finer target, fine_loss > 1)
     rotate: str = "auto"  # 90-degree rotations among the training crops' symmetries: "on", "off", or "auto" =
     # off when the training images share a texture direction (ground magnetic tiles: vertical streaks), on
     # otherwise. README: magnetic tiles' "uneven" regions, 5 minutes, four levels: defect IoU 0.730 without
