@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -117,6 +118,22 @@ def test_train_passes_prior_region_weight_and_scale_through(tmp_path, capsys):
     assert cfg["prior"] == 0.02 and cfg["region_weight"] == 0.5 and cfg["scale"] == 0.5
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--prior", "2"]) == 2
     assert "prior" in capsys.readouterr().err
+
+
+def test_train_can_fine_tune_the_shipped_checkpoint(tmp_path, capsys):
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    shipped = Path(__file__).resolve().parents[1] / "resources" / "iunet_default.pt"
+    data = make_toy(tmp_path / "data", n=4, size=64)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--out", str(run), "--init", str(shipped), "--epochs", "1",
+                 "--crop", "32", "--crops-per-epoch", "4", "--threads", "1", "--scale", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"starting from the weights of {shipped}" in out and "this run uses 1" in out
+    assert json.loads((run / "config.json").read_text())["train"]["init"] == str(shipped)
+    assert load_checkpoint(run / "last.pt").config == load_checkpoint(shipped).config
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--init", str(tmp_path / "no.pt")]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
 
 
 def test_ddp_with_two_cpu_processes(tmp_path):

@@ -459,3 +459,39 @@ def test_training_with_zoomed_crops_records_the_setting(tmp_path):
     res = train(tiny(tmp_path, zoom=0.3, epochs=1))
     assert res.status == "done" and np.isfinite(res.history[-1]["train_loss"])
     assert json.loads((res.run_dir / "config.json").read_text())["train"]["zoom"] == 0.3
+
+
+def test_a_run_can_start_from_a_trained_checkpoint(tmp_path):
+    import torch
+
+    from iunet_gui.core.errors import CheckpointError
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    learned = train(tiny(tmp_path, out=str(tmp_path / "a"), epochs=8, crops_per_epoch=32, mixup=0.0, prior=0.05,
+                         lr=5e-3))
+    top = learned.history[-1]["val_miou"]
+    assert learned.status == "done" and top > 0.8  # the toy defects are learned
+    # the same short run at a learning rate too small to learn: only the starting weights differ
+    still = dict(epochs=1, lr=1e-7, prior=0.01, crops_per_epoch=8)
+    events = []
+    tuned = train(tiny(tmp_path, out=str(tmp_path / "b"), init=str(learned.last_checkpoint),
+                       model_overrides={"base": 8, "depth": 2}, **still), progress=events.append)
+    scratch = train(tiny(tmp_path, out=str(tmp_path / "c"), **still))
+    assert tuned.status == scratch.status == "done"
+    assert tuned.history[0]["val_miou"] > top - 0.05  # it starts where the first run ended
+    assert scratch.history[0]["val_miou"] < tuned.history[0]["val_miou"] - 0.1
+    ck, ck0 = load_checkpoint(tuned.last_checkpoint), load_checkpoint(learned.last_checkpoint)
+    assert ck.config == ck0.config  # the checkpoint's architecture, not the model settings given
+    assert torch.sigmoid(ck.model.heads["2"].bias).item() != pytest.approx(0.01, abs=0.005)  # no prior reset
+    assert ck.meta["train_config"]["init"] == str(learned.last_checkpoint)
+    assert any(ev.stage == "notice" and "starting from the weights" in ev.message and "its architecture"
+               in ev.message for ev in events)
+    with pytest.raises(IunetError, match="use one of them"):
+        train(tiny(tmp_path, out=str(tmp_path / "b"), init=str(learned.last_checkpoint), resume=True))
+    with pytest.raises(IunetError, match="--model iunet"):
+        train(tiny(tmp_path, out=str(tmp_path / "d"), init=str(learned.last_checkpoint), model="unet"))
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="broken.pt"):
+        train(tiny(tmp_path, out=str(tmp_path / "e"), init=str(broken)))
+    assert not (tmp_path / "e").exists()  # failed before anything was written

@@ -44,6 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--in-channels", type=int, default=3, choices=[1, 3], help="1 = gray, 3 = RGB input")
     p.add_argument("--out", default="runs/iunet", help="run folder (config.json, metrics.csv, best.pt, last.pt)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.pt")
+    p.add_argument("--init", default=None, metavar="CKPT",
+                   help="start a new run from this checkpoint's weights (fine-tuning, e.g. the shipped "
+                        "resources/iunet_default.pt on your own labelled images): its architecture, a fresh "
+                        "optimizer and schedule, this run's data and settings")
     p.add_argument("--time-limit", type=float, default=None, metavar="MIN", help="stop cleanly after MIN minutes")
     p.add_argument("--seed", type=int, default=0, help="seed: a CPU run is reproducible")
     p.add_argument("--device", default="auto", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:1, mps")
@@ -122,7 +126,7 @@ def run(args) -> int:
                       weight_decay=args.weight_decay, zoom=args.zoom,
                       crop=args.crop, scale=args.scale, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, precision=args.precision, threads=args.threads, time_limit_min=args.time_limit,
-                      resume=args.resume, val_every=args.val_every, schedule=args.schedule,
+                      resume=args.resume, init=args.init, val_every=args.val_every, schedule=args.schedule,
                       pos_weight=args.pos_weight, focus=args.focus, threshold=args.threshold,
                       tune_threshold=args.tune_threshold, pick_tolerance=args.pick_tolerance, ema=args.ema, prior=args.prior,
                       region_weight=args.region_weight, fine_loss=args.fine_loss, bn_batches=args.bn_batches,

@@ -86,6 +86,8 @@ class TrainConfig:
     threads: int | None = None
     time_limit_min: float | None = None
     resume: bool = False
+    init: str | None = None  # start a new run from this checkpoint's weights (fine-tuning: its architecture, a fresh
+    # optimizer and schedule, this run's data and settings); --resume continues a run instead
     limit_images: int | None = None
 
 
@@ -151,6 +153,17 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError(f"unknown rotate setting {cfg.rotate!r} (auto, on, off)")
     if cfg.schedule not in ("cosine", "constant"):
         raise IunetError(f"unknown learning-rate schedule {cfg.schedule!r} (cosine, constant)")
+    if cfg.init and cfg.resume:
+        raise IunetError("init starts a new run from a checkpoint's weights and resume continues this run's "
+                         "last.pt: use one of them")
+    init_ck = None
+    if cfg.init:  # read before the data, so a wrong checkpoint fails at once
+        init_ck = load_checkpoint(cfg.init)
+        if init_ck.arch != cfg.model:
+            raise IunetError(f"{cfg.init}: holds a {init_ck.arch}, not a {cfg.model}: train with --model {init_ck.arch}")
+        if init_ck.in_channels != cfg.in_channels:
+            raise IunetError(f"{cfg.init}: takes {init_ck.in_channels}-channel input, not {cfg.in_channels}: "
+                             f"train with --in-channels {init_ck.in_channels}")
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     device, notice = pick_device(cfg.device)
@@ -243,7 +256,16 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         if ts.get("rng"):
             rng = np.random.default_rng(int(ts["rng"]) + rank)
             sampler.rng = np.random.default_rng(int(ts["rng"]) * 3 + rank)
-    if not cfg.resume and cfg.prior:
+    if init_ck is not None:
+        model, model_cfg = init_ck.model, init_ck.config
+        init_scale = float(init_ck.meta.get("input_scale", 1.0))
+        what = f"starting from the weights of {cfg.init} ({init_ck.arch}"
+        if cfg.preset != "default" or cfg.model_overrides:
+            what += "; its architecture, not the preset or model settings given"
+        if abs(init_scale - cfg.scale) > 1e-9:
+            what += f"; it was trained at input scale {init_scale:g}, this run uses {cfg.scale:g}"
+        progress(ProgressEvent("notice", message=what + ")"))
+    if not cfg.resume and init_ck is None and cfg.prior:
         set_output_prior(model, cfg.prior)
     model = model.to(device)
     if device.type == "cpu":
