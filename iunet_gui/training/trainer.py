@@ -257,11 +257,11 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             rng = np.random.default_rng(int(ts["rng"]) + rank)
             sampler.rng = np.random.default_rng(int(ts["rng"]) * 3 + rank)
     if init_ck is not None:
-        model, model_cfg = init_ck.model, init_ck.config
         init_scale = float(init_ck.meta.get("input_scale", 1.0))
         what = f"starting from the weights of {cfg.init} ({init_ck.arch}"
-        if cfg.preset != "default" or cfg.model_overrides:
-            what += "; its architecture, not the preset or model settings given"
+        if dict(model_cfg) != dict(init_ck.config):
+            what += "; its architecture, not the one the preset and model settings given describe"
+        model, model_cfg = init_ck.model, init_ck.config
         if abs(init_scale - cfg.scale) > 1e-9:
             what += f"; it was trained at input scale {init_scale:g}, this run uses {cfg.scale:g}"
         progress(ProgressEvent("notice", message=what + ")"))
