@@ -116,6 +116,7 @@ def test_train_passes_prior_region_weight_and_scale_through(tmp_path, capsys):
                  "4", "--threads", "1", "--prior", "0.02", "--region-weight", "0.5", "--scale", "0.5"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert cfg["prior"] == 0.02 and cfg["region_weight"] == 0.5 and cfg["scale"] == 0.5
+    assert cfg["lr"] == 2e-3 and cfg["init"] is None  # a fresh run: the full learning rate
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--prior", "2"]) == 2
     assert "prior" in capsys.readouterr().err
 
@@ -130,7 +131,10 @@ def test_train_can_fine_tune_the_shipped_checkpoint(tmp_path, capsys):
                  "--crop", "32", "--crops-per-epoch", "4", "--threads", "1", "--scale", "1"]) == 0
     out = capsys.readouterr().out
     assert f"starting from the weights of {shipped}" in out and "this run uses 1" in out
-    assert json.loads((run / "config.json").read_text())["train"]["init"] == str(shipped)
+    from iunet_gui.cli.train import _defaults
+
+    cfg = json.loads((run / "config.json").read_text())["train"]
+    assert cfg["init"] == str(shipped) and cfg["lr"] == pytest.approx(_defaults()["lr"] / 10)  # fine-tuning: lr / 10
     assert load_checkpoint(run / "last.pt").config == load_checkpoint(shipped).config
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--init", str(tmp_path / "no.pt")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
