@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from iunet_gui.cli import main
+from iunet_gui.training.trainer import TrainConfig
 from iunet_gui.core.annotation import Annotation
 from tests.test_training import make_toy
 
@@ -116,7 +117,7 @@ def test_train_passes_prior_region_weight_and_scale_through(tmp_path, capsys):
                  "4", "--threads", "1", "--prior", "0.02", "--region-weight", "0.5", "--scale", "0.5"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert cfg["prior"] == 0.02 and cfg["region_weight"] == 0.5 and cfg["scale"] == 0.5
-    assert cfg["lr"] == 2e-3 and cfg["init"] is None  # a fresh run: the full learning rate
+    assert cfg["lr"] == TrainConfig(data="x").lr and cfg["init"] is None  # a fresh run: the trainer's default
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--prior", "2"]) == 2
     assert "prior" in capsys.readouterr().err
 
