@@ -178,7 +178,7 @@ def real(args, work: Path) -> dict:
     from iunet_gui.core.project import Project
     from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.training.data import split_items, Item
-    from iunet_gui.training.trainer import TrainConfig, train
+    from iunet_gui.training.trainer import TrainConfig, effective_lr, train
 
     src = Path(args.data)
     pairs = []
@@ -216,6 +216,7 @@ def real(args, work: Path) -> dict:
             if not hasattr(cfg, key):
                 raise SystemExit(f"--real-set {key}: not a training setting")
             setattr(cfg, key, value)
+        cfg.lr = effective_lr(cfg)  # printed as the run will use it
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "model_overrides", "rotate", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss",
             "pos_weight", "focus", "mixup", "schedule", "prior", "region_weight", "bn_batches", "freeze_bn",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from iunet_gui.cli import main
-from iunet_gui.training.trainer import TrainConfig
+from iunet_gui.training.trainer import DEFAULT_LR
 from iunet_gui.core.annotation import Annotation
 from tests.test_training import make_toy
 
@@ -117,7 +117,7 @@ def test_train_passes_prior_region_weight_and_scale_through(tmp_path, capsys):
                  "4", "--threads", "1", "--prior", "0.02", "--region-weight", "0.5", "--scale", "0.5"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert cfg["prior"] == 0.02 and cfg["region_weight"] == 0.5 and cfg["scale"] == 0.5
-    assert cfg["lr"] == TrainConfig(data="x").lr and cfg["init"] is None  # a fresh run: the trainer's default
+    assert cfg["lr"] == DEFAULT_LR and cfg["init"] is None  # a fresh run: the trainer's default
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--prior", "2"]) == 2
     assert "prior" in capsys.readouterr().err
 
@@ -132,10 +132,8 @@ def test_train_can_fine_tune_the_shipped_checkpoint(tmp_path, capsys):
                  "--crop", "32", "--crops-per-epoch", "4", "--threads", "1", "--scale", "1"]) == 0
     out = capsys.readouterr().out
     assert f"starting from the weights of {shipped}" in out and "this run uses 1" in out
-    from iunet_gui.cli.train import _defaults
-
     cfg = json.loads((run / "config.json").read_text())["train"]
-    assert cfg["init"] == str(shipped) and cfg["lr"] == pytest.approx(_defaults()["lr"] / 10)  # fine-tuning: lr / 10
+    assert cfg["init"] == str(shipped) and cfg["lr"] == pytest.approx(DEFAULT_LR / 10)  # fine-tuning: lr / 10
     assert load_checkpoint(run / "last.pt").config == load_checkpoint(shipped).config
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--init", str(tmp_path / "no.pt")]) == 2
     assert "checkpoint not found" in capsys.readouterr().err

@@ -14,6 +14,8 @@ def _defaults() -> dict:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from iunet_gui.training.trainer import DEFAULT_LR
+
     d = _defaults()
     p.add_argument("--data", required=True, help="labelled folder: images + labelme JSON, or image + mask pairs")
     p.add_argument("--val", default=None, help="separate validation folder (default: a deterministic 20%% split)")
@@ -24,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=d["epochs"], help=f"epochs (default {d['epochs']}, as the paper)")
     p.add_argument("--batch-size", type=int, default=d["batch_size"], help=f"batch size (default {d['batch_size']}, as the paper)")
     p.add_argument("--lr", type=float, default=None,
-                   help=f"Adam learning rate (default {d['lr']:g}, a tenth of it with --init; the paper's 1e-4 "
+                   help=f"Adam learning rate (default {DEFAULT_LR:g}, a tenth of it with --init; the paper's 1e-4 "
                         f"learns too slowly on a CPU budget)")
     p.add_argument("--weight-decay", type=float, default=d["weight_decay"], metavar="F",
                    help="AdamW weight decay on the convolution weights (default 0: Adam as the paper); "
@@ -124,7 +126,7 @@ def run(args) -> int:
     overrides = parse_overrides(args.model_config)
     cfg = TrainConfig(model_overrides=overrides, data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
                       in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size,
-                      lr=args.lr if args.lr is not None else _defaults()["lr"] / (10 if args.init else 1),
+                      lr=args.lr,
                       weight_decay=args.weight_decay, zoom=args.zoom,
                       crop=args.crop, scale=args.scale, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, precision=args.precision, threads=args.threads, time_limit_min=args.time_limit,

@@ -10,7 +10,7 @@ import gc
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,9 @@ from iunet_gui.core.errors import IunetError
 from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX
 from iunet_gui.core.metrics import Evaluator
 from iunet_gui.core.progress import CancelToken, ProgressEvent
+
+
+DEFAULT_LR = 2e-3
 
 
 @dataclass
@@ -32,7 +35,8 @@ class TrainConfig:
     in_channels: int = 3
     epochs: int = 100  # the paper's Table 1
     batch_size: int = 2
-    lr: float = 2e-3  # paper: 1e-4 (see README: too slow for a CPU budget of minutes)
+    lr: float | None = None  # None: DEFAULT_LR, a tenth of it with `init` (fine-tuning keeps more of what the
+    # checkpoint knew; README). Paper: 1e-4 (see README: too slow for a CPU budget of minutes)
     weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay on the convolution weights (not on
     # BN parameters and biases); 0 = Adam as the paper
     crop: int = 256
@@ -104,6 +108,13 @@ class TrainResult:
     seconds: float
 
 
+def effective_lr(cfg: "TrainConfig") -> float:
+    """The learning rate a run uses: the one given, else DEFAULT_LR (a tenth of it when fine-tuning)."""
+    if cfg.lr is not None:
+        return cfg.lr
+    return DEFAULT_LR / (10 if cfg.init else 1)
+
+
 def _dist_info():
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -124,6 +135,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     from iunet_gui.training.preprocess import prepare_input, rescale_image, upscale_logits
 
     t_start = time.perf_counter()
+    cfg = replace(cfg, lr=effective_lr(cfg))  # recorded in config.json and the checkpoint as used
     progress = progress or (lambda ev: None)
     cancel = cancel or CancelToken()
     world, rank = _dist_info()
