@@ -173,6 +173,46 @@ def synthetic(args, work: Path) -> dict:
     return out
 
 
+def stage_one(args, work: Path, model: str, overrides: dict, stage_two) -> Path:
+    """Two-stage training, stage one: the train command's defaults (with this benchmark's model settings,
+    scale, crop, prior and crops per epoch) for --stage1-epochs on the --stage1 categories' tiles among
+    those stage two trains on: the tiles stage two validates on (the trainer's own split, the same seed)
+    are left out, so its pick of best.pt is not biased towards the classes seen first. Returns best.pt."""
+    from iunet_gui.training.data import Item, split_items
+    from iunet_gui.training.trainer import TrainConfig, train
+
+    train_dir = work / "real_train"
+    files = sorted(p for p in train_dir.iterdir() if p.suffix.lower() != ".png")
+    seed = stage_two.seed
+    trained, _ = split_items([Item(p.name, None, None) for p in files], stage_two.val_fraction, seed)
+    names = {it.name for it in trained}
+    d = work / f"stage1_train_seed{seed}"
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    n = 0
+    for p in files:
+        if p.name in names and any(k.lower() in p.name.split("__")[0].lower() for k in args.stage1):
+            for f in (p, p.with_suffix(".png")):
+                shutil.copy(f, d / f.name)
+            n += 1
+    if not n:
+        raise SystemExit(f"--stage1 {' '.join(args.stage1)}: no training tiles of these categories")
+    cfg = TrainConfig(data=str(d), out=str(work / f"run_stage1_{model}_seed{seed}"), model=model,
+                      model_overrides=overrides, rotate=args.real_rotate, crop=args.real_crop, scale=args.real_scale,
+                      crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=seed,
+                      epochs=args.stage1_epochs, time_limit_min=args.minutes, threads=args.threads)
+    print(f"  stage one ({model}): {n} training tiles of {', '.join(args.stage1)}, {args.stage1_epochs} epochs, "
+          f"train command defaults otherwise", flush=True)
+    t = time.perf_counter()
+    res = train(cfg, progress=log)
+    if res.best_checkpoint is None:
+        raise SystemExit(f"stage one ended without a checkpoint: {res.message}")
+    print(f"  stage one: {(time.perf_counter() - t) / 60:.1f} min, {res.epochs_done} epochs, "
+          f"validation MIoU {res.best_val_miou:.3f} -> {res.best_checkpoint}", flush=True)
+    return res.best_checkpoint
+
+
 def real(args, work: Path) -> dict:
     from iunet_gui.cli.train import parse_overrides
     from iunet_gui.core.project import Project
@@ -216,6 +256,8 @@ def real(args, work: Path) -> dict:
             if not hasattr(cfg, key):
                 raise SystemExit(f"--real-set {key}: not a training setting")
             setattr(cfg, key, value)
+        if args.stage1:
+            cfg.init = str(stage_one(args, work, model, overrides, cfg))
         cfg.lr = effective_lr(cfg)  # printed as the run will use it
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "model_overrides", "rotate", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss",
@@ -265,6 +307,11 @@ def main() -> int:
                     help="only the category folders whose name contains one of these, e.g. Uneven Free")
     ap.add_argument("--real-crops-per-epoch", type=int, default=640,
                     help="crops per epoch on the real images (validation after each epoch)")
+    ap.add_argument("--stage1", nargs="+", default=None, metavar="NAME",
+                    help="train in two stages: first on the training tiles of the category folders whose name "
+                         "contains one of these (e.g. Uneven Fray Free; not the tiles stage two validates on), "
+                         "then on all from those weights (init)")
+    ap.add_argument("--stage1-epochs", type=int, default=9, help="epochs of stage one (default 9)")
     ap.add_argument("--seed", type=int, default=0, help="train --seed (run-to-run spread; the data stay the same)")
     ap.add_argument("--prior", type=float, default=None, help="train --prior (default: the train default)")
     ap.add_argument("--region-weight", type=float, default=None,
