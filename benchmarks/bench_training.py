@@ -215,6 +215,7 @@ def stage_one(args, work: Path, model: str, overrides: dict, stage_two) -> Path:
 
 def real(args, work: Path) -> dict:
     from iunet_gui.cli.train import parse_overrides
+    from iunet_gui.core.metrics import pooled_iou_interval
     from iunet_gui.core.project import Project
     from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.training.data import split_items, Item
@@ -268,6 +269,7 @@ def real(args, work: Path) -> dict:
         from iunet_gui.training.evaluation import evaluate_checkpoint
 
         records, s = evaluate_checkpoint(res.best_checkpoint, work / "real_test", crop_to_part=False)  # tiles
+        s["iou_defect_interval90"] = pooled_iou_interval(records)  # which test tiles, not which run
         by_kind: dict = {}
         for r in records:  # test names are "<category folder>__<file>"
             by_kind.setdefault(r["name"].split("__")[0], []).append(r)
@@ -345,7 +347,8 @@ def main() -> int:
         r = report["real"] = real(args, work)
         for model, s in r.items():
             print(f"  {model}: {s['minutes']:.1f} min ({s['epochs']} epochs, threshold {s['threshold']}) -> "
-                  f"defect IoU {s['iou_defect']:.4f}, MIoU {s['miou']:.4f}, dice {s['dice']:.4f}, "
+                  f"defect IoU {s['iou_defect']:.4f} (90 % bootstrap over the test tiles "
+                  f"{s['iou_defect_interval90'][0]:.3f}-{s['iou_defect_interval90'][1]:.3f}), MIoU {s['miou']:.4f}, dice {s['dice']:.4f}, "
                   f"accuracy {s['accuracy']:.4f} on {s['images']} test images", flush=True)
             for kind, k in s["by_category"].items():
                 print(f"    {kind:<12} {k['images']:>3} images: mean defect IoU per image {k['mean_iou_defect']:.3f}, "

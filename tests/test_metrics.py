@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from iunet_gui.core.metrics import Evaluator, confusion, match_defects, scores
+from iunet_gui.core.metrics import Evaluator, confusion, match_defects, pooled_iou_interval, scores
 
 
 def test_scores_of_a_known_case():
@@ -88,3 +88,31 @@ def test_calibrated_and_uncalibrated_errors_are_never_averaged_together():
     s = only_px.summary()
     assert s["length_unit"] == "px" and s["length_error_max"] == pytest.approx(10.0)
     assert s["length_error_max_mm"] is None
+
+
+def _square(size=20, at=(0, 0), side=10):
+    m = np.zeros((size, size), bool)
+    m[at[0]:at[0] + side, at[1]:at[1] + side] = True
+    return m
+
+
+def test_pooled_iou_interval_shows_how_much_the_figure_owes_to_the_test_images():
+    ev = Evaluator()
+    ev.add("hit", _square(), _square())  # IoU 1
+    ev.add("miss", _square(at=(10, 10)), _square())  # disjoint: IoU 0
+    assert (ev.records[0]["tp"], ev.records[1]["fp"], ev.records[1]["fn"]) == (100, 100, 100)
+    assert ev.summary()["iou_defect"] == pytest.approx(1 / 3)
+    lo, hi = pooled_iou_interval(ev.records)
+    assert lo == 0.0 and hi == 1.0  # two images: a draw may hold only the miss or only the hit
+    same = Evaluator()
+    for k in range(30):
+        same.add(str(k), _square(side=10), _square(side=5))  # IoU 0.25 on every image
+    lo, hi = pooled_iou_interval(same.records)
+    assert lo == pytest.approx(0.25) and hi == pytest.approx(0.25)
+    mixed = Evaluator()
+    for k in range(40):
+        mixed.add(str(k), *((_square(), _square()) if k % 2 else (_square(at=(10, 10)), _square())))
+    lo, hi = pooled_iou_interval(mixed.records, level=0.9)
+    assert 0.15 < lo < 1 / 3 < hi < 0.6  # the pooled 1/3 inside a finite interval
+    with pytest.raises(ValueError):
+        pooled_iou_interval([])

@@ -91,7 +91,7 @@ class Evaluator:
     def add(self, name: str, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None) -> dict:
         tp, fp, fn, tn = confusion(pred_mask, gt_mask)
         self._conf += (tp, fp, fn, tn)
-        rec = {"name": name, **scores(tp, fp, fn, tn)}
+        rec = {"name": name, **scores(tp, fp, fn, tn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
         rec["accurate"] = rec["iou_defect"] >= self.iou_threshold
         pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=self.merge_gap_px,
                                           chain_gap_px=self.chain_gap_px)
@@ -136,3 +136,22 @@ class Evaluator:
         out["unmatched_pred"] = sum(r["unmatched_pred"] for r in self.records)
         out["unmatched_gt"] = sum(r["unmatched_gt"] for r in self.records)
         return out
+
+
+def pooled_iou_interval(records: list[dict], level: float = 0.9, draws: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval of the pooled defect IoU over a test set's images (records of `Evaluator`, which
+    carry each image's pixel counts): the images are drawn with replacement `draws` times and the central
+    `level` share of the pooled IoUs is returned. It says how much the figure owes to which images happened
+    to be in a small test set (not the spread between training runs)."""
+    if not records:
+        raise ValueError("no records to draw from")
+    if not 0 < level < 1:
+        raise ValueError("level must be in (0, 1)")
+    counts = np.array([[r["tp"], r["fp"], r["fn"]] for r in records], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(records), size=(draws, len(records)))
+    tp, fp, fn = (counts[picks, k].sum(axis=1) for k in range(3))
+    den = tp + fp + fn
+    iou = np.where(den > 0, tp / np.maximum(den, 1), 1.0)
+    lo, hi = np.quantile(iou, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
