@@ -184,7 +184,8 @@ def stage_one(args, work: Path, model: str, overrides: dict, stage_two) -> Path:
     train_dir = work / "real_train"
     files = sorted(p for p in train_dir.iterdir() if p.suffix.lower() != ".png")
     seed = stage_two.seed
-    trained, _ = split_items([Item(p.name, None, None) for p in files], stage_two.val_fraction, seed)
+    trained, _ = split_items([Item(p.name, None, None) for p in files], stage_two.val_fraction, seed,
+                             stage_two.max_val_images)
     names = {it.name for it in trained}
     d = work / f"stage1_train_seed{seed}"
     if d.exists():

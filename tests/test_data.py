@@ -59,6 +59,15 @@ def test_split_changes_with_the_seed_and_summary_counts(tmp_path):
     assert 0 < summ["train"]["defect_pixel_share"] < 0.2
 
 
+def test_images_beyond_the_validation_cap_are_trained_on(tmp_path):
+    items = load_items(make_toy(tmp_path / "d", n=12))
+    tr, va = split_items(items, 0.25, seed=0)
+    tr2, va2 = split_items(items, 0.25, seed=0, max_val=2)
+    assert len(va2) == 2 and len(tr2) == 10  # not 9 + 2 with one image in neither
+    assert [i.name for i in va2] == [i.name for i in va[:2]]  # the same first validation images
+    assert sorted(i.name for i in tr2 + va2) == sorted(i.name for i in items)
+
+
 def test_mask_pairs_with_a_size_mismatch_are_a_clear_error(tmp_path):
     import pytest
 

@@ -57,6 +57,12 @@ def test_split_is_deterministic_and_disjoint(tmp_path):
     assert not {i.name for i in a} & {i.name for i in b}
 
 
+def test_a_run_trains_on_the_validation_share_beyond_max_val_images(tmp_path):
+    res = train(tiny(tmp_path, epochs=1, val_fraction=0.5, max_val_images=1))
+    data = json.loads((Path(res.run_dir) / "config.json").read_text())["data"]
+    assert (data["train"]["images"], data["val"]["images"]) == (5, 1)  # 6 labelled images, none left out
+
+
 def test_crops_focus_on_defects(tmp_path):
     items = load_items(make_toy(tmp_path / "d"))
     s = CropSampler(items, crop=24, focus=1.0, seed=0)

@@ -88,12 +88,17 @@ def load_items(folder, limit: int | None = None, progress=None) -> list[Item]:
     return items
 
 
-def split_items(items: list[Item], val_fraction: float = 0.2, seed: int = 0) -> tuple[list[Item], list[Item]]:
-    """Deterministic split by a hash of each name and the seed (stable when files are added)."""
+def split_items(items: list[Item], val_fraction: float = 0.2, seed: int = 0,
+                max_val: int | None = None) -> tuple[list[Item], list[Item]]:
+    """Deterministic split by a hash of each name and the seed (stable when files are added).
+    `max_val`: at most this many validation images; the rest of the validation share is trained on
+    (a labelled image is never left out of both)."""
     if len(items) < 2 or val_fraction <= 0:
         return list(items), []
     keyed = sorted(items, key=lambda it: hashlib.sha1(f"{seed}:{it.name}".encode()).hexdigest())
     n_val = min(max(1, int(round(len(items) * val_fraction))), len(items) - 1)
+    if max_val:
+        n_val = min(n_val, max_val)
     return keyed[n_val:], keyed[:n_val]
 
 

@@ -214,8 +214,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     if cfg.val:
         train_items, val_items = items, val_loaded
     else:
-        train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed)
-    val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
+        train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed, cfg.max_val_images)
+    val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items  # of a --val folder
     summary = data_summary(train_items, val_items, cfg.data)
     fine = int(cfg.fine_loss)
     train_items = scaled_items(train_items, cfg.scale, fine)  # as the network sees them; validation is at full size
