@@ -5,10 +5,14 @@ seed), IU-Net with the app's default settings under a wall-clock limit, scored o
 images whole as `predict` runs them (the mean over the image and its flips; last.pt also with one
 pass per image): MIoU, defect IoU, accuracy, length error in mm.
 Real defects (optional, --data PATH/magnetic-tile): an 80/20 split of image+mask pairs,
-IU-Net and U-Net trained the same way, defect IoU and MIoU on the held-out 20 %.
+IU-Net and U-Net trained the same way, defect IoU (with a 90 % bootstrap interval over the test
+tiles) and MIoU on the held-out 20 %; `--stage1 NAME...` trains in two stages.
 
     python benchmarks/bench_training.py --minutes 13
     python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 10
+    python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 1000 \
+        --epochs 20 --lr 2e-3 --prior 0.01 --real-scale 0.35 --real-crop 128 --real-model-config depth=4 base=16 \
+        --real-models iunet --stage1 Uneven Fray Free --real-set weight_decay=0.05
 """
 from __future__ import annotations
 
