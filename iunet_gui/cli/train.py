@@ -18,8 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     d = _defaults()
     p.add_argument("--data", required=True, help="labelled folder: images + labelme JSON, or image + mask pairs")
-    p.add_argument("--val", default=None, help="separate validation folder (default: a deterministic 20%% split of --data, "
-                   "at most 12 images; the rest are trained on)")
+    p.add_argument("--val", default=None, help="separate validation folder (default: a deterministic "
+                   f"{d['val_fraction'] * 100:.0f}%% split of --data, at most {d['max_val_images']} images; the rest are "
+                   "trained on)")
     p.add_argument("--model", default="iunet", help="network: iunet, unet, fcn8s, segnet (default iunet)")
     p.add_argument("--preset", default="default", help="preset of the network (see 'iunet-gui models')")
     p.add_argument("--model-config", nargs="+", default=[], metavar="KEY=VALUE",
