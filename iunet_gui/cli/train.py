@@ -127,8 +127,7 @@ def run(args) -> int:
 
     overrides = parse_overrides(args.model_config)
     cfg = TrainConfig(model_overrides=overrides, data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
-                      in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size,
-                      lr=args.lr,
+                      in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       weight_decay=args.weight_decay, zoom=args.zoom,
                       crop=args.crop, scale=args.scale, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, precision=args.precision, threads=args.threads, time_limit_min=args.time_limit,
