@@ -43,6 +43,23 @@ def test_iunet_is_the_nested_separable_network_of_eq6():
             assert block[3].kernel_size == (1, 1)
 
 
+def test_dropout_zeroes_skip_path_channels_while_training_only():
+    torch.manual_seed(0)
+    plain = IUNet(base=4, depth=3, deep_supervision=True)
+    dropped = IUNet(base=4, depth=3, deep_supervision=True, dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())  # no parameters of its own
+    assert count_parameters(dropped) == count_parameters(plain) and dropped.config["dropout"] == 0.5
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        plain.eval(), dropped.eval()
+        assert torch.equal(plain(x), dropped(x))  # inference: no effect
+        plain.train(), dropped.train()
+        a, b, c = dropped(x), dropped(x), plain(x)
+    assert not torch.allclose(a, b) and not torch.allclose(a, c)  # training: random channels dropped
+    with pytest.raises(ValueError, match="dropout"):
+        build_model("iunet", base=4, dropout=1.0)
+
+
 def test_reading_b_keeps_standard_convs_in_the_encoder_only():
     m = IUNet(base=4, depth=3, separable="nested", up="transposed")
     assert m.nodes["0_0"][0][0].groups == 1 and m.nodes["0_0"][0][0].kernel_size == (3, 3)

@@ -12,6 +12,9 @@ H is a node of two 3x3 convolutions, each depth-wise separable (depthwise 3x3 ->
                skip path (j > 0) is separable (reading b).
 With `deep_supervision`, every x(0, j) (j >= 1) gets its own 1x1 head; at inference
 `prune` = k uses the head of x(0, k) and skips the nodes it does not need.
+`dropout` p > 0: while training, whole channels of every skip-path node's input (the concatenation)
+are zeroed with probability p (spatial dropout, nn.Dropout2d) against over-fitting a small training
+set; no parameters, no effect at inference.
 """
 from __future__ import annotations
 
@@ -24,20 +27,25 @@ from iunet_gui.models.blocks import Up, conv_node, pad_input
 class IUNet(nn.Module):
     def __init__(self, in_channels: int = 3, base: int = 16, depth: int = 4, up: str = "bilinear",
                  separable: str = "all", deep_supervision: bool = False, widths: list[int] | None = None,
-                 prune: int | None = None):
+                 prune: int | None = None, dropout: float = 0.0):
         super().__init__()
         if separable not in ("all", "nested"):
             raise ValueError("separable must be 'all' or 'nested'")
+        if not 0 <= dropout < 1:
+            raise ValueError("dropout must be in [0, 1)")
         widths = list(widths) if widths else [base * 2 ** i for i in range(depth)]
         depth = len(widths)
         if depth < 2:
             raise ValueError("IU-Net needs a depth of at least 2")
         self.config = dict(in_channels=in_channels, base=widths[0], depth=depth, up=up, separable=separable,
                            deep_supervision=deep_supervision, widths=widths, prune=prune)
+        if dropout:  # only then: configs (and checkpoints) of networks without it stay as they were
+            self.config["dropout"] = dropout
         self.depth, self.widths, self.deep_supervision = depth, widths, deep_supervision
         self.prune = prune
         self.multiple = 2 ** (depth - 1)
         self.pool = nn.MaxPool2d(2)
+        self.drop = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
         self.nodes = nn.ModuleDict()
         self.ups = nn.ModuleDict()
         for i in range(depth):
@@ -66,7 +74,7 @@ class IUNet(nn.Module):
                 skip = [out[(i, k)] for k in range(j)]
                 below = out[(i + 1, j - 1)]
                 up = self.ups[f"{i}_{j}"](below, skip[0].shape[-2:])
-                out[(i, j)] = self.nodes[f"{i}_{j}"](torch.cat(skip + [up], dim=1))
+                out[(i, j)] = self.nodes[f"{i}_{j}"](self.drop(torch.cat(skip + [up], dim=1)))
         return out
 
     @staticmethod
