@@ -14,21 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
+from iunet_gui.core.metrics import confusion, pooled_iou_interval, scores
+from iunet_gui.training.data import labelled_images, load_items, split_items
+
 GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def probabilities(predictor, folder, names=None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(probability map, ground-truth mask) of every labelled image of `folder` (only `names` if given)."""
-    from iunet_gui.training.data import labelled_images
-
     project, images = labelled_images(folder)
     return [(predictor.predict_path(img).prob, project.ground_truth_mask(img) > 0)
             for img in images if names is None or img.name in names]
 
 
 def pooled_iou(rows, threshold: float) -> float:
-    from iunet_gui.core.metrics import confusion, scores
-
     total = np.zeros(4, np.int64)
     for prob, gt in rows:
         total += confusion(prob > threshold, gt)
@@ -43,7 +42,6 @@ def main() -> int:
     ap.add_argument("--grid", type=float, nargs="+", default=list(GRID))
     args = ap.parse_args()
 
-    from iunet_gui.training.data import load_items, split_items
     from iunet_gui.training.predictor import Predictor
 
     print("checkpoint: pooled defect IoU at each threshold; * = the validation-best threshold")
@@ -60,8 +58,6 @@ def main() -> int:
         v = [pooled_iou(val_rows, t) for t in args.grid]
         te = [pooled_iou(test_rows, t) for t in args.grid]
         k = int(np.argmax(v))
-        from iunet_gui.core.metrics import confusion, pooled_iou_interval
-
         lo, hi = pooled_iou_interval([dict(zip(("tp", "fp", "fn", "tn"), confusion(p > args.grid[k], g)))
                                       for p, g in test_rows])
         print(f"{ck} ({len(val_rows)} validation / {len(test_rows)} test images)")
