@@ -51,9 +51,11 @@ def test_dropout_zeroes_skip_path_channels_while_training_only():
     assert count_parameters(dropped) == count_parameters(plain) and dropped.config["dropout"] == 0.5
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
-        plain.eval(), dropped.eval()
+        plain.eval()
+        dropped.eval()
         assert torch.equal(plain(x), dropped(x))  # inference: no effect
-        plain.train(), dropped.train()
+        plain.train()
+        dropped.train()
         a, b, c = dropped(x), dropped(x), plain(x)
     assert not torch.allclose(a, b) and not torch.allclose(a, c)  # training: random channels dropped
     with pytest.raises(ValueError, match="dropout"):

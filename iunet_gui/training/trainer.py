@@ -673,8 +673,8 @@ def pick_best(top: float | None, val_miou: float, tolerance: float) -> tuple[boo
 
 
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # tried on the validation images (README:
-# on the magnetic tiles the validation-best threshold was 0.15-0.4, and scored 0.49-0.62 on the test tiles against
-# 0.47-0.50 at 0.5: large low-contrast regions come out at probabilities of 0.2-0.4)
+# on the magnetic tiles the validation-best threshold was 0.15-0.5, and scored 0.49-0.62 on the test tiles against
+# 0.47-0.50 at 0.5: large low-contrast regions come out at probabilities of 0.2-0.5)
 
 
 _CANCEL, _TIME, _NAN = 1, 2, 3
