@@ -37,6 +37,27 @@ def test_validation_tunes_the_checkpoint_threshold(tmp_path):
     assert load_checkpoint(fixed.best_checkpoint).threshold == 0.65
 
 
+def test_tuned_threshold_is_validated_as_predict_scores(tmp_path):
+    """The threshold is tuned on the Predictor's flip-mean logits: the stored threshold and the
+    validation MIoU are what the checkpoint's own Predictor gives on the validation images."""
+    from iunet_gui.core.metrics import confusion, scores
+    from iunet_gui.training.data import load_items, split_items
+    from iunet_gui.training.predictor import Predictor
+
+    cfg = tiny(tmp_path, epochs=1, tune_threshold=True, max_val_images=3, val_fraction=0.5)
+    res = train(cfg)
+    ck = load_checkpoint(res.best_checkpoint)
+    _, val = split_items(load_items(cfg.data), cfg.val_fraction, cfg.seed, cfg.max_val_images)
+    pred = Predictor.from_path(res.best_checkpoint, crop_to_part=False)
+    assert pred.tta
+    logits = [(pred.logits(it.image), it.mask) for it in val]
+    grid = sorted({cfg.threshold, *THRESHOLDS})
+    miou = [scores(*np.sum([confusion(z > np.log(t / (1 - t)), m) for z, m in logits], axis=0))["miou"]
+            for t in grid]
+    assert ck.threshold == grid[int(np.argmax(miou))]
+    assert res.history[-1]["val_miou"] == pytest.approx(max(miou), abs=1e-9)
+
+
 def test_pick_best_takes_later_weights_within_the_tolerance():
     from iunet_gui.training.trainer import pick_best
 

@@ -407,9 +407,19 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         save_checkpoint(path, eval_model, arch=cfg.model, config=model_cfg, classes=["defect"], meta=meta,
                         optimizer_state=opt.state_dict(), trainer_state=state)
 
+    def run_padded(x: np.ndarray, mult: int) -> np.ndarray:
+        """Logits of the eval model for one (C, H, W) input, padded to the network's multiple."""
+        xp, (h, w) = pad_to_multiple(np.ascontiguousarray(x), mult)
+        t = torch.from_numpy(xp[None]).to(device)
+        if device.type == "cpu":
+            t = t.contiguous(memory_format=torch.channels_last)
+        return eval_model(t)[0, 0, :h, :w].float().cpu().numpy()
+
     def validate() -> dict:
         """Whole validation images; with `tune_threshold`, scored at the threshold (of a small grid)
-        that gives the best pixel MIoU, which is then the checkpoint's threshold."""
+        that gives the best pixel MIoU, which is then the checkpoint's threshold, on the mean logits over
+        each image and its three flips, as the Predictor computes them (tta), so the stored threshold is
+        the one prediction wants (one pass and the flip mean preferred 0.5 and 0.25 in a tile run)."""
         from iunet_gui.core.metrics import confusion, scores
 
         refresh_bn()
@@ -423,11 +433,13 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             for it in val_items:
                 if cancel.cancelled and not distributed:
                     raise _Stop("cancelled", "training cancelled")
-                x, (h, w) = pad_to_multiple(prepare_input(rescale_image(it.image, cfg.scale), cfg.in_channels), mult)
-                t = torch.from_numpy(x[None]).to(device)
-                if device.type == "cpu":
-                    t = t.contiguous(memory_format=torch.channels_last)
-                z = upscale_logits(eval_model(t)[0, 0, :h, :w].float().cpu().numpy(), *it.mask.shape)
+                x = prepare_input(rescale_image(it.image, cfg.scale), cfg.in_channels)
+                # with tune_threshold, as `predict` scores: the mean logits over the image and its three
+                # flips, each padded as the Predictor pads it and flipped back
+                flips = ((), (0,), (1,), (0, 1)) if cfg.tune_threshold else ((),)  # axes of (H, W)
+                z = sum(np.flip(run_padded(np.flip(x, tuple(a + 1 for a in axes)), mult), axes)
+                        for axes in flips) / len(flips)
+                z = upscale_logits(np.ascontiguousarray(z), *it.mask.shape)
                 logits.append(z)
                 for k, c in enumerate(cuts):
                     conf[k] += confusion(z > c, it.mask)
