@@ -70,7 +70,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=d["threshold"],
                    help=f"probability threshold stored in the checkpoint (default {d['threshold']:g})")
     p.add_argument("--tune-threshold", action="store_true",
-                   help="store the threshold (0.1-0.9) that scores best on the validation images instead; on the "
+                   help="store the threshold (0.1-0.9) that scores best on the validation images instead, scored as "
+                        "predict scores them (the mean over each image and its flips: validation takes 4x longer); on the "
                         "magnetic tiles' large low-contrast defects it picked 0.15-0.5 and scored as well as or higher than 0.5 (README)")
     p.add_argument("--pick-tolerance", type=float, default=d["pick_tolerance"], metavar="MIOU",
                    help="best.pt holds the latest weights that validate within MIOU of the best validation MIoU so "
