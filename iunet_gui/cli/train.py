@@ -72,7 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tune-threshold", action="store_true",
                    help="store the threshold (0.1-0.9) that scores best on the validation images instead, scored as "
                         "predict scores them (the mean over each image and its flips: validation takes 4x longer); on the "
-                        "magnetic tiles' large low-contrast defects it picked 0.15-0.5 and scored as well as or higher than 0.5 (README)")
+                        "magnetic tiles' large low-contrast defects it picked 0.1-0.5 and scored as well as or higher than 0.5 (README)")
     p.add_argument("--pick-tolerance", type=float, default=d["pick_tolerance"], metavar="MIOU",
                    help="best.pt holds the latest weights that validate within MIOU of the best validation MIoU so "
                         f"far (default {d['pick_tolerance']:g}: smaller differences are noise on a few validation "

@@ -17,7 +17,7 @@ import numpy as np
 
 from iunet_gui.core.errors import CheckpointError, IunetError
 from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask
-from iunet_gui.training.preprocess import prepare_input, rescale_image, upscale_logits
+from iunet_gui.training.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
 
 
 @dataclass
@@ -189,10 +189,7 @@ class Predictor:
     def _flip_mean(self, image: np.ndarray) -> np.ndarray:
         """Test-time augmentation: the network was trained on flipped crops; the mean of its logits
         over the four flips of the image, each flipped back."""
-        total = self._logits(image).astype(np.float32)  # a copy: added to in place
-        for axes in ((0,), (1,), (0, 1)):
-            total += np.flip(self._logits(np.ascontiguousarray(np.flip(image, axes))), axes)
-        return total / 4
+        return flip_mean(self._logits, image)
 
     def _logits(self, image: np.ndarray) -> np.ndarray:
         x = prepare_input(image, self.in_channels)

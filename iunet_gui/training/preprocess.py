@@ -59,3 +59,14 @@ def upscale_logits(z: np.ndarray, h: int, w: int) -> np.ndarray:
     import cv2
 
     return cv2.resize(np.ascontiguousarray(z, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def flip_mean(run, image: np.ndarray, hw_axes: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Test-time augmentation shared by prediction and threshold tuning: the mean of `run`'s (H, W)
+    logits over the image and its three flips, each flipped back. `hw_axes` are the image's height
+    and width axes ((0, 1) for H x W x C, (1, 2) for C x H x W)."""
+    total = np.array(run(image), np.float32)  # a copy: added to in place
+    for axes in ((0,), (1,), (0, 1)):
+        flipped = np.ascontiguousarray(np.flip(image, tuple(hw_axes[a] for a in axes)))
+        total += np.flip(run(flipped), axes)
+    return total / 4
