@@ -1,5 +1,5 @@
-"""The one input normalisation and input scaling shared by training and inference (numpy and
-OpenCV, no torch)."""
+"""The one input normalisation, input scaling and test-time flip mean shared by training and
+inference (numpy and OpenCV, no torch)."""
 from __future__ import annotations
 
 import numpy as np
