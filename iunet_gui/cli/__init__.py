@@ -1,6 +1,6 @@
 """The `iunet-gui` command.
 
-`iunet-gui [DIR] [--image NAME] [--screenshot PNG]` opens the window; `iunet-gui COMMAND ...`
+`iunet-gui [DIR] [--image NAME] [--model CKPT] [--predict] [--screenshot PNG]` opens the window; `iunet-gui COMMAND ...`
 works headless. Each command lives in its own module of this package and defines
 `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`. Modules are imported only
 when their command runs, so `--help` and the window stay fast (no torch import).
@@ -40,7 +40,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "With no command, opens the app on DIR (default: sample_images/)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="GUI use: iunet-gui [DIR] [--image NAME] [--screenshot PNG]\n"
+        epilog="GUI use: iunet-gui [DIR] [--image NAME] [--model CKPT] [--predict] [--screenshot PNG]\n"
         "Run 'iunet-gui COMMAND --help' for a command's options. Exit codes: 0 ok, 2 bad input.",
     )
     parser.add_argument("--version", action="version", version=f"iunet-gui {__version__}")
@@ -56,6 +56,10 @@ def _gui_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default=None, help="image to show first (file name in the folder)")
     p.add_argument("--screenshot", default=None, metavar="PNG",
                    help="open at 1440x900, render, save a screenshot to PNG and exit")
+    p.add_argument("--model", default=None, metavar="CKPT",
+                   help="trained model for the Model panel (default: the shipped resources/iunet_default.pt)")
+    p.add_argument("--predict", action="store_true",
+                   help="predict every image as it opens (the Model panel's 'Predict each image as it opens')")
     return p
 
 
@@ -91,4 +95,5 @@ def main(argv: list[str] | None = None) -> int:
     from iunet_gui.gui.app import run_app  # Qt imported only here
 
     folder = Path(args.folder) if args.folder else (DEFAULT_PROJECT if DEFAULT_PROJECT.is_dir() else Path.cwd())
-    return int(run_app(folder, image=args.image, screenshot=args.screenshot) or 0)
+    return int(run_app(folder, image=args.image, screenshot=args.screenshot, model=args.model,
+                       predict=args.predict) or 0)

@@ -54,10 +54,9 @@ def run(args) -> int:
     import numpy as np
 
     from iunet_gui.cli._common import ProgressLine
-    from iunet_gui.core.annotation import Annotation, Shape
+    from iunet_gui.core.annotation import Annotation, predicted_shapes
     from iunet_gui.core.atomic import atomic_write_json
     from iunet_gui.core.errors import IunetError
-    from iunet_gui.core.geometry import mask_to_polygons
     from iunet_gui.core.images import save_image, save_mask
     from iunet_gui.core.project import Project
     from iunet_gui.training.predictor import Predictor
@@ -108,9 +107,7 @@ def run(args) -> int:
             h, w = res.mask.shape
             ann = Annotation(image_path=str(Path(_relpath(img, out))), image_width=w, image_height=h)
             ann.mm_per_px = mm
-            for poly in mask_to_polygons(res.mask, tolerance=1.0, min_area=pred.min_area_px):
-                ann.shapes.append(Shape("defect", np.round(poly, 2).tolist(), flags={},
-                                        description="predicted by " + pred.name))
+            ann.shapes.extend(predicted_shapes(res.mask, "defect", pred.name, min_area=pred.min_area_px))
             ann.save(out / f"{stem}.json")
         print(f"{img.name}: {len(res.defects)} defect(s)"
               + "".join(f"  [{d.length_mm:.2f} mm]" if d.length_mm else f"  [{d.length_px:.1f} px]"

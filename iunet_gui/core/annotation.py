@@ -290,3 +290,16 @@ def _parse_shape(i: int, s: Any, width: int, height: int, fail, warnings: list[s
 def sidecar_path(image_path: str | os.PathLike) -> Path:
     """The labelme sidecar of an image: name.json beside name.ext."""
     return Path(image_path).with_suffix(".json")
+
+
+PREDICTED_PREFIX = "predicted by "  # a predicted shape's description starts with it (image status "predicted")
+
+
+def predicted_shapes(mask, label: str, model_name: str, min_area: float = 4.0, tolerance: float = 1.0) -> list[Shape]:
+    """A predicted defect mask as editable labelme polygons of class `label`, each described as
+    predicted by `model_name` (so the image list shows the image as predicted until it is reviewed)."""
+    from iunet_gui.core.geometry import mask_to_polygons
+
+    return [Shape(label, [[round(float(x), 2), round(float(y), 2)] for x, y in poly],
+                  description=PREDICTED_PREFIX + model_name)
+            for poly in mask_to_polygons(mask, tolerance=tolerance, min_area=min_area)]

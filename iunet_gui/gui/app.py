@@ -26,7 +26,8 @@ def make_app():
     return app
 
 
-def run_app(folder: Path, image: str | None = None, screenshot: str | None = None) -> int:
+def run_app(folder: Path, image: str | None = None, screenshot: str | None = None, model: str | None = None,
+            predict: bool = False) -> int:
     from PySide6.QtCore import QTimer
 
     from iunet_gui.gui.main_window import MainWindow
@@ -48,11 +49,20 @@ def run_app(folder: Path, image: str | None = None, screenshot: str | None = Non
         if state is not None:
             win.restoreState(state)
     win.show()
+    if model:
+        win.model_dock.set_checkpoint(Path(model))
+    win.model_dock.auto_box.setChecked(predict)
     win.open_folder(folder, image=image)
     if image and win.project and image not in [p.name for p in win.project.images]:
         print(f"iunet-gui: warning: {image} is not in {folder}", file=sys.stderr)
     if screenshot:
+        waited = [0]
+
         def shoot():
+            if win.model_dock.busy() and waited[0] < 300:  # a prediction is on its way: show it (up to 60 s)
+                waited[0] += 1
+                QTimer.singleShot(200, shoot)
+                return
             win.canvas.fit()
             app.processEvents()
             ok = win.grab().save(str(screenshot))

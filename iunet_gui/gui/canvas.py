@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap, QUndoStack
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QUndoStack
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene,
+                               QGraphicsSimpleTextItem, QGraphicsView)
 
 from iunet_gui.core.annotation import Shape
 from iunet_gui.gui import commands as cmd
@@ -69,6 +70,8 @@ class Canvas(QGraphicsView):
         self._preview.setPen(pen)
         self._preview.setZValue(10)
         self.scene().addItem(self._preview)
+        self._prediction_items: list[QGraphicsItem] = []  # a model's prediction over the image (not editable)
+        self.prediction_visible = True
 
     # -- document ------------------------------------------------------------------------------
     def set_document(self, document) -> None:
@@ -81,6 +84,7 @@ class Canvas(QGraphicsView):
         self.selected = []
         self.active_vertex = None
         self.document = document
+        self.set_prediction(None)
         if self._pixmap_item is not None:
             self.scene().removeItem(self._pixmap_item)
             self._pixmap_item = None
@@ -520,3 +524,61 @@ class Canvas(QGraphicsView):
         for it in self.items.values():
             it.setVisible(it.shape_ref.label not in self.hidden_labels)
         self.select_shapes([s for s in self.selected if s.label not in self.hidden_labels])
+
+    # -- a model's prediction over the image ---------------------------------------------------
+    def set_prediction(self, mask, defects=(), color: str = "#00e5ff") -> None:
+        """Show a predicted defect mask over the image (tinted, under the shapes), each defect's
+        minimum rotated rectangle (dashed) and its length; None clears it. Not editable and not
+        saved: accepting a prediction turns it into shapes (MainWindow.accept_prediction)."""
+        for it in self._prediction_items:
+            self.scene().removeItem(it)
+        self._prediction_items = []
+        if mask is None or self.document is None or self.document.image is None:
+            return
+        h, w = self.document.image.shape[:2]
+        if mask.shape != (h, w):
+            raise ValueError(f"prediction of {mask.shape[1]}x{mask.shape[0]} px for an image of {w}x{h}")
+        c = QColor(color)
+        rgba = np.zeros((h, w, 4), np.uint8)
+        rgba[np.asarray(mask, bool)] = (c.red(), c.green(), c.blue(), 110)
+        tint = QGraphicsPixmapItem(QPixmap.fromImage(QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()))
+        tint.setZValue(0.5)
+        path = QPainterPath()
+        pen = QPen(c, 1.6)
+        pen.setCosmetic(True)
+        pen.setStyle(Qt.DashLine)
+        items: list[QGraphicsItem] = [tint]
+        font = QFont()
+        font.setBold(True)
+        for k, d in enumerate(defects):
+            box = [QPointF(float(x), float(y)) for x, y in d.box]
+            path.moveTo(box[0])
+            for p in box[1:] + box[:1]:
+                path.lineTo(p)
+            text = QGraphicsSimpleTextItem(f"{k + 1}: " + (f"{d.length_mm:.2f} mm" if d.length_mm is not None
+                                                          else f"{d.length_px:.0f} px"))
+            text.setFont(font)
+            text.setBrush(c)
+            outline = QPen(QColor(0, 0, 0, 200), 0.8)
+            text.setPen(outline)
+            text.setFlag(QGraphicsItem.ItemIgnoresTransformations)  # readable at any zoom
+            text.setPos(max(p.x() for p in box) + 3, min(p.y() for p in box))
+            text.setZValue(11)
+            items.append(text)
+        boxes = QGraphicsPathItem(path)
+        boxes.setPen(pen)
+        boxes.setZValue(9)
+        items.append(boxes)
+        for it in items:
+            it.setVisible(self.prediction_visible)
+            self.scene().addItem(it)
+        self._prediction_items = items
+
+    @property
+    def has_prediction(self) -> bool:
+        return bool(self._prediction_items)
+
+    def show_prediction(self, visible: bool) -> None:
+        self.prediction_visible = bool(visible)
+        for it in self._prediction_items:
+            it.setVisible(self.prediction_visible)

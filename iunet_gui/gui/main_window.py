@@ -17,6 +17,7 @@ from iunet_gui.core.project import Project
 from iunet_gui.gui import commands as cmd
 from iunet_gui.gui.canvas import Canvas
 from iunet_gui.gui.docks import ClassDock, ImageListDock, ShapeDock
+from iunet_gui.gui.model_dock import ModelDock
 from iunet_gui.gui.document import STATUS_BROKEN, ImageDocument, annotation_status, image_status
 from iunet_gui.gui.shape_item import outline_points
 from iunet_gui.gui.theme import icon
@@ -47,8 +48,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.LeftDockWidgetArea, self.images_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.class_dock)
         self.addDockWidget(Qt.RightDockWidgetArea, self.shape_dock)
-        self.resizeDocks([self.images_dock], [230], Qt.Horizontal)
-        self.resizeDocks([self.class_dock, self.shape_dock], [200, 420], Qt.Vertical)
+        self.model_dock = ModelDock(self)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.model_dock)
+        self.resizeDocks([self.images_dock, self.model_dock], [230, 280], Qt.Horizontal)
+        self.resizeDocks([self.class_dock, self.shape_dock, self.model_dock], [150, 150, 520], Qt.Vertical)
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
@@ -114,6 +117,20 @@ class MainWindow(QMainWindow):
         self.act_reviewed = self._act("Mark &Reviewed", self.toggle_reviewed, "Ctrl+Shift+R", "reviewed", True)
         self.act_defect_free = self._act("Mark Defect-&Free", self.toggle_defect_free, "Ctrl+Shift+F",
                                          "defect-free", True)
+        md = self.model_dock
+        self.act_predict = self._act("&Predict Image", md.predict_current, "Ctrl+P", "model",
+                                     tip="Predict the defects of this image with the current model")
+        self.act_accept = self._act("&Accept Prediction", md.accept, "Ctrl+Shift+A", "accept",
+                                    tip="Turn the prediction into editable shapes of the current class")
+        self.act_show_prediction = self._act(
+            "&Show Prediction", lambda: md.show_box.setChecked(self.act_show_prediction.isChecked()), "Ctrl+H",
+            checkable=True)
+        self.act_show_prediction.setChecked(True)
+        md.show_box.toggled.connect(self.act_show_prediction.setChecked)
+        self.act_choose_model = self._act("&Choose Model…", md.choose_checkpoint)
+        self.act_train = self._act("&Train on Labelled Images", md.start_training, "Ctrl+T", "train",
+                                   tip="Train a model on every labelled image of this folder")
+        self.act_stop_training = self._act("Stop T&raining", md.stop_training)
         self.act_shortcuts = self._act("&Keyboard Shortcuts", self.show_shortcuts, "F1", "keyboard")
         self.act_quit = self._act("&Quit", self.close, "Ctrl+Q")
         self.mode_actions = {"polygon": self.act_poly, "rectangle": self.act_rect, "circle": self.act_circle,
@@ -137,8 +154,12 @@ class MainWindow(QMainWindow):
         for a in (self.act_fit, self.act_100, self.act_zin, self.act_zout, None, self.act_prev, self.act_next):
             m.addSeparator() if a is None else m.addAction(a)
         m.addSeparator()
-        for d in (self.images_dock, self.class_dock, self.shape_dock):
+        for d in (self.images_dock, self.class_dock, self.shape_dock, self.model_dock):
             m.addAction(d.toggleViewAction())
+        m = mb.addMenu("&Model")
+        for a in (self.act_predict, self.act_accept, self.act_show_prediction, None, self.act_choose_model, None,
+                  self.act_train, self.act_stop_training):
+            m.addSeparator() if a is None else m.addAction(a)
         m = mb.addMenu("&Help")
         m.addAction(self.act_shortcuts)
         m.addAction(QAction("&About iunet-gui", self, triggered=self.about))
@@ -149,7 +170,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_open, self.act_save, None, self.act_prev, self.act_next, None, self.act_edit, self.act_poly,
                   self.act_rect, self.act_circle, self.act_delete, None, self.act_undo, self.act_redo, None,
                   self.act_fit, self.act_100, self.act_zin, self.act_zout, None, self.act_defect_free,
-                  self.act_reviewed):
+                  self.act_reviewed, None, self.act_predict, self.act_accept, self.act_train):
             tb.addSeparator() if a is None else tb.addAction(a)
         self._refresh_recent()
 
@@ -195,6 +216,8 @@ class MainWindow(QMainWindow):
         self.row = -1
         self.document = None
         self.canvas.set_document(None)
+        self.model_dock.cache.clear()
+        self.model_dock.image_opened()
         if project.images:
             names = [p.name for p in project.images]
             self.go_to(names.index(image) if image in names else 0)
@@ -233,6 +256,7 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{w} × {h} px")
         self._set_saved_label(False)
         self._sync_flags()
+        self.model_dock.image_opened()
         if doc.warnings:
             self.statusBar().showMessage("; ".join(doc.warnings)[:300], 10000)
         return True
@@ -295,15 +319,26 @@ class MainWindow(QMainWindow):
         return "discard" if answer == QMessageBox.Discard else "cancel"
 
     def closeEvent(self, ev) -> None:
+        if self.model_dock.training and self.ask_stop_training() != "stop":
+            ev.ignore()
+            return
         if self.document is not None and self.document.dirty:
             if not self.save():
                 choice = self.ask_unsaved()
                 if choice == "cancel":
                     ev.ignore()
                     return
+        self.model_dock.shut_down()
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("state", self.saveState())
         ev.accept()
+
+    def ask_stop_training(self) -> str:
+        """'stop' or 'cancel' when the window closes during training (a dialog; tests replace it)."""
+        answer = QMessageBox.question(self, "Training is running",
+                                      "A model is training. Stop it and quit? The last good checkpoint is kept in "
+                                      f"{self.model_dock.last_run}.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return "stop" if answer == QMessageBox.Yes else "cancel"
 
     def _dirty_changed(self, dirty: bool) -> None:
         self._set_saved_label(dirty)
@@ -427,7 +462,8 @@ class MainWindow(QMainWindow):
                 for a in (self.act_open, self.act_save, self.act_next, self.act_prev, self.act_poly, self.act_rect,
                           self.act_circle, self.act_edit, self.act_delete, self.act_undo, self.act_redo,
                           self.act_copy, self.act_paste, self.act_fit, self.act_100, self.act_zin, self.act_zout,
-                          self.act_defect_free, self.act_reviewed, self.act_shortcuts, self.act_quit)]
+                          self.act_defect_free, self.act_reviewed, self.act_predict, self.act_accept,
+                          self.act_show_prediction, self.act_train, self.act_shortcuts, self.act_quit)]
         rows += [("Pick class 1-9 (relabels the selection)", "1 … 9"),
                  ("Close polygon", "click first vertex, double-click or Enter"),
                  ("Cancel drawing / deselect", "Esc"), ("Remove last vertex while drawing", "Backspace"),

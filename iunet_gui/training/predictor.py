@@ -239,13 +239,18 @@ class Predictor:
         t2 = time.perf_counter()
         prob = _sigmoid(z)
         mask = z > np.log(self.threshold / (1 - self.threshold)) if 0 < self.threshold < 1 else prob > self.threshold
-        if self.min_area_px > 1:
-            mask = remove_specks(mask, self.min_area_px)
-        defects = measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
+        mask, defects = self.measure(mask, mm_per_px)
         t3 = time.perf_counter()
         timing = {"roi": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}
         return Prediction(prob, mask, defects, timing, roi)
+
+    def measure(self, mask: np.ndarray, mm_per_px: float | None = None):
+        """(mask without specks, measured defects) as `predict` gives them for a thresholded mask; the
+        window uses it to re-threshold a probability map without running the network again."""
+        if self.min_area_px > 1:
+            mask = remove_specks(mask, self.min_area_px)
+        return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
 
     def predict_path(self, path, mm_per_px: float | None = None) -> Prediction:
         from iunet_gui.core.images import load_image

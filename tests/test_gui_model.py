@@ -1,0 +1,242 @@
+"""The Model panel driven as an operator would: Predict, threshold, Accept, auto-predict while
+stepping through images, one-click training with Stop, and the errors a user can run into."""
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from iunet_gui.core.annotation import Annotation, Shape
+from iunet_gui.gui.app import make_app
+from iunet_gui.gui.document import STATUS_PREDICTED
+from iunet_gui.gui.main_window import MainWindow
+from iunet_gui.gui.model_dock import DEFAULT_CHECKPOINT, RUNS_FOLDER
+from iunet_gui.training.predictor import Predictor
+from tests.test_training import make_toy
+
+BRIGHT, MID, BACKGROUND = 220, 160, 90  # the fake model: p 0.86, 0.63, 0.06 (see fake_predictor)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """a.png: a bright square (labelled) and a mid-grey one (not); b.png: a bright square, unlabelled."""
+    d = tmp_path / "project"
+    d.mkdir()
+    a = np.full((160, 200, 3), BACKGROUND, np.uint8)
+    a[40:70, 30:60] = BRIGHT
+    a[90:120, 120:150] = MID
+    cv2.imwrite(str(d / "a.png"), a)
+    ann = Annotation.empty("a.png", 200, 160)
+    ann.shapes.append(Shape("scratch", [[30, 40], [59, 40], [59, 69], [30, 69]]))
+    ann.save(d / "a.json")
+    b = np.full((160, 200, 3), BACKGROUND, np.uint8)
+    b[100:130, 10:40] = BRIGHT
+    cv2.imwrite(str(d / "b.png"), b)
+    return d
+
+
+def open_window(qtbot, tmp_path, folder):
+    make_app()
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    w.quiet_errors = True
+    w.ask_stop_training = lambda: "stop"  # closing at teardown stops a run instead of asking
+    w.resize(1300, 850)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.open_folder(folder)
+    return w
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, folder):
+    return open_window(qtbot, tmp_path, folder)
+
+
+def fake_predictor(win, tmp_path):
+    """A real Predictor whose 'network' is a fixed function of the input (logit = 3 x - 1 on the
+    normalised first channel): the panel's logic is tested without training anything."""
+    calls = []
+
+    def run(x):
+        calls.append(x.shape)
+        return (3.0 * x[0] - 1.0).astype(np.float32)
+
+    ckpt = tmp_path / "fake.pt"
+    ckpt.write_bytes(b"not used")
+    md = win.model_dock
+    md.set_checkpoint(ckpt)
+    md._predictor = Predictor(run, 3, 1, "fake.pt", "fake", threshold=0.5, crop_to_part=False)
+    md._predictor_path = ckpt
+    return calls
+
+
+def predict(qtbot, win):
+    md = win.model_dock
+    qtbot.mouseClick(md.predict_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: md.predict_job is None and md.shown is not None, timeout=20000)
+    return md.shown
+
+
+def test_the_shipped_model_is_the_default(win):
+    assert DEFAULT_CHECKPOINT.exists()
+    assert win.model_dock.checkpoint == DEFAULT_CHECKPOINT
+    assert "iunet_default.pt" in win.model_dock.model_label.text()
+
+
+def test_predict_shows_the_defects_over_the_image_with_lengths_and_a_comparison(qtbot, win, tmp_path):
+    fake_predictor(win, tmp_path)
+    p = predict(qtbot, win)
+    assert p.image.name == "a.png" and p.mask.shape == (160, 200)
+    assert len(p.defects) == 2 and win.canvas.has_prediction
+    lengths = sorted(round(d.length_px) for d in p.defects)
+    assert lengths == [29, 29]  # two 30 px squares, measured through pixel centres
+    text = win.model_dock.result.text()
+    assert "2 defect(s)" in text and "threshold 0.50" in text
+    # one of the two is labelled: found 1 of 1, the mid-grey square a false alarm
+    assert "found 1 of 1" in text and "1 false alarm" in text
+    qtbot.keyClick(win, Qt.Key_H, Qt.ControlModifier)  # Ctrl+H hides it, the shapes stay
+    assert not win.model_dock.show_box.isChecked()
+    assert not any(it.isVisible() for it in win.canvas._prediction_items)
+    qtbot.keyClick(win, Qt.Key_H, Qt.ControlModifier)
+    assert all(it.isVisible() for it in win.canvas._prediction_items)
+
+
+def test_threshold_changes_the_prediction_without_running_the_network(qtbot, win, tmp_path):
+    calls = fake_predictor(win, tmp_path)
+    predict(qtbot, win)
+    runs = len(calls)
+    md = win.model_dock
+    md.threshold.setValue(0.75)  # the mid-grey square (p 0.63) drops out
+    assert len(md.shown_defects) == 1 and "1 defect(s)" in md.result.text() and "threshold 0.75" in md.result.text()
+    assert "0 false alarm" in md.result.text()
+    md.threshold.setValue(0.0)  # "model's own": back to 0.5
+    assert len(md.shown_defects) == 2
+    assert len(calls) == runs
+
+
+def test_accept_turns_the_prediction_into_undoable_shapes_of_the_current_class(qtbot, win, tmp_path):
+    fake_predictor(win, tmp_path)
+    predict(qtbot, win)
+    qtbot.keyClick(win, Qt.Key_3)  # class 3 (hole)
+    before = list(win.document.shapes)
+    qtbot.keyClick(win, Qt.Key_A, Qt.ControlModifier | Qt.ShiftModifier)
+    added = [s for s in win.document.shapes if s not in before]
+    assert len(added) == 2 and {s.label for s in added} == {"hole"}
+    assert all(s.description == "predicted by fake.pt" for s in added)
+    assert not win.canvas.has_prediction and win.document.dirty
+    assert win.save()
+    assert win.images_dock.status(0) == STATUS_PREDICTED
+    saved = Annotation.load(win.project.annotation_path(win.document.image_path))
+    assert len(saved.shapes) == 3  # the operator's square kept, the two predicted ones added
+    qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)
+    assert win.document.shapes == before
+
+
+def test_auto_predict_while_stepping_through_images_and_the_cache(qtbot, win, tmp_path):
+    calls = fake_predictor(win, tmp_path)
+    md = win.model_dock
+    md.auto_box.setChecked(True)
+    qtbot.keyClick(win.canvas, Qt.Key_D)  # next image: predicted as it opens
+    qtbot.waitUntil(lambda: md.shown is not None and md.shown.image.name == "b.png", timeout=20000)
+    assert len(md.shown.defects) == 1 and "No labels of yours" in md.result.text()
+    qtbot.keyClick(win.canvas, Qt.Key_A)  # back: shown from the cache, the network not run again
+    qtbot.waitUntil(lambda: md.shown is not None and md.shown.image.name == "a.png", timeout=20000)
+    runs = len(calls)
+    qtbot.keyClick(win.canvas, Qt.Key_D)
+    assert md.shown.image.name == "b.png" and len(calls) == runs and md.predict_job is None
+
+
+def test_a_broken_model_file_gives_a_clear_message(qtbot, win, tmp_path):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"\x00 not a checkpoint")
+    md = win.model_dock
+    md.set_checkpoint(bad)
+    qtbot.mouseClick(md.predict_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: md.predict_job is None, timeout=20000)
+    assert md.shown is None and not win.canvas.has_prediction
+    assert any(e.startswith("Prediction failed") and "broken.pt" in e for e in win.errors)
+    md.set_checkpoint(tmp_path / "missing.pt")  # refused: the broken one stays chosen
+    assert md.checkpoint == bad and any("Model not found" in e for e in win.errors)
+
+
+def tiny(cfg, **kw):
+    base = dict(model_overrides={"base": 4, "depth": 3}, epochs=2, crop=32, crops_per_epoch=8, lr=3e-3,
+                max_val_images=2, threads=1, seed=1, scale=1.0, init=None)
+    base.update(kw)
+    return replace(cfg, **base)
+
+
+def test_train_with_one_click_then_the_new_model_predicts(qtbot, tmp_path):
+    data = make_toy(tmp_path / "toy", n=6, size=64)
+    win = open_window(qtbot, tmp_path, data)
+    md = win.model_dock
+    seen = []
+    md.adjust_config = lambda cfg: seen.append(cfg) or tiny(cfg)
+    finished = []
+    md.training_finished.connect(finished.append)
+    qtbot.mouseClick(md.train_button, Qt.LeftButton)
+    assert md.training and not md.train_button.isEnabled() and md.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: bool(finished) and not md.training, timeout=120000)
+    result = finished[0]
+    assert result.status == "done" and result.epochs_done == 2
+    # the panel's own settings: this folder, a run folder in it, the shipped model fine-tuned
+    assert seen[0].data == str(data) and seen[0].init == str(DEFAULT_CHECKPOINT)
+    assert seen[0].time_limit_min == md.minutes.value()
+    run = result.run_dir
+    assert run.parent == data / RUNS_FOLDER and (run / "best.pt").exists() and (run / "last.pt").exists()
+    assert md.checkpoint == run / "best.pt" and "Trained" in md.train_status.text()
+    assert len(md.val_curve.getData()[0]) == 2 and len(md.loss_curve.getData()[0]) > 0  # the live curves
+    assert md.train_button.isEnabled() and not md.stop_button.isEnabled()
+    # it predicts the open image with the new model at once
+    qtbot.waitUntil(lambda: md.predict_job is None and md.shown is not None, timeout=30000)
+    assert md.shown.model == run / "best.pt" and md.shown.mask.shape == (64, 64)
+
+
+def test_stop_ends_training_within_a_step_and_keeps_the_window(qtbot, tmp_path):
+    data = make_toy(tmp_path / "toy", n=6, size=64)
+    win = open_window(qtbot, tmp_path, data)
+    md = win.model_dock
+    md.adjust_config = lambda cfg: tiny(cfg, epochs=5, crops_per_epoch=4000)  # 2000 steps an epoch
+    finished, steps = [], []
+    md.training_finished.connect(finished.append)
+    qtbot.mouseClick(md.train_button, Qt.LeftButton)
+    md.train_job.progressed.connect(lambda ev: steps.append(ev) if ev.stage == "train" else None)
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60000)
+    qtbot.mouseClick(md.stop_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(finished) and not md.training, timeout=30000)
+    result = finished[0]
+    assert result.status == "cancelled" and result.epochs_done == 0
+    # stopped inside the first epoch: a few steps of training do not replace the model in use
+    assert md.checkpoint == DEFAULT_CHECKPOINT and "unchanged" in md.train_status.text()
+    assert md.train_button.isEnabled() and not md.stop_button.isEnabled()
+
+
+def test_training_without_labels_says_so(qtbot, tmp_path):
+    d = tmp_path / "empty"
+    d.mkdir()
+    cv2.imwrite(str(d / "x.png"), np.full((64, 64, 3), 100, np.uint8))
+    win = open_window(qtbot, tmp_path, d)
+    md = win.model_dock
+    md.adjust_config = tiny
+    finished = []
+    md.training_finished.connect(finished.append)
+    qtbot.mouseClick(md.train_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(finished) and not md.training, timeout=60000)
+    assert any(e.startswith("Training failed") and "label" in e.lower() for e in win.errors)
+    assert md.checkpoint == DEFAULT_CHECKPOINT and md.train_button.isEnabled()
+
+
+def test_closing_during_training_asks_and_stops_cleanly(qtbot, tmp_path):
+    data = make_toy(tmp_path / "toy", n=6, size=64)
+    win = open_window(qtbot, tmp_path, data)
+    md = win.model_dock
+    md.adjust_config = lambda cfg: tiny(cfg, epochs=500, crops_per_epoch=64)
+    qtbot.mouseClick(md.train_button, Qt.LeftButton)
+    job = md.train_job
+    win.ask_stop_training = lambda: "cancel"
+    assert not win.close() and md.training  # the operator chose to keep training
+    win.ask_stop_training = lambda: "stop"
+    assert win.close()
+    assert job.isFinished()
