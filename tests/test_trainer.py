@@ -118,6 +118,20 @@ def test_time_limit_stops_cleanly_with_checkpoints(tmp_path):
     assert res.best_checkpoint.exists() and res.last_checkpoint.exists()
 
 
+def test_a_time_limit_passing_during_validation_does_not_validate_the_same_weights_again(tmp_path):
+    import time
+
+    def slow_first_validation(ev):  # the limit passes while epoch 1 validates
+        if ev.stage == "validate" and ev.epoch == 1:
+            time.sleep(3.5)
+
+    res = train(tiny(tmp_path, epochs=50, time_limit_min=0.05), progress=slow_first_validation)
+    assert res.status == "time_limit" and res.epochs_done == 1
+    rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
+    assert [r["epoch"] for r in rows] == ["1"] and not rows[0]["partial"]
+    assert res.best_checkpoint.exists() and res.last_checkpoint.exists()
+
+
 def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
     events = []
     train(tiny(tmp_path, epochs=2), progress=events.append)

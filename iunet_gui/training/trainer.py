@@ -517,6 +517,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     global_step, lr_now = step0, cfg.lr
     failed = True  # until the loop ends by itself or by a stop every process agreed on
     total_steps = (cfg.epochs - start_epoch) * steps_per_epoch
+    losses: list[float] = []  # this epoch's
     model.train()
     try:
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
@@ -602,8 +603,10 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     except _Stop as stop:
         status, message = stop.status, stop.message
         if rank == 0 and status in ("cancelled", "time_limit"):
-            # The weights are good: keep the unfinished epoch's progress.
-            if status == "time_limit" and val_items:
+            # The weights are good: keep the unfinished epoch's progress (validated unless no step was
+            # trained since the last validation: the limit can pass while an epoch validates).
+            trained_since = bool(losses) or not history or "val_miou" not in history[-1]
+            if status == "time_limit" and val_items and trained_since:
                 row = {"epoch": epochs_done + 1, "partial": True, "seconds": time.perf_counter() - t_start,
                        **validate()}
                 history.append(row)
