@@ -1,5 +1,6 @@
 """The Model panel driven as an operator would: Predict, threshold, Accept, auto-predict while
 stepping through images, one-click training with Stop, and the errors a user can run into."""
+import json
 from dataclasses import replace
 
 import cv2
@@ -192,6 +193,15 @@ def test_train_with_one_click_then_the_new_model_predicts(qtbot, tmp_path):
     # it predicts the open image with the new model at once
     qtbot.waitUntil(lambda: md.predict_job is None and md.shown is not None, timeout=30000)
     assert md.shown.model == run / "best.pt" and md.shown.mask.shape == (64, 64)
+    # a second click fine-tunes that model at the input scale it learned at (1, not the default 0.3)
+    finished.clear()
+    md.adjust_config = lambda cfg: replace(tiny(cfg, epochs=1, init=cfg.init), scale=seen[0].scale)
+    qtbot.mouseClick(md.train_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(finished) and not md.training, timeout=120000)
+    second = finished[0]
+    assert second.status == "done" and second.run_dir != run
+    config = json.loads((second.run_dir / "config.json").read_text())["train"]
+    assert seen[0].scale == 0.3 and config["init"] == str(run / "best.pt") and config["scale"] == 1.0
 
 
 def test_stop_ends_training_within_a_step_and_keeps_the_window(qtbot, tmp_path):

@@ -374,7 +374,11 @@ class ModelDock(QDockWidget):
         from iunet_gui.training.trainer import TrainConfig  # dataclass only; torch is imported by train()
 
         folder = Path(win.project.folder)
-        out = folder / RUNS_FOLDER / time.strftime("%Y%m%d-%H%M%S")
+        out = stamp = folder / RUNS_FOLDER / time.strftime("%Y%m%d-%H%M%S")
+        k = 1
+        while out.exists():  # two runs within a second: never train into another run's folder
+            k += 1
+            out = stamp.with_name(f"{stamp.name}-{k}")
         init = None
         if self.finetune_box.isChecked() and self.checkpoint is not None and self.checkpoint.suffix == ".pt":
             init = str(self.checkpoint)
@@ -382,9 +386,17 @@ class ModelDock(QDockWidget):
         cfg = self.adjust_config(cfg)
 
         def work(progress, cancel):
+            from dataclasses import replace
+
             from iunet_gui.training.trainer import train
 
-            return train(cfg, progress=progress, cancel=cancel)
+            run_cfg = cfg
+            if cfg.init:  # fine-tune at the input scale the model learned at (the panel has no scale setting)
+                from iunet_gui.models.checkpoint import load_checkpoint
+
+                scale = load_checkpoint(cfg.init).meta.get("input_scale")
+                run_cfg = replace(cfg, scale=float(scale or cfg.scale))
+            return train(run_cfg, progress=progress, cancel=cancel)
 
         self.train_job = job = Job(work, self)
         job.progressed.connect(self._train_event)
