@@ -154,10 +154,14 @@ def test_a_broken_model_file_gives_a_clear_message(qtbot, win, tmp_path):
     bad.write_bytes(b"\x00 not a checkpoint")
     md = win.model_dock
     md.set_checkpoint(bad)
+    md.auto_box.setChecked(True)
     qtbot.mouseClick(md.predict_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: md.predict_job is None, timeout=20000)
     assert md.shown is None and not win.canvas.has_prediction
-    assert any(e.startswith("Prediction failed") and "broken.pt" in e for e in win.errors)
+    assert [e for e in win.errors if e.startswith("Prediction failed") and "broken.pt" in e]
+    assert not md.auto_box.isChecked()  # stepping on does not repeat the same error on every image
+    qtbot.keyClick(win.canvas, Qt.Key_D)
+    assert md.predict_job is None and len([e for e in win.errors if e.startswith("Prediction failed")]) == 1
     md.set_checkpoint(tmp_path / "missing.pt")  # refused: the broken one stays chosen
     assert md.checkpoint == bad and any("Model not found" in e for e in win.errors)
 

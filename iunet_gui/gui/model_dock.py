@@ -261,7 +261,11 @@ class ModelDock(QDockWidget):
 
     def _predict_failed(self, message: str) -> None:
         self.result.setText("Prediction failed.")
-        self.win.error("Prediction failed", f"{self.checkpoint}: {message}")
+        more = ""
+        if self.auto_box.isChecked():  # not the same message again on every image
+            self.auto_box.setChecked(False)
+            more = "\n\n'Predict on open' is now off; choose another model and tick it again."
+        self.win.error("Prediction failed", f"{self.checkpoint}: {message}{more}")
 
     def _predict_job_done(self) -> None:
         self.predict_job = None
