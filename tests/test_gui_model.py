@@ -254,3 +254,13 @@ def test_closing_during_training_asks_and_stops_cleanly(qtbot, tmp_path):
     win.ask_stop_training = lambda: "stop"
     assert win.close()
     assert job.isFinished()
+
+
+def test_a_broken_image_leaves_no_prediction_of_another_on_show(qtbot, win, tmp_path, folder):
+    fake_predictor(win, tmp_path)
+    predict(qtbot, win)
+    (folder / "b.png").write_bytes(b"\x89PNG broken")
+    qtbot.keyClick(win.canvas, Qt.Key_D)
+    assert win.document is None and any("Cannot open image" in e for e in win.errors)
+    assert win.model_dock.shown is None and not win.canvas.has_prediction
+    assert "2 defect(s)" not in win.model_dock.result.text()

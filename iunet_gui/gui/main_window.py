@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_document(None)
             self.size_label.setText("")
             self._set_saved_label(None)
+            self.model_dock.image_opened()  # no prediction of the image before stays on show
             self.error("Cannot open image", f"{exc}\n\nThe file stays in the list, marked broken; nothing was "
                                             f"changed on disk.")
             return False
