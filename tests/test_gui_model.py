@@ -264,3 +264,24 @@ def test_a_broken_image_leaves_no_prediction_of_another_on_show(qtbot, win, tmp_
     assert win.document is None and any("Cannot open image" in e for e in win.errors)
     assert win.model_dock.shown is None and not win.canvas.has_prediction
     assert "2 defect(s)" not in win.model_dock.result.text()
+
+
+def test_predict_all_scores_the_labelled_images_and_fills_the_cache(qtbot, win, tmp_path, folder):
+    (folder / "c.png").write_bytes(b"\x89PNG broken")  # told, the others go on
+    win.open_folder(folder)
+    calls = fake_predictor(win, tmp_path)
+    md = win.model_dock
+    qtbot.mouseClick(md.all_button, Qt.LeftButton)
+    assert md.all_button.text() == "Stop predicting"
+    qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
+    r = md.last_summary
+    assert r["images"] == 3 and r["found"] == 3 and len(r["failures"]) == 1 and "c.png" in r["failures"][0]
+    s = r["summary"]  # a.png only is labelled: its square found, the mid-grey one a false alarm
+    assert s["images"] == 1 and s["matched_defects"] == 1 and s["defects_gt"] == 1 and s["unmatched_pred"] == 1
+    text = md.summary.text()
+    assert "3 defect(s)</b> predicted on 2 of 3 images" in text and "Not predicted: c.png" in text
+    assert {p.name for p in md.cache} == {"a.png", "b.png"} and md.shown is not None  # a.png, open, shown
+    runs = len(calls)
+    qtbot.keyClick(win.canvas, Qt.Key_D)
+    assert md.shown is not None and md.shown.image.name == "b.png" and len(calls) == runs
+    assert md.all_button.text() == "Predict all images"

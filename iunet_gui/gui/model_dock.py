@@ -64,6 +64,7 @@ class ModelDock(QDockWidget):
         self.cache: OrderedDict[Path, ImagePrediction] = OrderedDict()
         self.shown: ImagePrediction | None = None
         self.predict_job: Job | None = None
+        self.all_job: Job | None = None
         self.train_job: Job | None = None
         self._pending: Path | None = None
         self._last_ui = 0.0
@@ -75,6 +76,7 @@ class ModelDock(QDockWidget):
         self._val_x: list[float] = []
         self._val_y: list[float] = []
         self.last_run: Path | None = None
+        self.last_summary: dict | None = None
         self._build()
         self._show_model()
 
@@ -119,6 +121,14 @@ class ModelDock(QDockWidget):
         row.addWidget(self.predict_button)
         row.addWidget(self.accept_button)
         lay.addLayout(row)
+        self.all_button = QPushButton("Predict all images")
+        self.all_button.setToolTip("Predict every image of the folder in the background and score the model on the "
+                                   "labelled ones (as 'iunet-gui evaluate'); click again to stop")
+        lay.addWidget(self.all_button)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.summary)
         self.result = QLabel("No prediction yet: Predict (Ctrl+P) runs the model on this image.")
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -171,6 +181,7 @@ class ModelDock(QDockWidget):
 
         self.choose_button.clicked.connect(self.choose_checkpoint)
         self.predict_button.clicked.connect(self.predict_current)
+        self.all_button.clicked.connect(self.predict_all)
         self.accept_button.clicked.connect(self.accept)
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
@@ -185,6 +196,7 @@ class ModelDock(QDockWidget):
             self.model_label.setText(f"<b>{self.checkpoint.name}</b><br><small>{where}</small>")
             self.model_label.setToolTip(str(self.checkpoint))
         self.predict_button.setEnabled(self.checkpoint is not None)
+        self.all_button.setEnabled(self.checkpoint is not None or self.all_job is not None)
 
     # -- the model -------------------------------------------------------------------------------
     def choose_checkpoint(self) -> None:
@@ -274,6 +286,85 @@ class ModelDock(QDockWidget):
         doc = self.win.document
         if pending is not None and doc is not None and doc.image_path == pending and pending not in self.cache:
             self.predict_current()
+
+    def predict_all(self) -> bool:
+        """Predict every image of the folder in the background (or stop a run that is going) and score
+        the model on the labelled ones; the predictions are kept for stepping through the images."""
+        win = self.win
+        if self.all_job is not None:
+            self.all_job.cancel()
+            return False
+        if win.project is None or not win.project.images or self.checkpoint is None:
+            win.statusBar().showMessage("Open a folder of images and choose a model first", 4000)
+            return False
+        if not win.save():  # the labels on disk are what the model is scored on
+            return False
+        project, images, ckpt = win.project, list(win.project.images), self.checkpoint
+
+        def work(progress, cancel):
+            from iunet_gui.core.errors import IunetError
+            from iunet_gui.core.progress import ProgressEvent
+
+            pred = self._load_predictor()
+            ev = Evaluator(merge_gap_px=pred.merge_gap_px, chain_gap_px=pred.chain_gap_px)
+            failures, found = [], 0
+            for k, path in enumerate(images):
+                if cancel.cancelled:
+                    break
+                mm = project.mm_per_px_for(path)
+                try:
+                    res = pred.predict_path(path, mm)
+                    gt = project.ground_truth_mask(path)
+                except IunetError as exc:  # an unreadable image or sidecar: told, the others go on
+                    failures.append(f"{path.name}: {exc}")
+                    continue
+                found += len(res.defects)
+                if gt is not None and gt.shape == res.mask.shape:
+                    ev.add(path.name, res.mask, gt, mm)
+                p = ImagePrediction(path, ckpt, np.round(res.prob * 255).astype(np.uint8), res.mask, res.defects,
+                                    pred.threshold, res.timing_ms["total"], mm)
+                progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name,
+                                       metrics={"prediction": p}))
+            return {"images": len(images), "found": found, "failures": failures,
+                    "summary": ev.summary() if ev.records else None, "cancelled": cancel.cancelled}
+
+        self.all_job = job = Job(work, self)
+        job.progressed.connect(self._all_progress)
+        job.succeeded.connect(self._all_done)
+        job.failed.connect(self._predict_failed)
+        job.finished.connect(self._all_job_done)
+        self.all_button.setText("Stop predicting")
+        self.summary.setText(f"Predicting {len(images)} images…")
+        job.start()
+        return True
+
+    def _all_progress(self, ev) -> None:
+        p = ev.metrics.get("prediction")
+        if p is not None:
+            self._predicted(p)
+        self.summary.setText(f"Predicting: {ev.step} of {ev.steps} images ({ev.message})…")
+
+    def _all_done(self, r: dict) -> None:
+        s = r["summary"]
+        head = (f"{'Stopped: ' if r['cancelled'] else ''}<b>{r['found']} defect(s)</b> predicted on "
+                f"{r['images'] - len(r['failures'])} of {r['images']} images")
+        lines = [head]
+        if s:
+            unit = s["length_unit"]
+            lines.append(f"<b>On the {s['images']} labelled</b>: MIoU {s['miou']:.3f}, defect IoU {s['iou_defect']:.3f}, "
+                         f"accuracy {s['accuracy']:.2f}; {s['matched_defects']} of {s['defects_gt']} defects found, "
+                         f"{s['unmatched_pred']} false alarm(s)"
+                         + (f"; length error mean {s['length_error_mean']:.2f} {unit}, max {s['length_error_max']:.2f} "
+                            f"{unit}" if s["length_error_mean"] is not None else ""))
+        if r["failures"]:
+            lines.append("Not predicted: " + "; ".join(r["failures"][:5]) + (" …" if len(r["failures"]) > 5 else ""))
+        self.summary.setText("<br>".join(lines))
+        self.last_summary = r
+
+    def _all_job_done(self) -> None:
+        self.all_job = None
+        self.all_button.setText("Predict all images")
+        self.all_button.setEnabled(self.checkpoint is not None)
 
     def image_opened(self) -> None:
         """The window opened another image: show its prediction if there is one, or make it."""
@@ -521,14 +612,15 @@ class ModelDock(QDockWidget):
 
     # -- closing ---------------------------------------------------------------------------------
     def busy(self) -> bool:
-        return self.train_job is not None or self.predict_job is not None
+        return any(j is not None for j in (self.train_job, self.predict_job, self.all_job))
 
     def shut_down(self, timeout_ms: int = 60000) -> None:
         """Stop what runs (training keeps its last good checkpoint) and wait for the threads."""
         self._closing = True
-        for job in (self.train_job, self.predict_job):
+        jobs = (self.train_job, self.predict_job, self.all_job)
+        for job in jobs:
             if job is not None:
                 job.cancel()
-        for job in (self.train_job, self.predict_job):
+        for job in jobs:
             if job is not None:
                 job.wait(timeout_ms)
