@@ -128,6 +128,7 @@ class ModelDock(QDockWidget):
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.summary.setVisible(False)  # until a folder is predicted
         lay.addWidget(self.summary)
         self.result = QLabel("No prediction yet: Predict (Ctrl+P) runs the model on this image.")
         self.result.setWordWrap(True)
@@ -335,6 +336,7 @@ class ModelDock(QDockWidget):
         job.finished.connect(self._all_job_done)
         self.all_button.setText("Stop predicting")
         self.summary.setText(f"Predicting {len(images)} images…")
+        self.summary.setVisible(True)
         job.start()
         return True
 
