@@ -285,3 +285,28 @@ def test_predict_all_scores_the_labelled_images_and_fills_the_cache(qtbot, win, 
     qtbot.keyClick(win.canvas, Qt.Key_D)
     assert md.shown is not None and md.shown.image.name == "b.png" and len(calls) == runs
     assert md.all_button.text() == "Predict all images"
+
+
+def test_export_report_writes_one_row_per_defect(qtbot, win, tmp_path):
+    fake_predictor(win, tmp_path)
+    md = win.model_dock
+    assert not md.report_button.isVisible()  # nothing to report before a folder is predicted
+    qtbot.mouseClick(md.all_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
+    assert md.report_button.isVisible()
+    out = tmp_path / "out" / "report.csv"
+    out.parent.mkdir()
+    md.ask_report_path = lambda: str(out)
+    qtbot.mouseClick(md.report_button, Qt.LeftButton)
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["image"], r["status"]) for r in rows] == [("a.png", "found"), ("a.png", "false alarm"),
+                                                        ("b.png", "predicted")]
+    found = rows[0]
+    assert found["unit"] == "px" and float(found["length"]) == pytest.approx(29, abs=0.5)
+    assert float(found["gt_length"]) == pytest.approx(29, abs=0.5) and float(found["iou"]) > 0.9
+    assert rows[1]["gt_length"] == "" and rows[1]["length_error"] == ""
+    (tmp_path / "a-file").write_text("x")
+    md.ask_report_path = lambda: str(tmp_path / "a-file" / "r.csv")  # cannot be written: told
+    assert not md.export_report() and any("Could not save the report" in e for e in win.errors)

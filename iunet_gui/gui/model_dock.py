@@ -130,6 +130,10 @@ class ModelDock(QDockWidget):
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.summary.setVisible(False)  # until a folder is predicted
         lay.addWidget(self.summary)
+        self.report_button = QPushButton(icon("save"), "Export report…")
+        self.report_button.setToolTip("Save one CSV row per defect: found / false alarm / missed, lengths and errors")
+        self.report_button.setVisible(False)
+        lay.addWidget(self.report_button)
         self.result = QLabel("No prediction yet: Predict (Ctrl+P) runs the model on this image.")
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -183,6 +187,7 @@ class ModelDock(QDockWidget):
         self.choose_button.clicked.connect(self.choose_checkpoint)
         self.predict_button.clicked.connect(self.predict_current)
         self.all_button.clicked.connect(self.predict_all)
+        self.report_button.clicked.connect(self.export_report)
         self.accept_button.clicked.connect(self.accept)
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
@@ -306,9 +311,11 @@ class ModelDock(QDockWidget):
             from iunet_gui.core.errors import IunetError
             from iunet_gui.core.progress import ProgressEvent
 
+            from iunet_gui.core.report import report_rows
+
             pred = self._load_predictor()
             ev = Evaluator(merge_gap_px=pred.merge_gap_px, chain_gap_px=pred.chain_gap_px)
-            failures, found = [], 0
+            failures, unscored, found, rows = [], [], 0, []
             for k, path in enumerate(images):
                 if cancel.cancelled:
                     break
@@ -320,13 +327,19 @@ class ModelDock(QDockWidget):
                     failures.append(f"{path.name}: {exc}")
                     continue
                 found += len(res.defects)
-                if gt is not None and gt.shape == res.mask.shape:
+                if gt is not None and gt.shape != res.mask.shape:
+                    unscored.append(f"{path.name}: its mask is {gt.shape[1]}x{gt.shape[0]} px, the image "
+                                    f"{res.mask.shape[1]}x{res.mask.shape[0]}: not scored")
+                    gt = None
+                if gt is not None:
                     ev.add(path.name, res.mask, gt, mm)
+                rows.extend(report_rows(path.name, res.mask, gt, mm, pred.merge_gap_px, pred.chain_gap_px,
+                                        res.defects))
                 p = ImagePrediction(path, ckpt, np.round(res.prob * 255).astype(np.uint8), res.mask, res.defects,
                                     pred.threshold, res.timing_ms["total"], mm)
                 progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name,
                                        metrics={"prediction": p}))
-            return {"images": len(images), "found": found, "failures": failures,
+            return {"images": len(images), "found": found, "failures": failures, "unscored": unscored, "rows": rows,
                     "summary": ev.summary() if ev.records else None, "cancelled": cancel.cancelled}
 
         self.all_job = job = Job(work, self)
@@ -358,10 +371,34 @@ class ModelDock(QDockWidget):
                          f"{s['unmatched_pred']} false alarm(s)"
                          + (f"; length error mean {s['length_error_mean']:.2f} {unit}, max {s['length_error_max']:.2f} "
                             f"{unit}" if s["length_error_mean"] is not None else ""))
-        if r["failures"]:
-            lines.append("Not predicted: " + "; ".join(r["failures"][:5]) + (" …" if len(r["failures"]) > 5 else ""))
+        for what, items in (("Not predicted", r["failures"]), ("Not scored", r["unscored"])):
+            if items:
+                lines.append(f"{what}: " + "; ".join(items[:5]) + (" …" if len(items) > 5 else ""))
         self.summary.setText("<br>".join(lines))
         self.last_summary = r
+        self.report_button.setVisible(bool(r["rows"]))
+
+    def ask_report_path(self) -> str:
+        """Where to save the report (a dialog; tests replace it); '' = cancelled."""
+        start = str(Path(self.win.project.folder) / "detections.csv") if self.win.project else "detections.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the detection report", start, "CSV (*.csv)")
+        return path
+
+    def export_report(self) -> bool:
+        from iunet_gui.core.report import write_report_csv
+
+        if not self.last_summary or not self.last_summary["rows"]:
+            return False
+        path = self.ask_report_path()
+        if not path:
+            return False
+        try:
+            write_report_csv(path, self.last_summary["rows"])
+        except OSError as exc:
+            self.win.error("Could not save the report", f"{path}: {exc}")
+            return False
+        self.win.statusBar().showMessage(f"Saved {len(self.last_summary['rows'])} rows to {path}", 5000)
+        return True
 
     def _all_job_done(self) -> None:
         self.all_job = None

@@ -1,0 +1,72 @@
+"""Detection reports for QA: one CSV row per defect of a folder's predictions, matched with the
+ground truth where an image is labelled (found / false alarm / missed, with the length error)."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+
+import numpy as np
+
+from iunet_gui.core.atomic import atomic_write_text
+from iunet_gui.core.metrics import match_defects
+
+COLUMNS = ("image", "defect", "status", "unit", "length", "width", "angle_deg", "area_px", "centroid_x",
+           "centroid_y", "gt_length", "length_error", "iou")
+
+
+def _size(d, mm: float | None) -> tuple:
+    if mm:
+        return round(d.length_mm, 4), round(d.width_mm, 4)
+    return round(d.length_px, 2), round(d.width_px, 2)
+
+
+def report_rows(image: str, pred_mask: np.ndarray, gt_mask: np.ndarray | None, mm_per_px: float | None = None,
+                merge_gap_px: float = 0, chain_gap_px: float | None = None, defects=None) -> list[dict]:
+    """Rows of one image. With ground truth: each predicted defect "found" (with the matched one's
+    length, the error and the IoU) or a "false alarm", each unmatched true defect "missed". Without:
+    each predicted defect ("predicted"; `defects` are the prediction's own measurements when given).
+    Lengths in mm when the image is calibrated, else in px (column "unit")."""
+    unit = "mm" if mm_per_px else "px"
+    rows = []
+
+    def row(status, d=None, gt=None, iou=None):
+        r = {"image": image, "defect": len(rows) + 1, "status": status, "unit": unit}
+        if d is not None:
+            length, width = _size(d, mm_per_px)
+            r.update(length=length, width=width, angle_deg=round(d.angle_deg, 2), area_px=round(d.area_px, 1),
+                     centroid_x=round(d.centroid[0], 1), centroid_y=round(d.centroid[1], 1))
+        if gt is not None:
+            r["gt_length"] = _size(gt, mm_per_px)[0]
+            if d is not None:
+                r["length_error"] = round(r["length"] - r["gt_length"], 4)
+        if iou is not None:
+            r["iou"] = round(iou, 4)
+        rows.append(r)
+
+    if gt_mask is None:
+        if defects is None:
+            from iunet_gui.core.measure import measure_mask
+
+            defects = measure_mask(pred_mask, mm_per_px, merge_gap_px=merge_gap_px, chain_gap_px=chain_gap_px)
+        for d in defects:
+            row("predicted", d)
+        return rows
+    pairs, false_alarms, missed = match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=merge_gap_px,
+                                                chain_gap_px=chain_gap_px)
+    for d, gt, iou in pairs:
+        row("found", d, gt, iou)
+    for d in false_alarms:
+        row("false alarm", d)
+    for gt in missed:
+        row("missed", None, gt)
+    return rows
+
+
+def write_report_csv(path: str | os.PathLike, rows: list[dict]) -> None:
+    """The rows as CSV (columns COLUMNS, empty where a value does not apply), written atomically."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, restval="", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())

@@ -1,0 +1,43 @@
+"""QA detection reports (core: no Qt, no torch)."""
+import csv
+
+import numpy as np
+import pytest
+
+from iunet_gui.core.report import COLUMNS, report_rows, write_report_csv
+
+
+def masks():
+    gt = np.zeros((100, 120), bool)
+    gt[10:20, 10:50] = True  # 40 px long: found, predicted 30 px long
+    gt[60:70, 80:90] = True  # missed
+    pred = np.zeros_like(gt)
+    pred[10:20, 10:40] = True
+    pred[80:90, 10:20] = True  # false alarm
+    return pred, gt
+
+
+def test_rows_match_prediction_and_ground_truth_in_mm():
+    pred, gt = masks()
+    rows = report_rows("x.png", pred, gt, mm_per_px=0.5)
+    assert [r["status"] for r in rows] == ["found", "false alarm", "missed"]
+    found = rows[0]
+    assert found["unit"] == "mm" and found["length"] == pytest.approx(29 * 0.5) and found["gt_length"] == pytest.approx(39 * 0.5)
+    assert found["length_error"] == pytest.approx(-5.0) and found["iou"] == pytest.approx(0.75)
+    assert "length" not in rows[2] and rows[2]["gt_length"] == pytest.approx(4.5)
+
+
+def test_without_ground_truth_every_defect_is_predicted_in_px():
+    pred, _ = masks()
+    rows = report_rows("y.png", pred, None)
+    assert [r["status"] for r in rows] == ["predicted", "predicted"] and {r["unit"] for r in rows} == {"px"}
+
+
+def test_csv_has_every_column_and_is_written_atomically(tmp_path):
+    pred, gt = masks()
+    out = tmp_path / "r.csv"
+    out.write_text("old report")
+    write_report_csv(out, report_rows("x.png", pred, gt, 0.5))
+    rows = list(csv.DictReader(out.open()))
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 3 and rows[2]["length"] == ""
+    assert not list(tmp_path.glob("*.tmp*"))
