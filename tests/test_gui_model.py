@@ -113,7 +113,7 @@ def test_threshold_changes_the_prediction_without_running_the_network(qtbot, win
     assert len(md.shown_defects) == 1 and "1 defect(s)" in md.result.text() and "threshold 0.75" in md.result.text()
     assert "0 false alarm" in md.result.text()
     md.threshold.setValue(0.0)  # "model's own": back to 0.5
-    assert len(md.shown_defects) == 2
+    assert len(md.shown_defects) == 2 and md.threshold.text() == "model's own (0.50)"
     assert len(calls) == runs
 
 

@@ -218,6 +218,7 @@ class ModelDock(QDockWidget):
             self.win.error("Model not found", f"{path}: no such file. The model in use stays {self.checkpoint}.")
             return
         self.checkpoint = Path(path) if path is not None else None
+        self.threshold.setSpecialValueText("model's own")  # its value is known once it has predicted
         self._predictor, self._predictor_path = None, None
         self.cache.clear()
         self._display(None)
@@ -267,6 +268,7 @@ class ModelDock(QDockWidget):
     def _predicted(self, p: ImagePrediction) -> None:
         if p.model != self.checkpoint:  # the model changed while it ran
             return
+        self.threshold.setSpecialValueText(f"model's own ({p.threshold:.2f})")
         self.cache[p.image] = p
         self.cache.move_to_end(p.image)
         while len(self.cache) > CACHE_IMAGES:
