@@ -6,14 +6,13 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from iunet_gui.core.annotation import Annotation, Shape
-from iunet_gui.gui.app import make_app
 from iunet_gui.gui.document import STATUS_PREDICTED
-from iunet_gui.gui.main_window import MainWindow
 from iunet_gui.gui.model_dock import DEFAULT_CHECKPOINT, RUNS_FOLDER
 from iunet_gui.training.predictor import Predictor
+from tests.gui_util import open_window
 from tests.test_training import make_toy
 
 BRIGHT, MID, BACKGROUND = 220, 160, 90  # the fake model: p 0.86, 0.63, 0.06 (see fake_predictor)
@@ -35,19 +34,6 @@ def folder(tmp_path):
     b[100:130, 10:40] = BRIGHT
     cv2.imwrite(str(d / "b.png"), b)
     return d
-
-
-def open_window(qtbot, tmp_path, folder):
-    make_app()
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.quiet_errors = True
-    w.ask_stop_training = lambda: "stop"  # closing at teardown stops a run instead of asking
-    w.resize(1300, 850)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.open_folder(folder)
-    return w
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 
-from iunet_gui.gui.app import make_app
 from iunet_gui.gui.main_window import MainWindow
+from tests.gui_util import open_window
 
 
 @pytest.fixture
@@ -24,15 +24,7 @@ def folder(tmp_path):
 
 @pytest.fixture
 def win(qtbot, folder, tmp_path):
-    make_app()
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.quiet_errors = True
-    w.resize(1200, 800)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.open_folder(folder)
-    return w
+    return open_window(qtbot, tmp_path, folder)
 
 
 def vp(win, x, y):

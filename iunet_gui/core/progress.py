@@ -22,6 +22,7 @@ class ProgressEvent:
     images_per_s: Optional[float] = None
     eta_s: Optional[float] = None
     message: str = ""
+    result: object = None  # a worker's partial result as it goes (e.g. one image's prediction of a folder)
 
 
 ProgressCallback = Callable[[ProgressEvent], None]

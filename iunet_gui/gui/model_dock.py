@@ -43,6 +43,13 @@ class ImagePrediction:
     mm_per_px: float | None = None
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, image: Path, model: Path, res, predictor, mm_per_px: float | None) -> "ImagePrediction":
+        """From a training.predictor Prediction made by `predictor` with `model`."""
+        return cls(image, model, np.round(res.prob * 255).astype(np.uint8), res.mask, res.defects,
+                   predictor.threshold, res.timing_ms["total"], mm_per_px,
+                   [predictor.notice] if predictor.notice else [])
+
 
 def _fmt_len(d) -> str:
     return f"{d.length_mm:.2f} mm" if d.length_mm is not None else f"{d.length_px:.0f} px"
@@ -251,10 +258,7 @@ class ModelDock(QDockWidget):
 
         def work(progress, cancel):
             pred = self._load_predictor()
-            res = pred.predict(image, mm)
-            return ImagePrediction(path, ckpt, np.round(res.prob * 255).astype(np.uint8), res.mask, res.defects,
-                                   pred.threshold, res.timing_ms["total"], mm,
-                                   [pred.notice] if pred.notice else [])
+            return ImagePrediction.of(path, ckpt, pred.predict(image, mm), pred, mm)
 
         self.predict_job = job = Job(work, self)
         job.succeeded.connect(self._predicted)
@@ -337,10 +341,8 @@ class ModelDock(QDockWidget):
                     ev.add(path.name, res.mask, gt, mm)
                 rows.extend(report_rows(path.name, res.mask, gt, mm, pred.merge_gap_px, pred.chain_gap_px,
                                         res.defects))
-                p = ImagePrediction(path, ckpt, np.round(res.prob * 255).astype(np.uint8), res.mask, res.defects,
-                                    pred.threshold, res.timing_ms["total"], mm)
                 progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name,
-                                       metrics={"prediction": p}))
+                                       result=ImagePrediction.of(path, ckpt, res, pred, mm)))
             return {"images": len(images), "found": found, "failures": failures, "unscored": unscored, "rows": rows,
                     "summary": ev.summary() if ev.records else None, "cancelled": cancel.cancelled}
 
@@ -356,9 +358,8 @@ class ModelDock(QDockWidget):
         return True
 
     def _all_progress(self, ev) -> None:
-        p = ev.metrics.get("prediction")
-        if p is not None:
-            self._predicted(p)
+        if ev.result is not None:
+            self._predicted(ev.result)
         self.summary.setText(f"Predicting: {ev.step} of {ev.steps} images ({ev.message})…")
 
     def _all_done(self, r: dict) -> None:
