@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QUndoStack
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF, QUndoStack
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene,
                                QGraphicsSimpleTextItem, QGraphicsView)
 
@@ -529,7 +529,7 @@ class Canvas(QGraphicsView):
     def set_prediction(self, mask, defects=(), color: str = "#00e5ff") -> None:
         """Show a predicted defect mask over the image (tinted, under the shapes), each defect's
         minimum rotated rectangle (dashed) and its length; None clears it. Not editable and not
-        saved: accepting a prediction turns it into shapes (MainWindow.accept_prediction)."""
+        saved: accepting a prediction turns it into shapes (ModelDock.accept)."""
         for it in self._prediction_items:
             self.scene().removeItem(it)
         self._prediction_items = []
@@ -552,9 +552,8 @@ class Canvas(QGraphicsView):
         font.setBold(True)
         for k, d in enumerate(defects):
             box = [QPointF(float(x), float(y)) for x, y in d.box]
-            path.moveTo(box[0])
-            for p in box[1:] + box[:1]:
-                path.lineTo(p)
+            path.addPolygon(QPolygonF(box))
+            path.closeSubpath()
             text = QGraphicsSimpleTextItem(f"{k + 1}: " + (f"{d.length_mm:.2f} mm" if d.length_mm is not None
                                                           else f"{d.length_px:.0f} px"))
             text.setFont(font)
