@@ -296,3 +296,20 @@ def test_export_report_writes_one_row_per_defect(qtbot, win, tmp_path):
     (tmp_path / "a-file").write_text("x")
     md.ask_report_path = lambda: str(tmp_path / "a-file" / "r.csv")  # cannot be written: told
     assert not md.export_report() and any("Could not save the report" in e for e in win.errors)
+
+
+def test_stopping_predict_all_counts_the_images_it_predicted(qtbot, win, tmp_path):
+    calls = fake_predictor(win, tmp_path)
+    md = win.model_dock
+    real_run = md._predictor._run
+
+    def run_then_stop(x):  # the Stop click lands while the first image runs
+        if md.all_job is not None:
+            md.all_job.cancel()
+        return real_run(x)
+
+    md._predictor._run = run_then_stop
+    qtbot.mouseClick(md.all_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
+    assert md.last_summary["cancelled"] and md.last_summary["predicted"] == 1 and len(calls) > 0
+    assert "Stopped: " in md.summary.text() and "predicted on 1 of 2 images" in md.summary.text()

@@ -316,12 +316,11 @@ class ModelDock(QDockWidget):
         def work(progress, cancel):
             from iunet_gui.core.errors import IunetError
             from iunet_gui.core.progress import ProgressEvent
-
             from iunet_gui.core.report import report_rows
 
             pred = self._load_predictor()
             ev = Evaluator(merge_gap_px=pred.merge_gap_px, chain_gap_px=pred.chain_gap_px)
-            failures, unscored, found, rows = [], [], 0, []
+            failures, unscored, found, done, rows = [], [], 0, 0, []
             for k, path in enumerate(images):
                 if cancel.cancelled:
                     break
@@ -333,6 +332,7 @@ class ModelDock(QDockWidget):
                     failures.append(f"{path.name}: {exc}")
                     continue
                 found += len(res.defects)
+                done += 1
                 if gt is not None and gt.shape != res.mask.shape:
                     unscored.append(f"{path.name}: its mask is {gt.shape[1]}x{gt.shape[0]} px, the image "
                                     f"{res.mask.shape[1]}x{res.mask.shape[0]}: not scored")
@@ -343,7 +343,7 @@ class ModelDock(QDockWidget):
                                         res.defects))
                 progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name,
                                        result=ImagePrediction.of(path, ckpt, res, pred, mm)))
-            return {"images": len(images), "found": found, "failures": failures, "unscored": unscored, "rows": rows,
+            return {"images": len(images), "predicted": done, "found": found, "failures": failures, "unscored": unscored, "rows": rows,
                     "summary": ev.summary() if ev.records else None, "cancelled": cancel.cancelled}
 
         self.all_job = job = Job(work, self)
@@ -365,7 +365,7 @@ class ModelDock(QDockWidget):
     def _all_done(self, r: dict) -> None:
         s = r["summary"]
         head = (f"{'Stopped: ' if r['cancelled'] else ''}<b>{r['found']} defect(s)</b> predicted on "
-                f"{r['images'] - len(r['failures'])} of {r['images']} images")
+                f"{r['predicted']} of {r['images']} images")
         lines = [head]
         if s:
             unit = s["length_unit"]
