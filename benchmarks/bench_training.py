@@ -268,7 +268,7 @@ def real(args, work: Path) -> dict:
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "model_overrides", "rotate", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss",
             "pos_weight", "focus", "mixup", "schedule", "prior", "region_weight", "bn_batches", "freeze_bn",
-            "time_limit_min", "max_val_images", "weight_decay", "photometric", "seed", "init")), flush=True)
+            "time_limit_min", "max_val_images", "weight_decay", "photometric", "area_sampling", "seed", "init")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
         from iunet_gui.training.evaluation import evaluate_checkpoint

@@ -93,6 +93,24 @@ def test_zoomed_crops_show_a_defect_at_several_sizes():
     assert min(areas) < 60 and max(areas) > 170  # 100 px shown at scales 1/1.5 .. 1.5: 44 .. 225 px
 
 
+def test_area_sampling_draws_images_mostly_covered_by_a_defect_more_often():
+    from iunet_gui.training.data import Item
+
+    img = np.zeros((32, 32, 3), np.uint8)
+    large, none = np.zeros((32, 32), np.uint8), np.zeros((32, 32), np.uint8)
+    large[:16] = 1  # half the image is defect
+    items = [Item("large", img, large), Item("free", img, none)]
+
+    def share_of_large(k):
+        s = CropSampler(items, crop=32, focus=0.0, seed=0, area_sampling=k)
+        return np.mean([s.sample()[1].any() for _ in range(2000)])
+
+    assert abs(share_of_large(0) - 0.5) < 0.05
+    assert abs(share_of_large(6) - 4 / 5) < 0.05  # weights 1 + 6 * 0.5 = 4 against 1
+    with pytest.raises(IunetError):
+        CropSampler(items, area_sampling=-1)
+
+
 def test_crop_larger_than_image_is_padded(tmp_path):
     items = load_items(make_toy(tmp_path / "d", size=40))
     img, m = CropSampler(items, crop=64, seed=0).sample()

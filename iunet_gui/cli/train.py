@@ -41,6 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--zoom", type=float, default=d["zoom"], metavar="F",
                    help="show each training crop at a random scale in [1/(1+F), 1+F] (default 0 = off; "
                         "not applied with --fine-loss above 1)")
+    p.add_argument("--area-sampling", type=float, default=d["area_sampling"], metavar="K",
+                   help="draw each training image with weight 1 + K x its share of defect pixels, so images mostly "
+                        "covered by a defect are seen more often (default 0: every image alike)")
     p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
     p.add_argument("--loss", default=d["loss"], choices=["bce", "bce_pos", "bce_dice"],
                    help=f"bce (paper), bce_pos (positive weight), bce_dice (default {d['loss']})")
@@ -130,7 +133,7 @@ def run(args) -> int:
     overrides = parse_overrides(args.model_config)
     cfg = TrainConfig(model_overrides=overrides, data=args.data, val=args.val, out=args.out, model=args.model, preset=args.preset,
                       in_channels=args.in_channels, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      weight_decay=args.weight_decay, zoom=args.zoom,
+                      weight_decay=args.weight_decay, zoom=args.zoom, area_sampling=args.area_sampling,
                       crop=args.crop, scale=args.scale, crops_per_epoch=args.crops_per_epoch, loss=args.loss, mixup=args.mixup,
                       seed=args.seed, device=args.device, precision=args.precision, threads=args.threads, time_limit_min=args.time_limit,
                       resume=args.resume, init=args.init, val_every=args.val_every, schedule=args.schedule,

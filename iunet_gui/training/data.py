@@ -108,15 +108,24 @@ class CropSampler:
     a defect region of the image at random (each region equally likely, so a thin scratch is
     seen as often as a large stain), then a pixel of it, then shifts the window by up to c/4."""
 
-    def __init__(self, items: list[Item], crop: int = 256, focus: float = 0.7, seed: int = 0, zoom: float = 0.0):
+    def __init__(self, items: list[Item], crop: int = 256, focus: float = 0.7, seed: int = 0, zoom: float = 0.0,
+                 area_sampling: float = 0.0):
         """`zoom` > 0: each crop is shown at a random scale s, log-uniform in [1 / (1 + zoom), 1 + zoom]
-        (a window of crop / s pixels resized to crop; the mask resized bilinearly to a soft target)."""
+        (a window of crop / s pixels resized to crop; the mask resized bilinearly to a soft target).
+        `area_sampling` k > 0: an image is drawn with weight 1 + k * (its share of defect pixels), so
+        images mostly covered by a defect are seen more often (0: every image alike)."""
         import cv2
 
         if not items:
             raise IunetError("no training images")
+        if area_sampling < 0:
+            raise IunetError("area_sampling must be >= 0 (0 = every image alike)")
         self.items, self.crop, self.focus, self.zoom = items, crop, focus, zoom
         self.rng = np.random.default_rng(seed)
+        self.p = None
+        if area_sampling > 0:
+            w = np.array([1 + area_sampling * float(np.mean(np.asarray(it.mask) > 0)) for it in items])
+            self.p = w / w.sum()
         self.regions = []  # per item: list of (N, 2) arrays of (y, x) defect pixels, one per region
         for it in items:
             n, labels = cv2.connectedComponents((np.asarray(it.mask) > 0).astype(np.uint8), connectivity=8)
@@ -133,7 +142,7 @@ class CropSampler:
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
         """(image crop, its target): the mask crop, or for an item with a finer target (train
         --fine-loss) the matching crop of that, `fine_factor` times the size, float32 in [0, 1]."""
-        k = int(self.rng.integers(len(self.items)))
+        k = int(self.rng.integers(len(self.items)) if self.p is None else self.rng.choice(len(self.items), p=self.p))
         it, regions = self.items[k], self.regions[k]
         h, w = it.mask.shape
         f = it.fine_factor if it.fine is not None else 1

@@ -52,6 +52,8 @@ class TrainConfig:
     mixup: float = 0.25  # probability that a batch is mixed (only under the BCE part)
     mixup_alpha: float = 0.4
     photometric: float = 1.0
+    area_sampling: float = 0.0  # k > 0: draw a training image with weight 1 + k * its share of defect pixels (0 =
+    # every image alike; see README, magnetic tiles)
     zoom: float = 0.0  # > 0: show each training crop at a random scale in [1 / (1 + zoom), 1 + zoom] (0 = off;
     # not applied to items with a finer target, fine_loss > 1)
     rotate: str = "auto"  # 90-degree rotations among the training crops' symmetries: "on", "off", or "auto" =
@@ -227,7 +229,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
             f"the training images share a texture direction (streaks run "
             f"{'top to bottom' if direction > 0 else 'left to right'}, gradients {math.exp(abs(direction)):.2f}x "
             f"stronger across them): training crops are mirrored but not rotated (--rotate on to rotate them too)")))
-    sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank, zoom=cfg.zoom)
+    sampler = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + rank, zoom=cfg.zoom,
+                          area_sampling=cfg.area_sampling)
     rng = np.random.default_rng(cfg.seed * 7919 + rank)
     torch.manual_seed(cfg.seed)
     crops_per_epoch = cfg.crops_per_epoch or 8 * len(train_items)
@@ -351,7 +354,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         if not bns:
             return True
         if bn_state["sampler"] is None:
-            bn_state["sampler"] = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + 999, zoom=cfg.zoom)
+            bn_state["sampler"] = CropSampler(train_items, cfg.crop, cfg.focus, seed=cfg.seed * 1000 + 999, zoom=cfg.zoom,
+                                              area_sampling=cfg.area_sampling)
         sampler_bn = bn_state["sampler"]
         sampler_bn.rng = np.random.default_rng(cfg.seed * 1000 + 999)
         brng = np.random.default_rng(cfg.seed * 7919 + 999)
