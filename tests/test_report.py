@@ -41,3 +41,21 @@ def test_csv_has_every_column_and_is_written_atomically(tmp_path):
     rows = list(csv.DictReader(out.open()))
     assert tuple(rows[0]) == COLUMNS and len(rows) == 3 and rows[2]["length"] == ""
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_one_pairing_serves_the_evaluator_and_the_report(monkeypatch):
+    import iunet_gui.core.metrics as metrics
+    import iunet_gui.core.report as report
+
+    pred, gt = masks()
+    ev_alone = metrics.Evaluator()
+    rec_alone, rows_alone = ev_alone.add("x.png", pred, gt, 0.5), report_rows("x.png", pred, gt, 0.5)
+    ev = metrics.Evaluator()
+    matched = ev.match(pred, gt, 0.5)
+    calls = []
+    monkeypatch.setattr(metrics, "match_defects", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(report, "match_defects", lambda *a, **k: calls.append(a))
+    assert ev.add("x.png", pred, gt, 0.5, matched=matched) == rec_alone
+    assert report_rows("x.png", pred, gt, 0.5, matched=matched) == rows_alone
+    assert calls == []  # neither paired the defects again
+    assert ev.summary() == ev_alone.summary()

@@ -88,13 +88,20 @@ class Evaluator:
     _conf: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
     _errors: dict = field(default_factory=lambda: {"mm": [], "px": []})  # |length error| per unit
 
-    def add(self, name: str, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None) -> dict:
+    def match(self, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None):
+        """The image's defects paired as `add` pairs them (match_defects with this evaluator's gaps)."""
+        return match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=self.merge_gap_px,
+                             chain_gap_px=self.chain_gap_px)
+
+    def add(self, name: str, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None,
+            matched=None) -> dict:
+        """Score one image. `matched`: its `match(...)` when the caller has it already (a report
+        built from the same pairs), so the defects are not measured and paired twice."""
         tp, fp, fn, tn = confusion(pred_mask, gt_mask)
         self._conf += (tp, fp, fn, tn)
         rec = {"name": name, **scores(tp, fp, fn, tn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
         rec["accurate"] = rec["iou_defect"] >= self.iou_threshold
-        pairs, un_p, un_g = match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=self.merge_gap_px,
-                                          chain_gap_px=self.chain_gap_px)
+        pairs, un_p, un_g = matched if matched is not None else self.match(pred_mask, gt_mask, mm_per_px)
         unit = "mm" if mm_per_px else "px"
         errs = [abs((p.length_mm if mm_per_px else p.length_px) - (g.length_mm if mm_per_px else g.length_px))
                 for p, g, _ in pairs]

@@ -22,11 +22,12 @@ def _size(d, mm: float | None) -> tuple:
 
 
 def report_rows(image: str, pred_mask: np.ndarray, gt_mask: np.ndarray | None, mm_per_px: float | None = None,
-                merge_gap_px: float = 0, chain_gap_px: float | None = None, defects=None) -> list[dict]:
+                merge_gap_px: float = 0, chain_gap_px: float | None = None, defects=None, matched=None) -> list[dict]:
     """Rows of one image. With ground truth: each predicted defect "found" (with the matched one's
     length, the error and the IoU) or a "false alarm", each unmatched true defect "missed". Without:
     each predicted defect ("predicted"; `defects` are the prediction's own measurements when given).
-    Lengths in mm when the image is calibrated, else in px (column "unit")."""
+    Lengths in mm when the image is calibrated, else in px (column "unit"). `matched`: the
+    match_defects result for these masks when the caller has it (Evaluator.match)."""
     unit = "mm" if mm_per_px else "px"
     rows = []
 
@@ -52,8 +53,8 @@ def report_rows(image: str, pred_mask: np.ndarray, gt_mask: np.ndarray | None, m
         for d in defects:
             row("predicted", d)
         return rows
-    pairs, false_alarms, missed = match_defects(pred_mask, gt_mask, mm_per_px, merge_gap_px=merge_gap_px,
-                                                chain_gap_px=chain_gap_px)
+    pairs, false_alarms, missed = matched if matched is not None else match_defects(
+        pred_mask, gt_mask, mm_per_px, merge_gap_px=merge_gap_px, chain_gap_px=chain_gap_px)
     for d, gt, iou in pairs:
         row("found", d, gt, iou)
     for d in false_alarms:

@@ -337,10 +337,12 @@ class ModelDock(QDockWidget):
                     unscored.append(f"{path.name}: its mask is {gt.shape[1]}x{gt.shape[0]} px, the image "
                                     f"{res.mask.shape[1]}x{res.mask.shape[0]}: not scored")
                     gt = None
-                if gt is not None:
-                    ev.add(path.name, res.mask, gt, mm)
+                matched = None
+                if gt is not None:  # paired once, for the figures and the report rows
+                    matched = ev.match(res.mask, gt, mm)
+                    ev.add(path.name, res.mask, gt, mm, matched=matched)
                 rows.extend(report_rows(path.name, res.mask, gt, mm, pred.merge_gap_px, pred.chain_gap_px,
-                                        res.defects))
+                                        res.defects, matched=matched))
                 progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name,
                                        result=ImagePrediction.of(path, ckpt, res, pred, mm)))
             return {"images": len(images), "predicted": done, "found": found, "failures": failures, "unscored": unscored, "rows": rows,
