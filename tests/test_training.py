@@ -111,6 +111,11 @@ def test_area_sampling_draws_images_mostly_covered_by_a_defect_more_often():
         CropSampler(items, area_sampling=-1)
 
 
+def test_a_negative_area_sampling_is_refused_before_the_data_load(tmp_path):
+    with pytest.raises(IunetError, match="area_sampling"):
+        train(tiny(tmp_path, area_sampling=-1, data=str(tmp_path / "no such folder")))
+
+
 def test_crop_larger_than_image_is_padded(tmp_path):
     items = load_items(make_toy(tmp_path / "d", size=40))
     img, m = CropSampler(items, crop=64, seed=0).sample()

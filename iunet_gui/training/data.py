@@ -122,10 +122,10 @@ class CropSampler:
             raise IunetError("area_sampling must be >= 0 (0 = every image alike)")
         self.items, self.crop, self.focus, self.zoom = items, crop, focus, zoom
         self.rng = np.random.default_rng(seed)
-        self.p = None
+        self.image_probability = None  # of each item being drawn; None: all alike
         if area_sampling > 0:
             w = np.array([1 + area_sampling * float(np.mean(np.asarray(it.mask) > 0)) for it in items])
-            self.p = w / w.sum()
+            self.image_probability = w / w.sum()
         self.regions = []  # per item: list of (N, 2) arrays of (y, x) defect pixels, one per region
         for it in items:
             n, labels = cv2.connectedComponents((np.asarray(it.mask) > 0).astype(np.uint8), connectivity=8)
@@ -142,7 +142,8 @@ class CropSampler:
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
         """(image crop, its target): the mask crop, or for an item with a finer target (train
         --fine-loss) the matching crop of that, `fine_factor` times the size, float32 in [0, 1]."""
-        k = int(self.rng.integers(len(self.items)) if self.p is None else self.rng.choice(len(self.items), p=self.p))
+        n, p = len(self.items), self.image_probability
+        k = int(self.rng.integers(n) if p is None else self.rng.choice(n, p=p))
         it, regions = self.items[k], self.regions[k]
         h, w = it.mask.shape
         f = it.fine_factor if it.fine is not None else 1

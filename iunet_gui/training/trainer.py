@@ -148,8 +148,8 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
         raise IunetError("focus and mixup must be in [0, 1], the threshold in (0, 1) and pos_weight > 0")
     if cfg.prior is not None and not 0 < cfg.prior < 1:
         raise IunetError("prior must be in (0, 1)")
-    if cfg.region_weight < 0:
-        raise IunetError("region_weight must be >= 0 (0 = off)")
+    if cfg.region_weight < 0 or cfg.area_sampling < 0:
+        raise IunetError("region_weight and area_sampling must be >= 0 (0 = off)")
     if not 0 <= cfg.pick_tolerance < 1:
         raise IunetError("pick_tolerance must be in [0, 1)")
     if not 0 <= cfg.ema < 1:
