@@ -33,8 +33,8 @@ def main() -> int:
     tally: dict[str, np.ndarray] = {}
     for img in images:
         tp, fp, fn, _ = confusion(pred.predict_path(img).mask, project.ground_truth_mask(img) > 0)
-        tally.setdefault(img.name.split("__")[0] if "__" in img.name else "(all)", np.zeros(3, np.int64))
-        tally[img.name.split("__")[0] if "__" in img.name else "(all)"] += (tp, fp, fn)
+        kind = img.name.split("__")[0] if "__" in img.name else "(all)"
+        tally[kind] = tally.get(kind, 0) + np.array((tp, fp, fn), np.int64)
     total = sum(tally.values())
     print(f"{args.checkpoint}, threshold {pred.threshold:g}: pooled defect IoU {total[0] / max(total.sum(), 1):.3f} "
           f"on {len(images)} images")
