@@ -151,3 +151,12 @@ def test_ddp_with_two_cpu_processes(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "run" / "best.pt").exists()
     assert "done" in r.stdout
+
+
+def test_predict_refuses_to_write_over_the_images_and_their_labels(trained, capsys):
+    root, data, ckpt = trained
+    before = {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()}
+    assert any(name.endswith(".json") for name in before)  # labels that stem.json would replace
+    assert main(["predict", "--checkpoint", str(ckpt), str(data), "--out", str(data), "--labelme"]) == 2
+    assert "written over the images and labels" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()} == before

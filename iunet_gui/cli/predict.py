@@ -51,19 +51,15 @@ def collect_images(inputs) -> list[Path]:
 
 
 def run(args) -> int:
-    import numpy as np
-
     from iunet_gui.cli._common import ProgressLine
-    from iunet_gui.core.annotation import Annotation, predicted_shapes
-    from iunet_gui.core.atomic import atomic_write_json
     from iunet_gui.core.errors import IunetError
-    from iunet_gui.core.images import save_image, save_mask
     from iunet_gui.core.project import Project
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.training.predictor import Predictor, check_output_folder, save_prediction
 
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise IunetError("--threshold must be between 0 and 1")
     images = collect_images(args.inputs)
+    check_output_folder(args.out, images)
     pred = Predictor.from_path(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads,
                                threshold=args.threshold, crop_to_part=not args.no_crop)
     if args.merge_gap is not None:
@@ -95,20 +91,7 @@ def run(args) -> int:
             print(f"skipped: {res}")
             continue
         times.append(res.timing_ms["total"])
-        stem = img.stem
-        save_mask(out / f"{stem}.png", res.mask)
-        save_image(out / f"{stem}_prob.png", (res.prob * 255 + 0.5).astype(np.uint8))
-        mm = mm_for(img)
-        atomic_write_json(out / f"{stem}.json" if not args.labelme else out / f"{stem}_defects.json", {
-            "image": str(img), "model": pred.name, "backend": pred.backend, "threshold": pred.threshold,
-            "flip_mean": pred.tta, "mm_per_px": mm, "timing_ms": {k: round(v, 1) for k, v in res.timing_ms.items()},
-            "defects": [d.to_dict() for d in res.defects]})
-        if args.labelme:
-            h, w = res.mask.shape
-            ann = Annotation(image_path=str(Path(_relpath(img, out))), image_width=w, image_height=h)
-            ann.mm_per_px = mm
-            ann.shapes.extend(predicted_shapes(res.mask, "defect", pred.name, min_area=pred.min_area_px))
-            ann.save(out / f"{stem}.json")
+        save_prediction(out, img, res, pred, mm_for(img), labelme=args.labelme)
         print(f"{img.name}: {len(res.defects)} defect(s)"
               + "".join(f"  [{d.length_mm:.2f} mm]" if d.length_mm else f"  [{d.length_px:.1f} px]"
                         for d in res.defects[:8]) + f"  ({res.timing_ms['total']:.0f} ms)")
@@ -117,11 +100,3 @@ def run(args) -> int:
               f"({pred.backend}); results in {out}")
     return 0 if not failures else 2
 
-
-def _relpath(img: Path, out: Path) -> str:
-    import os
-
-    try:
-        return os.path.relpath(img.resolve(), out.resolve())
-    except ValueError:
-        return str(img.resolve())

@@ -297,3 +297,52 @@ def _cached_onnx(ckpt_path: Path, ckpt) -> Path:
             if not target.exists():
                 export_onnx(ckpt, target)
     return target
+
+
+def check_output_folder(out, images) -> None:
+    """Refuse an output folder that holds any of the images: its stem.png masks and stem.json files
+    would overwrite the images and the operator's labels there."""
+    out = Path(out).resolve()
+    clash = sorted({Path(p).name for p in images if Path(p).resolve().parent == out})
+    if clash:
+        raise IunetError(f"{out}: the predictions would be written over the images and labels there "
+                         f"({', '.join(clash[:3])}{' …' if len(clash) > 3 else ''}); choose another output folder")
+
+
+def save_prediction(out, image, res: Prediction, predictor: "Predictor", mm_per_px: float | None,
+                    labelme: bool = False) -> list[Path]:
+    """Write one image's prediction into the folder `out` as `iunet-gui predict` does: stem.png (mask
+    0/255), stem_prob.png (probability 0..255) and the measured defects as JSON: stem.json, or with
+    `labelme` stem_defects.json plus stem.json as labelme polygons of the mask. Each file is written
+    atomically; returns the paths written."""
+    from iunet_gui.core.annotation import Annotation, predicted_shapes
+    from iunet_gui.core.atomic import atomic_write_json
+    from iunet_gui.core.images import save_image, save_mask
+
+    out, image = Path(out), Path(image)
+    stem = image.stem
+    written = [out / f"{stem}.png", out / f"{stem}_prob.png", out / (f"{stem}_defects.json" if labelme else
+                                                                         f"{stem}.json")]
+    save_mask(written[0], res.mask)
+    save_image(written[1], (res.prob * 255 + 0.5).astype(np.uint8))
+    atomic_write_json(written[2], {
+        "image": str(image), "model": predictor.name, "backend": predictor.backend,
+        "threshold": predictor.threshold, "flip_mean": predictor.tta, "mm_per_px": mm_per_px,
+        "timing_ms": {k: round(v, 1) for k, v in res.timing_ms.items()},
+        "defects": [d.to_dict() for d in res.defects]})
+    if labelme:
+        h, w = res.mask.shape
+        ann = Annotation(image_path=_relpath(image, out), image_width=w, image_height=h)
+        ann.mm_per_px = mm_per_px
+        ann.shapes.extend(predicted_shapes(res.mask, "defect", predictor.name, min_area=predictor.min_area_px))
+        ann.save(out / f"{stem}.json")
+        written.append(out / f"{stem}.json")
+    return written
+
+
+def _relpath(img: Path, out: Path) -> str:
+    """The image's path as seen from the output folder (labelme resolves imagePath against its JSON)."""
+    try:
+        return os.path.relpath(img.resolve(), out.resolve())
+    except ValueError:  # another drive on Windows
+        return str(img.resolve())
