@@ -313,3 +313,29 @@ def test_stopping_predict_all_counts_the_images_it_predicted(qtbot, win, tmp_pat
     qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
     assert md.last_summary["cancelled"] and md.last_summary["predicted"] == 1 and len(calls) > 0
     assert "Stopped: " in md.summary.text() and "predicted on 1 of 2 images" in md.summary.text()
+
+
+def test_save_predictions_writes_each_images_files_and_never_over_the_labels(qtbot, win, tmp_path, folder):
+    fake_predictor(win, tmp_path)
+    md = win.model_dock
+    labels = (folder / "a.json").read_bytes()
+    md.ask_predictions_folder = lambda: str(folder)  # the images' own folder: refused, nothing written
+    qtbot.mouseClick(md.save_all_button, Qt.LeftButton)
+    assert md.all_job is None and any("Cannot save the predictions there" in e for e in win.errors)
+    assert (folder / "a.json").read_bytes() == labels and sorted(p.name for p in folder.iterdir()) == [
+        "a.json", "a.png", "b.png"]
+    out = tmp_path / "saved"
+    md.ask_predictions_folder = lambda: str(out)
+    qtbot.mouseClick(md.save_all_button, Qt.LeftButton)
+    assert not md.save_all_button.isEnabled()  # one run at a time
+    qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
+    assert md.last_summary["saved"] == 2 and f"Saved 2 in {out}" in md.summary.text()
+    mask = cv2.imread(str(out / "a.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == (160, 200) and mask[55, 45] == 255 and mask[105, 135] == 255 and mask[5, 5] == 0
+    prob = cv2.imread(str(out / "a_prob.png"), cv2.IMREAD_UNCHANGED)
+    assert prob[55, 45] > prob[105, 135] > 128 > prob[5, 5]
+    rec = json.loads((out / "b_defects.json").read_text())
+    assert len(rec["defects"]) == 1 and rec["defects"][0]["length_px"] == pytest.approx(29, abs=1)
+    ann = Annotation.load(out / "a.json")  # labelme polygons of the prediction, pointing at the image
+    assert len(ann.shapes) == 2 and (out / ann.image_path).resolve() == (folder / "a.png").resolve()
+    assert md.save_all_button.isEnabled() and md.cache  # the predictions are also on show

@@ -120,3 +120,15 @@ def test_ground_truth_has_the_size_of_the_real_image(tmp_path):
     ann.save(tmp_path / "a.json")
     gt = Project.open(tmp_path).ground_truth_mask(tmp_path / "a.png")
     assert gt.shape == (20, 30) and gt[2, 5]
+
+
+def test_a_data_set_root_skips_the_folders_the_app_writes(tmp_path):
+    import cv2
+    import numpy as np
+
+    from iunet_gui.core.project import Project
+
+    for sub in ("MT_Crack", "iunet_predictions", "iunet_runs"):
+        (tmp_path / sub).mkdir()
+        cv2.imwrite(str(tmp_path / sub / "x.png"), np.zeros((8, 8), np.uint8))
+    assert [p.relative_to(tmp_path).as_posix() for p in Project.open(tmp_path).images] == ["MT_Crack/x.png"]

@@ -88,6 +88,9 @@ class ProjectSettings:
         return out
 
 
+GENERATED_FOLDERS = {"iunet_runs", "iunet_predictions"}  # written by the app: never scanned as images
+
+
 def natural_key(path: Path) -> list:
     """Sort key: img2 before img10 (a relative path sorts folder by folder)."""
     parts = path.parts if not path.is_absolute() else (path.name,)
@@ -139,8 +142,8 @@ class Project:
         try:
             images, masks = _scan(folder)
             if not images:  # a data set root of class folders (MT_Crack/, MT_Free/, ...): one level down
-                for sub in sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                                  key=natural_key):
+                for sub in sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+                                   and p.name not in GENERATED_FOLDERS), key=natural_key):
                     more, more_masks = _scan(sub)
                     images += more
                     masks.update(more_masks)

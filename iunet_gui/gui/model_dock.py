@@ -24,6 +24,7 @@ from iunet_gui.gui.theme import RESOURCES, icon
 
 DEFAULT_CHECKPOINT = RESOURCES / "iunet_default.pt"
 RUNS_FOLDER = "iunet_runs"  # training runs go to <project>/iunet_runs/<date-time>/
+PREDICTIONS_FOLDER = "iunet_predictions"  # "Save predictions…" offers <project>/iunet_predictions/<model>/
 CACHE_IMAGES = 48  # predictions kept in memory (a 1280x1024 image: ~2.6 MB)
 DEFAULT_MINUTES = 15
 
@@ -131,7 +132,14 @@ class ModelDock(QDockWidget):
         self.all_button = QPushButton("Predict all images")
         self.all_button.setToolTip("Predict every image of the folder in the background and score the model on the "
                                    "labelled ones (as 'iunet-gui evaluate'); click again to stop")
-        lay.addWidget(self.all_button)
+        self.save_all_button = QPushButton(icon("save"), "Save…")
+        self.save_all_button.setToolTip("Predict every image and save, in a folder you choose, its mask (stem.png), "
+                                        "probability map (stem_prob.png), measured defects (stem_defects.json) "
+                                        "and predicted polygons that labelme opens (stem.json)")
+        row = QHBoxLayout()
+        row.addWidget(self.all_button, 1)
+        row.addWidget(self.save_all_button)
+        lay.addLayout(row)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -193,7 +201,8 @@ class ModelDock(QDockWidget):
 
         self.choose_button.clicked.connect(self.choose_checkpoint)
         self.predict_button.clicked.connect(self.predict_current)
-        self.all_button.clicked.connect(self.predict_all)
+        self.all_button.clicked.connect(lambda: self.predict_all())
+        self.save_all_button.clicked.connect(self.save_all)
         self.report_button.clicked.connect(self.export_report)
         self.accept_button.clicked.connect(self.accept)
         self.train_button.clicked.connect(self.start_training)
@@ -210,6 +219,7 @@ class ModelDock(QDockWidget):
             self.model_label.setToolTip(str(self.checkpoint))
         self.predict_button.setEnabled(self.checkpoint is not None)
         self.all_button.setEnabled(self.checkpoint is not None or self.all_job is not None)
+        self.save_all_button.setEnabled(self.checkpoint is not None and self.all_job is None)
 
     # -- the model -------------------------------------------------------------------------------
     def choose_checkpoint(self) -> None:
@@ -299,9 +309,52 @@ class ModelDock(QDockWidget):
         if pending is not None and doc is not None and doc.image_path == pending and pending not in self.cache:
             self.predict_current()
 
-    def predict_all(self) -> bool:
+    def ask_predictions_folder(self) -> str:
+        """Where "Save…" writes the predictions (a dialog; tests replace it); '' = cancelled. The dialog
+        opens on <project>/iunet_predictions/<run or model name>/, made for it and removed again when
+        the dialog is cancelled and it is still empty."""
+        ckpt = self.checkpoint
+        name = ckpt.parent.name if ckpt.parent.parent.name == RUNS_FOLDER else ckpt.stem
+        start = Path(self.win.project.folder) / PREDICTIONS_FOLDER / name
+        made = not start.exists()
+        try:
+            start.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a read-only project: start from the project itself
+            start, made = Path(self.win.project.folder), False
+        path = QFileDialog.getExistingDirectory(self, "Save the predictions in", str(start))
+        if made and not path:
+            for folder in (start, start.parent):
+                try:
+                    folder.rmdir()  # only when empty
+                except OSError:
+                    break
+        return path
+
+    def save_all(self) -> bool:
+        """Predict every image and write each one's files into a folder the user picks (as
+        `iunet-gui predict --labelme`); the folder of the images themselves is refused."""
+        from iunet_gui.core.errors import IunetError
+        from iunet_gui.training.predictor import check_output_folder
+
+        win = self.win
+        if win.project is None or not win.project.images or self.checkpoint is None or self.all_job is not None:
+            win.statusBar().showMessage("Open a folder of images and choose a model first", 4000)
+            return False
+        folder = self.ask_predictions_folder()
+        if not folder:
+            return False
+        try:
+            check_output_folder(folder, win.project.images)
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except (IunetError, OSError) as exc:
+            win.error("Cannot save the predictions there", str(exc))
+            return False
+        return self.predict_all(Path(folder))
+
+    def predict_all(self, out: Path | None = None) -> bool:
         """Predict every image of the folder in the background (or stop a run that is going) and score
-        the model on the labelled ones; the predictions are kept for stepping through the images."""
+        the model on the labelled ones; the predictions are kept for stepping through the images and,
+        with `out`, written there (mask, probability map, defects JSON and labelme polygons per image)."""
         win = self.win
         if self.all_job is not None:
             self.all_job.cancel()
@@ -317,10 +370,11 @@ class ModelDock(QDockWidget):
             from iunet_gui.core.errors import IunetError
             from iunet_gui.core.progress import ProgressEvent
             from iunet_gui.core.report import report_rows
+            from iunet_gui.training.predictor import save_prediction
 
             pred = self._load_predictor()
             ev = Evaluator(merge_gap_px=pred.merge_gap_px, chain_gap_px=pred.chain_gap_px)
-            failures, unscored, found, done, rows = [], [], 0, 0, []
+            failures, unscored, unsaved, found, done, rows, saved = [], [], [], 0, 0, [], 0
             for k, path in enumerate(images):
                 if cancel.cancelled:
                     break
@@ -333,6 +387,12 @@ class ModelDock(QDockWidget):
                     continue
                 found += len(res.defects)
                 done += 1
+                if out is not None:
+                    try:
+                        save_prediction(out, path, res, pred, mm, labelme=True)
+                        saved += 1
+                    except OSError as exc:  # a full disk: told; the prediction is still shown and scored
+                        unsaved.append(f"{path.name}: {exc.strerror or exc}")
                 if gt is not None and gt.shape != res.mask.shape:
                     unscored.append(f"{path.name}: its mask is {gt.shape[1]}x{gt.shape[0]} px, the image "
                                     f"{res.mask.shape[1]}x{res.mask.shape[0]}: not scored")
@@ -345,8 +405,9 @@ class ModelDock(QDockWidget):
                                         res.defects, matched=matched))
                 progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name,
                                        result=ImagePrediction.of(path, ckpt, res, pred, mm)))
-            return {"images": len(images), "predicted": done, "found": found, "failures": failures, "unscored": unscored, "rows": rows,
-                    "summary": ev.summary() if ev.records else None, "cancelled": cancel.cancelled}
+            return {"images": len(images), "predicted": done, "found": found, "failures": failures,
+                    "unscored": unscored, "rows": rows, "summary": ev.summary() if ev.records else None,
+                    "cancelled": cancel.cancelled, "out": out, "saved": saved, "unsaved": unsaved}
 
         self.all_job = job = Job(work, self)
         job.progressed.connect(self._all_progress)
@@ -354,7 +415,8 @@ class ModelDock(QDockWidget):
         job.failed.connect(self._predict_failed)
         job.finished.connect(self._all_job_done)
         self.all_button.setText("Stop predicting")
-        self.summary.setText(f"Predicting {len(images)} images…")
+        self.save_all_button.setEnabled(False)
+        self.summary.setText(f"Predicting {len(images)} images…" + (f" (saving them in {out})" if out else ""))
         self.summary.setVisible(True)
         job.start()
         return True
@@ -369,6 +431,8 @@ class ModelDock(QDockWidget):
         head = (f"{'Stopped: ' if r['cancelled'] else ''}<b>{r['found']} defect(s)</b> predicted on "
                 f"{r['predicted']} of {r['images']} images")
         lines = [head]
+        if r["out"] is not None:
+            lines.append(f"Saved {r['saved']} in {r['out']}")
         if s:
             unit = s["length_unit"]
             lines.append(f"<b>On the {s['images']} labelled</b>: MIoU {s['miou']:.3f}, defect IoU {s['iou_defect']:.3f}, "
@@ -376,7 +440,7 @@ class ModelDock(QDockWidget):
                          f"{s['unmatched_pred']} false alarm(s)"
                          + (f"; length error mean {s['length_error_mean']:.2f} {unit}, max {s['length_error_max']:.2f} "
                             f"{unit}" if s["length_error_mean"] is not None else ""))
-        for what, items in (("Not predicted", r["failures"]), ("Not scored", r["unscored"])):
+        for what, items in (("Not predicted", r["failures"]), ("Not scored", r["unscored"]), ("Not saved", r["unsaved"])):
             if items:
                 lines.append(f"{what}: " + "; ".join(items[:5]) + (" …" if len(items) > 5 else ""))
         self.summary.setText("<br>".join(lines))
@@ -409,6 +473,7 @@ class ModelDock(QDockWidget):
         self.all_job = None
         self.all_button.setText("Predict all images")
         self.all_button.setEnabled(self.checkpoint is not None)
+        self.save_all_button.setEnabled(self.checkpoint is not None)
 
     def image_opened(self) -> None:
         """The window opened another image: show its prediction if there is one, or make it."""
