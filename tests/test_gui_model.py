@@ -339,3 +339,23 @@ def test_save_predictions_writes_each_images_files_and_never_over_the_labels(qtb
     ann = Annotation.load(out / "a.json")  # labelme polygons of the prediction, pointing at the image
     assert len(ann.shapes) == 2 and (out / ann.image_path).resolve() == (folder / "a.png").resolve()
     assert md.save_all_button.isEnabled() and md.cache  # the predictions are also on show
+
+
+def test_the_model_menu_predicts_all_saves_and_exports(qtbot, win, tmp_path):
+    fake_predictor(win, tmp_path)
+    md = win.model_dock
+    win.act_export_report.trigger()  # nothing predicted yet: said so
+    assert "Predict all images first" in win.statusBar().currentMessage()
+    out = tmp_path / "menu-saved"
+    md.ask_predictions_folder = lambda: str(out)
+    win.act_save_predictions.trigger()
+    qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "a.png", "a_defects.json", "a_prob.png",
+                                                    "b.json", "b.png", "b_defects.json", "b_prob.png"]
+    md.ask_report_path = lambda: str(tmp_path / "menu.csv")
+    win.act_export_report.trigger()
+    assert (tmp_path / "menu.csv").read_text().count("\n") == 4  # header + 3 defects
+    win.act_predict_all.trigger()
+    assert md.all_job is not None and md.last_summary is not None
+    qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
+    assert md.last_summary["out"] is None  # Predict All alone writes nothing

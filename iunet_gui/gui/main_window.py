@@ -127,6 +127,13 @@ class MainWindow(QMainWindow):
             checkable=True)
         self.act_show_prediction.setChecked(True)
         md.show_box.toggled.connect(self.act_show_prediction.setChecked)
+        self.act_predict_all = self._act("Predict A&ll Images", lambda: md.predict_all(),
+                                         tip="Predict every image of the folder and score the labelled ones")
+        self.act_save_predictions = self._act("Sa&ve All Predictions…", md.save_all,
+                                              tip="Predict every image and write its mask, probability map, "
+                                                  "defects and labelme polygons into a folder")
+        self.act_export_report = self._act("&Export Report…", md.export_report,
+                                           tip="After Predict All: one CSV row per defect")
         self.act_choose_model = self._act("&Choose Model…", md.choose_checkpoint)
         self.act_train = self._act("&Train on Labelled Images", md.start_training, "Ctrl+T", "train",
                                    tip="Train a model on every labelled image of this folder")
@@ -157,7 +164,8 @@ class MainWindow(QMainWindow):
         for d in (self.images_dock, self.class_dock, self.shape_dock, self.model_dock):
             m.addAction(d.toggleViewAction())
         m = mb.addMenu("&Model")
-        for a in (self.act_predict, self.act_accept, self.act_show_prediction, None, self.act_choose_model, None,
+        for a in (self.act_predict, self.act_accept, self.act_show_prediction, None, self.act_predict_all,
+                  self.act_save_predictions, self.act_export_report, None, self.act_choose_model, None,
                   self.act_train, self.act_stop_training):
             m.addSeparator() if a is None else m.addAction(a)
         m = mb.addMenu("&Help")

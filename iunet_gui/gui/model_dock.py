@@ -132,7 +132,7 @@ class ModelDock(QDockWidget):
         self.all_button = QPushButton("Predict all images")
         self.all_button.setToolTip("Predict every image of the folder in the background and score the model on the "
                                    "labelled ones (as 'iunet-gui evaluate'); click again to stop")
-        self.save_all_button = QPushButton(icon("save"), "Save…")
+        self.save_all_button = QPushButton(icon("save"), "Save all…")
         self.save_all_button.setToolTip("Predict every image and save, in a folder you choose, its mask (stem.png), "
                                         "probability map (stem_prob.png), measured defects (stem_defects.json) "
                                         "and predicted polygons that labelme opens (stem.json)")
@@ -457,6 +457,7 @@ class ModelDock(QDockWidget):
         from iunet_gui.core.report import write_report_csv
 
         if not self.last_summary or not self.last_summary["rows"]:
+            self.win.statusBar().showMessage("Nothing to report yet: Predict all images first", 4000)
             return False
         path = self.ask_report_path()
         if not path:
