@@ -327,7 +327,8 @@ def test_save_predictions_writes_each_images_files_and_never_over_the_labels(qtb
     out = tmp_path / "saved"
     md.ask_predictions_folder = lambda: str(out)
     qtbot.mouseClick(md.save_all_button, Qt.LeftButton)
-    assert not md.save_all_button.isEnabled()  # one run at a time
+    assert not md.save_all_button.isEnabled()  # one run at a time, and the menu says so
+    assert not md.save_all() and "being predicted" in win.statusBar().currentMessage()
     qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
     assert md.last_summary["saved"] == 2 and f"Saved 2 in {out}" in md.summary.text()
     mask = cv2.imread(str(out / "a.png"), cv2.IMREAD_UNCHANGED)

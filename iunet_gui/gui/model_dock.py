@@ -337,7 +337,10 @@ class ModelDock(QDockWidget):
         from iunet_gui.training.predictor import check_output_folder
 
         win = self.win
-        if win.project is None or not win.project.images or self.checkpoint is None or self.all_job is not None:
+        if self.all_job is not None:
+            win.statusBar().showMessage("The images are being predicted: wait, or stop it first", 4000)
+            return False
+        if win.project is None or not win.project.images or self.checkpoint is None:
             win.statusBar().showMessage("Open a folder of images and choose a model first", 4000)
             return False
         folder = self.ask_predictions_folder()
