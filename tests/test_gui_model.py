@@ -360,3 +360,24 @@ def test_the_model_menu_predicts_all_saves_and_exports(qtbot, win, tmp_path):
     assert md.all_job is not None and md.last_summary is not None
     qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
     assert md.last_summary["out"] is None  # Predict All alone writes nothing
+
+
+def test_save_all_keeps_the_class_folders_of_a_data_set_root(qtbot, tmp_path):
+    root = tmp_path / "tiles"
+    for sub, value in (("MT_Crack", BRIGHT), ("MT_Free", BACKGROUND)):  # one name in two class folders
+        (root / sub).mkdir(parents=True)
+        img = np.full((64, 80, 3), BACKGROUND, np.uint8)
+        img[10:30, 10:30] = value
+        cv2.imwrite(str(root / sub / "x.jpg"), img)
+        cv2.imwrite(str(root / sub / "x.png"), (img[..., 0] == BRIGHT).astype(np.uint8) * 255)
+    win = open_window(qtbot, tmp_path, root)
+    fake_predictor(win, tmp_path)
+    md = win.model_dock
+    md.ask_predictions_folder = lambda: str(root)  # the class folders would get the files: refused
+    assert not md.save_all() and any("written over the images" in e for e in win.errors)
+    out = tmp_path / "out"
+    md.ask_predictions_folder = lambda: str(out)
+    assert md.save_all()
+    qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
+    crack, free = (cv2.imread(str(out / sub / "x.png"), cv2.IMREAD_UNCHANGED) for sub in ("MT_Crack", "MT_Free"))
+    assert crack[20, 20] == 255 and free.max() == 0 and md.last_summary["saved"] == 2

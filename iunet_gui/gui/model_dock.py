@@ -347,7 +347,7 @@ class ModelDock(QDockWidget):
         if not folder:
             return False
         try:
-            check_output_folder(folder, win.project.images)
+            check_output_folder(folder, win.project.images, mirror_root=win.project.folder)
             Path(folder).mkdir(parents=True, exist_ok=True)
         except (IunetError, OSError) as exc:
             win.error("Cannot save the predictions there", str(exc))
@@ -373,7 +373,7 @@ class ModelDock(QDockWidget):
             from iunet_gui.core.errors import IunetError
             from iunet_gui.core.progress import ProgressEvent
             from iunet_gui.core.report import report_rows
-            from iunet_gui.training.predictor import save_prediction
+            from iunet_gui.training.predictor import output_folder, save_prediction
 
             pred = self._load_predictor()
             ev = Evaluator(merge_gap_px=pred.merge_gap_px, chain_gap_px=pred.chain_gap_px)
@@ -392,7 +392,9 @@ class ModelDock(QDockWidget):
                 done += 1
                 if out is not None:
                     try:
-                        save_prediction(out, path, res, pred, mm, labelme=True)
+                        target = output_folder(out, path, mirror_root=project.folder)  # class folders kept
+                        target.mkdir(parents=True, exist_ok=True)
+                        save_prediction(target, path, res, pred, mm, labelme=True)
                         saved += 1
                     except OSError as exc:  # a full disk: told; the prediction is still shown and scored
                         unsaved.append(f"{path.name}: {exc.strerror or exc}")

@@ -299,14 +299,27 @@ def _cached_onnx(ckpt_path: Path, ckpt) -> Path:
     return target
 
 
-def check_output_folder(out, images) -> None:
-    """Refuse an output folder that holds any of the images: its stem.png masks and stem.json files
-    would overwrite the images and the operator's labels there."""
-    out = Path(out).resolve()
-    clash = sorted({Path(p).name for p in images if Path(p).resolve().parent == out})
+def output_folder(out, image, mirror_root=None) -> Path:
+    """Where an image's prediction files go: `out`, or with `mirror_root` the image's own sub-folder
+    of it repeated under `out` (two images of one name in two class folders do not overwrite each
+    other's files)."""
+    if mirror_root is None:
+        return Path(out)
+    try:
+        return Path(out) / Path(image).parent.relative_to(mirror_root)
+    except ValueError:  # not under the root
+        return Path(out)
+
+
+def check_output_folder(out, images, mirror_root=None) -> None:
+    """Refuse an output folder where any image's files would land beside it: its stem.png mask and
+    stem.json would overwrite the image and the operator's labels there."""
+    clash = sorted({Path(p).name for p in images
+                    if output_folder(out, p, mirror_root).resolve() == Path(p).resolve().parent})
     if clash:
-        raise IunetError(f"{out}: the predictions would be written over the images and labels there "
-                         f"({', '.join(clash[:3])}{' …' if len(clash) > 3 else ''}); choose another output folder")
+        raise IunetError(f"{Path(out).resolve()}: the predictions would be written over the images and labels "
+                         f"there ({', '.join(clash[:3])}{' …' if len(clash) > 3 else ''}); choose another output "
+                         "folder")
 
 
 def save_prediction(out, image, res: Prediction, predictor: "Predictor", mm_per_px: float | None,
