@@ -88,7 +88,9 @@ class ProjectSettings:
         return out
 
 
-GENERATED_FOLDERS = {"iunet_runs", "iunet_predictions"}  # written by the app: never scanned as images
+RUNS_FOLDER = "iunet_runs"  # the window's training runs: <project>/iunet_runs/<date-time>/
+PREDICTIONS_FOLDER = "iunet_predictions"  # Save all predictions offers <project>/iunet_predictions/<run>/
+GENERATED_FOLDERS = {RUNS_FOLDER, PREDICTIONS_FOLDER}  # written by the app: never scanned as images
 
 
 def natural_key(path: Path) -> list:

@@ -18,13 +18,12 @@ from PySide6.QtWidgets import (QCheckBox, QDockWidget, QDoubleSpinBox, QFileDial
 
 from iunet_gui.core.annotation import predicted_shapes
 from iunet_gui.core.metrics import Evaluator
+from iunet_gui.core.project import PREDICTIONS_FOLDER, RUNS_FOLDER
 from iunet_gui.gui import commands as cmd
 from iunet_gui.gui.jobs import Job
 from iunet_gui.gui.theme import RESOURCES, icon
 
 DEFAULT_CHECKPOINT = RESOURCES / "iunet_default.pt"
-RUNS_FOLDER = "iunet_runs"  # training runs go to <project>/iunet_runs/<date-time>/
-PREDICTIONS_FOLDER = "iunet_predictions"  # "Save predictions…" offers <project>/iunet_predictions/<model>/
 CACHE_IMAGES = 48  # predictions kept in memory (a 1280x1024 image: ~2.6 MB)
 DEFAULT_MINUTES = 15
 
@@ -310,7 +309,7 @@ class ModelDock(QDockWidget):
             self.predict_current()
 
     def ask_predictions_folder(self) -> str:
-        """Where "Save…" writes the predictions (a dialog; tests replace it); '' = cancelled. The dialog
+        """Where "Save all…" writes the predictions (a dialog; tests replace it); '' = cancelled. The dialog
         opens on <project>/iunet_predictions/<run or model name>/, made for it and removed again when
         the dialog is cancelled and it is still empty."""
         ckpt = self.checkpoint
