@@ -381,3 +381,26 @@ def test_save_all_keeps_the_class_folders_of_a_data_set_root(qtbot, tmp_path):
     qtbot.waitUntil(lambda: md.all_job is None, timeout=30000)
     crack, free = (cv2.imread(str(out / sub / "x.png"), cv2.IMREAD_UNCHANGED) for sub in ("MT_Crack", "MT_Free"))
     assert crack[20, 20] == 255 and free.max() == 0 and md.last_summary["saved"] == 2
+
+
+def test_the_save_dialog_leaves_no_empty_folder_behind(qtbot, win, tmp_path, folder, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    fake_predictor(win, tmp_path)
+    md = win.model_dock
+    offered = []
+
+    def pick(answer):
+        def dialog(parent, caption, start):
+            offered.append(start)
+            return answer
+        return dialog
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", pick(""))  # cancelled
+    assert md.ask_predictions_folder() == "" and offered[-1] == str(folder / "iunet_predictions" / "fake")
+    assert not (folder / "iunet_predictions").exists()
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", pick(str(elsewhere)))  # another folder picked
+    assert md.ask_predictions_folder() == str(elsewhere) and not (folder / "iunet_predictions").exists()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", pick(str(folder / "iunet_predictions" / "fake")))
+    assert md.ask_predictions_folder() and (folder / "iunet_predictions" / "fake").is_dir()  # the one offered: kept

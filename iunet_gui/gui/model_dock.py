@@ -310,8 +310,8 @@ class ModelDock(QDockWidget):
 
     def ask_predictions_folder(self) -> str:
         """Where "Save all…" writes the predictions (a dialog; tests replace it); '' = cancelled. The dialog
-        opens on <project>/iunet_predictions/<run or model name>/, made for it and removed again when
-        the dialog is cancelled and it is still empty."""
+        opens on <project>/iunet_predictions/<run or model name>/, made for it and removed again (when
+        still empty) unless it is the folder picked."""
         ckpt = self.checkpoint
         name = ckpt.parent.name if ckpt.parent.parent.name == RUNS_FOLDER else ckpt.stem
         start = Path(self.win.project.folder) / PREDICTIONS_FOLDER / name
@@ -321,7 +321,7 @@ class ModelDock(QDockWidget):
         except OSError:  # a read-only project: start from the project itself
             start, made = Path(self.win.project.folder), False
         path = QFileDialog.getExistingDirectory(self, "Save the predictions in", str(start))
-        if made and not path:
+        if made and (not path or Path(path).resolve() != start.resolve()):
             for folder in (start, start.parent):
                 try:
                     folder.rmdir()  # only when empty
