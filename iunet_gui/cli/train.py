@@ -43,8 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "not applied with --fine-loss above 1)")
     p.add_argument("--area-sampling", type=float, default=d["area_sampling"], metavar="K",
                    help="draw each training image with weight 1 + K x its share of defect pixels, so images mostly "
-                        "covered by a defect are seen more often (default 0: every image alike; 4 suited the "
-                        "magnetic tiles, whose large defects are a few images: see README)")
+                        "covered by a defect are seen more often (default 0: every image alike; 4, with --lr 5e-4, "
+                        "suited the magnetic tiles, whose large defects are a few images: see README)")
     p.add_argument("--crops-per-epoch", type=int, default=None, help="crops per epoch (default 8 per image)")
     p.add_argument("--loss", default=d["loss"], choices=["bce", "bce_pos", "bce_dice"],
                    help=f"bce (paper), bce_pos (positive weight), bce_dice (default {d['loss']})")
