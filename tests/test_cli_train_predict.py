@@ -115,9 +115,10 @@ def test_train_passes_prior_region_weight_scale_and_area_sampling_through(tmp_pa
     run = tmp_path / "run"
     assert main(["train", "--data", str(data), "--out", str(run), "--epochs", "1", "--crop", "16", "--crops-per-epoch",
                  "4", "--threads", "1", "--prior", "0.02", "--region-weight", "0.5", "--scale", "0.5",
-                 "--area-sampling", "4"]) == 0
+                 "--area-sampling", "4", "--max-val-images", "1"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert cfg["prior"] == 0.02 and cfg["region_weight"] == 0.5 and cfg["scale"] == 0.5 and cfg["area_sampling"] == 4
+    assert cfg["max_val_images"] == 1
     assert cfg["lr"] == DEFAULT_LR and cfg["init"] is None  # a fresh run: the trainer's default
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--prior", "2"]) == 2
     assert "prior" in capsys.readouterr().err

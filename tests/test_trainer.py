@@ -210,7 +210,7 @@ def test_cli_defaults_are_the_trainer_defaults():
     assert args.lr is None  # resolved when the run starts: the trainer's default, a tenth of it with --init
     for key in ("epochs", "batch_size", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
                 "schedule", "seed", "ema", "tune_threshold", "prior", "region_weight", "bn_batches",
-                "freeze_bn", "grey_share", "scale", "precision", "pick_tolerance"):
+                "freeze_bn", "grey_share", "scale", "precision", "pick_tolerance", "max_val_images"):
         assert getattr(args, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}
