@@ -281,7 +281,8 @@ def real(args, work: Path) -> dict:
         s["by_category"] = {k: {"images": len(v), "mean_iou_defect": sum(r["iou_defect"] for r in v) / len(v),
                                 "accuracy": sum(r["accurate"] for r in v) / len(v)} for k, v in sorted(by_kind.items())}
         out[model] = {"minutes": (time.perf_counter() - t) / 60, "epochs": res.epochs_done,
-                      "threshold": load_checkpoint(res.best_checkpoint).threshold, **s}
+                      "threshold": load_checkpoint(res.best_checkpoint).threshold, "seed": cfg.seed,
+                      "run": cfg.out, **s}  # benchmarks/seed_summary.py groups runs by the run's config.json
     return out
 
 
