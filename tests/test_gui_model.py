@@ -194,6 +194,30 @@ def test_train_with_one_click_then_the_new_model_predicts(qtbot, tmp_path):
     assert seen[0].scale == 0.3 and config["init"] == str(run / "best.pt") and config["scale"] == 1.0
 
 
+def test_tiles_recipe_trains_a_fresh_network_with_the_benchmark_settings(qtbot, tmp_path):
+    data = make_toy(tmp_path / "toy", n=6, size=64)
+    win = open_window(qtbot, tmp_path, data)
+    md = win.model_dock
+    assert md.recipe.currentData() == "washers" and md.finetune_box.isChecked() and md.minutes.value() == 15
+    qtbot.keyClick(md.recipe, Qt.Key_Down)  # the operator picks the second recipe
+    assert md.recipe.currentData() == "tiles"
+    assert md.minutes.value() == 60 and not md.finetune_box.isChecked() and not md.finetune_box.isEnabled()
+    seen, finished = [], []
+    md.adjust_config = lambda cfg: seen.append(cfg) or tiny(cfg, epochs=1)
+    md.training_finished.connect(finished.append)
+    qtbot.mouseClick(md.train_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(finished) and not md.training, timeout=120000)
+    assert finished[0].status == "done"
+    cfg = seen[0]  # as the panel built it, before the test made it tiny
+    assert cfg.init is None and cfg.data == str(data) and cfg.time_limit_min == 60
+    assert (cfg.model_overrides, cfg.scale, cfg.crop, cfg.lr, cfg.area_sampling, cfg.weight_decay, cfg.epochs) == (
+        {"depth": 4, "base": 16}, 0.35, 128, 5e-4, 4, 0.05, 36)
+    assert cfg.tune_threshold and cfg.prior == 0.01 and cfg.region_weight == 0
+    qtbot.keyClick(md.recipe, Qt.Key_Up)  # back: the washers' budget and fine-tuning as they were
+    assert md.recipe.currentData() == "washers" and md.minutes.value() == 15
+    assert md.finetune_box.isEnabled() and md.finetune_box.isChecked()
+
+
 def test_stop_ends_training_within_a_step_and_keeps_the_window(qtbot, tmp_path):
     data = make_toy(tmp_path / "toy", n=6, size=64)
     win = open_window(qtbot, tmp_path, data)

@@ -206,16 +206,45 @@ def test_cli_defaults_are_the_trainer_defaults():
     ns = argparse.ArgumentParser()
     cli_train.add_arguments(ns)
     args = ns.parse_args(["--data", "x"])
+    cfg = cli_train.config_from_args(args)
     d = TrainConfig(data="x")
-    assert args.lr is None  # resolved when the run starts: the trainer's default, a tenth of it with --init
-    for key in ("epochs", "batch_size", "crop", "loss", "mixup", "pos_weight", "focus", "threshold",
-                "schedule", "seed", "ema", "tune_threshold", "prior", "region_weight", "bn_batches",
-                "freeze_bn", "grey_share", "scale", "precision", "pick_tolerance", "max_val_images"):
-        assert getattr(args, key) == getattr(d, key), key
+    assert args.lr is None and cfg.lr is None  # resolved when the run starts: the default, a tenth of it with --init
+    keys = ("epochs", "batch_size", "crop", "loss", "mixup", "pos_weight", "focus", "threshold", "schedule", "seed",
+            "ema", "tune_threshold", "prior", "region_weight", "bn_batches", "freeze_bn", "grey_share", "scale",
+            "precision", "pick_tolerance", "max_val_images", "weight_decay", "area_sampling", "crops_per_epoch",
+            "model_overrides", "preset", "warmup_steps", "rotate", "fine_loss")
+    for key in keys:
+        assert getattr(cfg, key) == getattr(d, key), key
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}
     with pytest.raises(IunetError):
         cli_train.parse_overrides(["base"])
+
+
+def test_tiles_recipe_gives_the_benchmark_settings_and_options_given_win():
+    import argparse
+
+    from iunet_gui.cli import train as cli_train
+    from iunet_gui.training.trainer import RECIPES, recipe_config
+
+    ns = argparse.ArgumentParser()
+    cli_train.add_arguments(ns)
+    cfg = cli_train.config_from_args(ns.parse_args(["--data", "x", "--recipe", "tiles"]))
+    # what benchmarks/bench_training.py measured on the magnetic tiles (README, Performance)
+    assert (cfg.model_overrides, cfg.scale, cfg.crop, cfg.prior, cfg.region_weight) == ({"depth": 4, "base": 16}, 0.35,
+                                                                                      128, 0.01, 0.0)
+    assert (cfg.weight_decay, cfg.area_sampling, cfg.lr, cfg.epochs, cfg.crops_per_epoch) == (0.05, 4, 5e-4, 36, 640)
+    assert cfg.tune_threshold is True and cfg.max_val_images == 20 and cfg.preset == "default"
+    cfg = cli_train.config_from_args(ns.parse_args(["--data", "x", "--recipe", "tiles", "--crop", "256", "--epochs", "5",
+                                                    "--no-tune-threshold", "--region-weight", "0.5", "--model-config",
+                                                    "base=8", "--lr", "1e-3"]))
+    assert (cfg.crop, cfg.epochs, cfg.tune_threshold, cfg.region_weight, cfg.lr) == (256, 5, False, 0.5, 1e-3)
+    assert cfg.model_overrides == {"depth": 4, "base": 8} and cfg.scale == 0.35  # merged; the rest stays the recipe's
+    assert recipe_config("tiles", data="x", init="a.pt").lr == pytest.approx(5e-5)  # fine-tuning: a tenth
+    assert recipe_config("washers", data="x") == TrainConfig(data="x")
+    assert RECIPES["washers"] == {}
+    with pytest.raises(IunetError, match="unknown recipe"):
+        recipe_config("bricks", data="x")
 
 
 def test_out_of_memory_ends_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):

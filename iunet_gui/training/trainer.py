@@ -117,6 +117,34 @@ def effective_lr(cfg: "TrainConfig") -> float:
     return DEFAULT_LR / (10 if cfg.init else 1)
 
 
+# Named training recipes: settings measured together (README, Performance). "washers", TrainConfig's own
+# defaults, is for photos of parts with small defects (synthetic washers: test MIoU 90.1-91.7 % in 14 minutes on
+# 2 CPU cores). "tiles" is the magnetic-tile benchmark's recipe for small textured images whose defects are often
+# large, low-contrast regions: IU-Net at four levels and base 16 (the `accurate` widths) at input scale 0.35 on
+# 128 px crops (640 an epoch), lr 5e-4, weight decay 0.05, area sampling 4, 36 epochs, the threshold tuned on 20
+# validation images; defect IoU 0.774 / 0.773 / 0.475 / 0.778 / 0.807 over training seeds 0-4 (mean 0.721), ~50 minutes.
+RECIPES: dict[str, dict] = {
+    "washers": {},
+    "tiles": dict(model_overrides={"depth": 4, "base": 16}, scale=0.35, crop=128, prior=0.01, region_weight=0.0,
+                  weight_decay=0.05, area_sampling=4.0, lr=5e-4, epochs=36, crops_per_epoch=640, tune_threshold=True,
+                  max_val_images=20),
+}
+
+
+def recipe_config(recipe: str = "washers", **settings) -> "TrainConfig":
+    """TrainConfig of a named recipe (RECIPES). `settings` win over the recipe's, except those that are None
+    (not given); `model_overrides` are merged over the recipe's. With `init` (fine-tuning) and no rate given,
+    a recipe's rate is divided by ten, as the default rate is (effective_lr)."""
+    if recipe not in RECIPES:
+        raise IunetError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    given = {k: v for k, v in settings.items() if v is not None}
+    merged = {**RECIPES[recipe], **given}
+    merged["model_overrides"] = {**RECIPES[recipe].get("model_overrides", {}), **(given.get("model_overrides") or {})}
+    if merged.get("init") and "lr" in RECIPES[recipe] and "lr" not in given:
+        merged["lr"] = RECIPES[recipe]["lr"] / 10  # fine-tuning: a tenth of the rate, as effective_lr does
+    return TrainConfig(**merged)
+
+
 def _dist_info():
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
