@@ -199,6 +199,8 @@ def test_tiles_recipe_trains_a_fresh_network_with_the_benchmark_settings(qtbot, 
     win = open_window(qtbot, tmp_path, data)
     md = win.model_dock
     assert md.recipe.currentData() == "washers" and md.finetune_box.isChecked() and md.minutes.value() == 15
+    # the long recipe labels do not widen the panel past its visible width (its content would be cut off)
+    assert md.widget().widget().sizeHint().width() <= md.widget().viewport().width()
     qtbot.keyClick(md.recipe, Qt.Key_Down)  # the operator picks the second recipe
     assert md.recipe.currentData() == "tiles"
     assert md.minutes.value() == 60 and not md.finetune_box.isChecked() and not md.finetune_box.isEnabled()

@@ -168,6 +168,8 @@ class ModelDock(QDockWidget):
         bl = QVBoxLayout(box)
         row = QHBoxLayout()
         self.recipe = QComboBox()
+        self.recipe.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)  # long labels: the
+        self.recipe.setMinimumContentsLength(10)  # panel keeps its width, the box elides
         for i, (key, label, _, tip) in enumerate(RECIPE_CHOICES):
             self.recipe.addItem(label, key)
             self.recipe.setItemData(i, tip, Qt.ToolTipRole)
