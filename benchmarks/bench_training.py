@@ -11,6 +11,8 @@ tiles) and MIoU on the held-out 20 %; `--stage1 NAME...` trains in two stages.
     python benchmarks/bench_training.py --minutes 13
     python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 10
     python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 1000 \
+        --real-recipe tiles --real-models iunet --seed 0      # the tile recipe, as `train --recipe tiles`
+    python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 1000 \
         --epochs 20 --lr 2e-3 --prior 0.01 --real-scale 0.35 --real-crop 128 --real-model-config depth=4 base=16 \
         --real-models iunet --stage1 Uneven Fray Free --real-set weight_decay=0.05
 """
@@ -126,7 +128,7 @@ def synthetic(args, work: Path) -> dict:
     generate_dataset(test_dir, args.test_count, seed=8)
     print(f"  generated {args.train_count} + {args.test_count} washers in {time.perf_counter() - t:.0f} s", flush=True)
     argv = ["train", "--data", str(train_dir), "--out", str(work / "run_synth"), "--model", "iunet",
-            "--preset", args.preset, "--time-limit", str(args.minutes), "--epochs", str(args.epochs)]
+            "--preset", args.preset, "--time-limit", str(args.minutes if args.minutes is not None else 13.0), "--epochs", str(args.epochs)]
     if args.lr is not None:
         argv += ["--lr", str(args.lr)]
     if args.threads:
@@ -224,7 +226,7 @@ def real(args, work: Path) -> dict:
     from iunet_gui.core.project import Project
     from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.training.data import split_items, Item
-    from iunet_gui.training.trainer import TrainConfig, effective_lr, train
+    from iunet_gui.training.trainer import TrainConfig, effective_lr, recipe_config, train
 
     src = Path(args.data)
     pairs = []
@@ -251,13 +253,18 @@ def real(args, work: Path) -> dict:
     overrides = parse_overrides(args.real_model_config or [])
     for model in args.real_models:
         extra = {"lr": args.lr} if args.lr is not None else {}
-        cfg = TrainConfig(**extra, model_overrides=overrides,
-                          rotate=args.real_rotate, data=str(work / "real_train"), out=str(work / f"run_real_{model}"),
-                          model=model, preset="default", time_limit_min=args.minutes, threads=args.threads,
-                          crop=args.real_crop, scale=args.real_scale, max_val_images=20, epochs=args.epochs,
-                          crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
-                          region_weight=args.region_weight or 0.0, freeze_bn=args.freeze_bn,
-                          **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
+        if args.real_recipe:  # the train command's named recipe, as `iunet-gui train --recipe NAME` trains
+            cfg = recipe_config(args.real_recipe, data=str(work / "real_train"), out=str(work / f"run_real_{model}"),
+                                model=model, time_limit_min=args.minutes, threads=args.threads, seed=args.seed)
+            # (--minutes not given: None, the recipe runs its epochs)
+        else:
+            cfg = TrainConfig(**extra, model_overrides=overrides,
+                              rotate=args.real_rotate, data=str(work / "real_train"), out=str(work / f"run_real_{model}"),
+                              model=model, preset="default", time_limit_min=args.minutes, threads=args.threads,
+                              crop=args.real_crop, scale=args.real_scale, max_val_images=20, epochs=args.epochs,
+                              crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
+                              region_weight=args.region_weight or 0.0, freeze_bn=args.freeze_bn,
+                              **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
         for key, value in parse_overrides(args.real_set or []).items():
             if not hasattr(cfg, key):
                 raise SystemExit(f"--real-set {key}: not a training setting")
@@ -288,7 +295,8 @@ def real(args, work: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=13.0, help="training time limit per model")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="training time limit per model (default 13; none with --real-recipe: the recipe's epochs)")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--lr", type=float, default=None, help="default: the train command's default")
     ap.add_argument("--preset", default="default")
@@ -307,6 +315,10 @@ def main() -> int:
                     help="train --scale on the real images (default 1: the tiles are a few hundred px, not 1280x1024)")
     ap.add_argument("--real-model-config", nargs="+", default=None, metavar="KEY=VALUE",
                     help="train --model-config on the real images, e.g. depth=5")
+    ap.add_argument("--real-recipe", default=None, choices=["washers", "tiles"],
+                    help="train the real images with `train --recipe NAME` (tiles: the magnetic-tile recipe); then only "
+                         "--minutes, --threads, --seed and --real-set apply on top of it, the other --real-* and "
+                         "training options are the recipe's")
     ap.add_argument("--real-set", nargs="+", default=None, metavar="KEY=VALUE",
                     help="any other training setting on the real images, e.g. weight_decay=0.05 mixup=0.5")
     ap.add_argument("--real-rotate", default="auto", choices=["auto", "on", "off"],
@@ -335,6 +347,8 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     args = ap.parse_args()
+    if args.minutes is None and not args.real_recipe:
+        args.minutes = 13.0
     if args.score:
         for tta in (True, False):
             print_scored(f"{args.score[0]} ({'flip mean' if tta else 'one pass'})", scored(*args.score, tta))

@@ -38,7 +38,10 @@ def runs(paths: list[Path]) -> list[dict]:
 
 
 def recipe(run: dict) -> str:
-    return json.dumps({k: v for k, v in run["train"].items() if k not in _NOT_RECIPE}, sort_keys=True)
+    def same(v):  # 4 and 4.0 are one setting (--real-set area_sampling=4 against the recipe's 4.0)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    return json.dumps({k: same(v) for k, v in run["train"].items() if k not in _NOT_RECIPE}, sort_keys=True)
 
 
 def main() -> int:
@@ -63,7 +66,7 @@ def main() -> int:
                   f"MIoU {r['miou']:.3f}, {r['epochs']} epochs, threshold {r['threshold']}, {r['minutes']:.0f} min")
         ious = [r["iou_defect"] for r in rs]
         reached = sum(v >= args.aim for v in ious)
-        print(f"  {len(rs)} runs: mean defect IoU {mean(ious):.3f}, lowest {min(ious):.3f}, highest {max(ious):.3f}; "
+        print(f"  {len(rs)} run{'s' if len(rs) != 1 else ''}: mean defect IoU {mean(ious):.3f}, lowest {min(ious):.3f}, highest {max(ious):.3f}; "
               f"{reached} of {len(rs)} at or above {args.aim:.2f}; mean MIoU {mean(r['miou'] for r in rs):.3f}")
     return 0
 
