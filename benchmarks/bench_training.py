@@ -10,8 +10,8 @@ tiles) and MIoU on the held-out 20 %; `--stage1 NAME...` trains in two stages.
 
     python benchmarks/bench_training.py --minutes 13
     python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 10
-    python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 1000 \
-        --real-recipe tiles --real-models iunet --seed 0      # the tile recipe, as `train --recipe tiles`
+    python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile \
+        --real-recipe tiles --real-models iunet unet --seed 0      # the tile recipe, as `train --recipe tiles`
     python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 1000 \
         --epochs 20 --lr 2e-3 --prior 0.01 --real-scale 0.35 --real-crop 128 --real-model-config depth=4 base=16 \
         --real-models iunet --stage1 Uneven Fray Free --real-set weight_decay=0.05
@@ -294,6 +294,8 @@ def real(args, work: Path) -> dict:
 
 
 def main() -> int:
+    from iunet_gui.training.trainer import RECIPES  # no torch
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=None,
                     help="training time limit per model (default 13; none with --real-recipe: the recipe's epochs)")
@@ -315,7 +317,7 @@ def main() -> int:
                     help="train --scale on the real images (default 1: the tiles are a few hundred px, not 1280x1024)")
     ap.add_argument("--real-model-config", nargs="+", default=None, metavar="KEY=VALUE",
                     help="train --model-config on the real images, e.g. depth=5")
-    ap.add_argument("--real-recipe", default=None, choices=["washers", "tiles"],
+    ap.add_argument("--real-recipe", default=None, choices=list(RECIPES),
                     help="train the real images with `train --recipe NAME` (tiles: the magnetic-tile recipe); then only "
                          "--minutes, --threads, --seed and --real-set apply on top of it, the other --real-* and "
                          "training options are the recipe's")

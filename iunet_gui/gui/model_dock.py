@@ -26,12 +26,13 @@ from iunet_gui.gui.theme import RESOURCES, icon
 DEFAULT_CHECKPOINT = RESOURCES / "iunet_default.pt"
 CACHE_IMAGES = 48  # predictions kept in memory (a 1280x1024 image: ~2.6 MB)
 DEFAULT_MINUTES = 15
-# The panel's training recipes (training.trainer.RECIPES): key, label, minutes offered, what it is for.
+# The panel's training recipes (training.trainer.RECIPES): key, label, minutes offered, whether it trains a
+# network of its own (then it cannot fine-tune the current model), what it is for.
 RECIPE_CHOICES = (
-    ("washers", "Part photos (washers)", DEFAULT_MINUTES,
+    ("washers", "Part photos (washers)", DEFAULT_MINUTES, False,
      "Photos of parts with small defects (scratches, edge cracks, holes, oxidation): the app's defaults, "
      "a small IU-Net, 15 minutes on 2 CPU cores"),
-    ("tiles", "Textured tiles (large defects)", 60,
+    ("tiles", "Textured tiles (large defects)", 60, True,
      "Small textured images whose defects are often large, low-contrast regions (the magnetic-tile recipe): "
      "a fresh IU-Net of 332,819 parameters, 36 epochs, about 50 minutes on 2 CPU cores "
      "(defect IoU 0.73 on average over seven training seeds, README)"),
@@ -170,7 +171,7 @@ class ModelDock(QDockWidget):
         self.recipe = QComboBox()
         self.recipe.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)  # long labels: the
         self.recipe.setMinimumContentsLength(10)  # panel keeps its width, the box elides
-        for i, (key, label, _, tip) in enumerate(RECIPE_CHOICES):
+        for i, (key, label, _, _, tip) in enumerate(RECIPE_CHOICES):
             self.recipe.addItem(label, key)
             self.recipe.setItemData(i, tip, Qt.ToolTipRole)
         self.recipe.setToolTip("Training settings measured together; hover over a choice to see what it is for")
@@ -654,9 +655,8 @@ class ModelDock(QDockWidget):
 
     def _recipe_changed(self, index: int) -> None:
         """A recipe brings its own time budget; one that trains a network of its own cannot fine-tune this one."""
-        key, _, minutes, _ = RECIPE_CHOICES[index]
+        _, _, minutes, fresh, _ = RECIPE_CHOICES[index]
         self.minutes.setValue(minutes)
-        fresh = key != "washers"
         if fresh and self.finetune_box.isEnabled():
             self._finetune_wanted = self.finetune_box.isChecked()
         self.finetune_box.setEnabled(not fresh)
