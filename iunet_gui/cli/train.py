@@ -19,12 +19,13 @@ def _recipe_text(name: str) -> str:
 
     parts = []
     for key, value in RECIPES[name].items():
-        if key == "model_overrides":
-            parts.append("--model-config " + " ".join(f"{k}={v}" for k, v in value.items()))
+        flag = "--model-config" if key == "model_overrides" else "--" + key.replace("_", "-")
+        if isinstance(value, dict):
+            parts.append(f"{flag} " + " ".join(f"{k}={v}" for k, v in value.items()))
         elif value is True:
-            parts.append(f"--{key.replace('_', '-')}")
+            parts.append(flag)
         else:
-            parts.append(f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{key.replace('_', '-')} {value}")
+            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
     return " ".join(parts)
 
 
