@@ -65,7 +65,7 @@ def _row(spec, h, w, threads, repeats, skip_torch_over):
     from iunet_gui.models.checkpoint import save_checkpoint
     from iunet_gui.models.fuse import fuse_conv_bn
     from iunet_gui.models.registry import build_preset, conv_output_gb, count_parameters, gflop
-    from iunet_gui.training.onnx_export import export_onnx
+    from iunet_gui.inference.onnx_export import export_onnx
     from iunet_gui.models.checkpoint import load_checkpoint
 
     name, preset = spec.split(":")
@@ -108,7 +108,7 @@ def detection(h, w, threads, repeats, data: Path | None):
     from iunet_gui.core.synth import WasherSpec, render_washer
     from iunet_gui.models.checkpoint import save_checkpoint
     from iunet_gui.models.registry import build_preset
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     shipped = Path(__file__).resolve().parents[1] / "resources" / "iunet_default.pt"
     results = {}

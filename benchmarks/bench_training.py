@@ -51,7 +51,7 @@ def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
     from iunet_gui.core.images import load_image
     from iunet_gui.core.metrics import Evaluator, match_defects
     from iunet_gui.training.data import labelled_images
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     project, images = labelled_images(test_dir)
     pred = Predictor.from_path(ckpt)

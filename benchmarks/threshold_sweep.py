@@ -42,7 +42,7 @@ def main() -> int:
     ap.add_argument("--grid", type=float, nargs="+", default=list(GRID))
     args = ap.parse_args()
 
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     print("checkpoint: pooled defect IoU at each threshold; * = the validation-best threshold")
     for ck in map(Path, args.checkpoints):

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.gui.document import STATUS_PREDICTED
 from iunet_gui.gui.model_dock import DEFAULT_CHECKPOINT, RUNS_FOLDER
-from iunet_gui.training.predictor import Predictor
+from iunet_gui.inference.predictor import Predictor
 from tests.gui_util import open_window
 from tests.test_training import make_toy
 

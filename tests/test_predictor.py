@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from iunet_gui.core.errors import CheckpointError
+from iunet_gui.inference.predictor import Predictor
+from iunet_gui.inference.runners import onnxruntime_available, pad_to_multiple, pick_device
 from iunet_gui.models.checkpoint import save_checkpoint
 from iunet_gui.models.registry import build_preset
-from iunet_gui.training.predictor import Predictor, onnxruntime_available, pad_to_multiple, pick_device
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_flip_mean_flips_each_run_back():
     """A stand-in network whose logit is the image's first channel plus its column index: each
     flipped run, flipped back, keeps the image term in place, and the column terms average out
     to a constant. A run not flipped back would move the image term."""
-    from iunet_gui.training.preprocess import prepare_input
+    from iunet_gui.inference.preprocess import prepare_input
 
     img = np.random.default_rng(3).integers(0, 255, (5, 7, 3), dtype=np.uint8)
     p = Predictor(lambda x: x[0] + np.arange(x.shape[-1], dtype=np.float32), 3, 1, "stub", "test")

@@ -42,7 +42,7 @@ def test_tuned_threshold_is_validated_as_predict_scores(tmp_path):
     validation MIoU are what the checkpoint's own Predictor gives on the validation images."""
     from iunet_gui.core.metrics import confusion, scores
     from iunet_gui.training.data import load_items, split_items
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     cfg = tiny(tmp_path, epochs=1, tune_threshold=True, max_val_images=3, val_fraction=0.5)
     res = train(cfg)
@@ -169,7 +169,7 @@ def test_evaluate_and_compare_checkpoints(tmp_path):
     assert summary["images"] == 6 == len(records)
     assert {"miou", "iou_defect", "accuracy", "length_error_mean_mm"} <= set(summary)
     assert 0 <= summary["miou"] <= 1 and summary["merge_gap_px"] == 8
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     pred = Predictor.from_path(res.best_checkpoint, backend="torch")
     _, strict = evaluate_checkpoint(res.best_checkpoint, tmp_path / "data", predictor=pred, merge_gap_px=0)
@@ -353,7 +353,7 @@ def test_freeze_bn_trains_the_last_share_on_fixed_statistics(tmp_path):
 
 def test_input_scale_trains_on_resized_images_and_predicts_at_full_size(tmp_path, monkeypatch):
     from iunet_gui.training import data as data_mod
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     seen = []
     real_init = data_mod.CropSampler.__init__
@@ -377,7 +377,7 @@ def test_input_scale_trains_on_resized_images_and_predicts_at_full_size(tmp_path
     pred = p.predict(image)
     assert run_shapes == [(32, 40)] * 4  # the network ran at half size (the image and its three flips) ...
     assert pred.prob.shape == pred.mask.shape == (64, 80)  # ... the result is at the image's size
-    from iunet_gui.training.onnx_export import export_onnx
+    from iunet_gui.inference.onnx_export import export_onnx
 
     onnx = Predictor.from_path(export_onnx(res.best_checkpoint, tmp_path / "m.onnx"), crop_to_part=False)
     assert onnx.scale == 0.5  # an exported file carries its input scale

@@ -427,7 +427,7 @@ def test_the_fine_loss_outlines_small_defects_better_than_soft_targets(tmp_path)
     """At input scale 0.25 a pit of radius 3-5 px is 1-2 input pixels across: trained on soft targets
     the thresholded, up-sampled prediction outlines it poorly; trained on the up-sampled logits
     against the finer target it outlines it well (same data, seed and steps)."""
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     folder = tmp_path / "pits"
     folder.mkdir()

@@ -13,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from iunet_gui.models.checkpoint import load_checkpoint
-    from iunet_gui.training.onnx_export import export_onnx
+    from iunet_gui.inference.onnx_export import export_onnx
 
     ckpt = load_checkpoint(args.checkpoint)
     path = export_onnx(ckpt, args.out, opset=args.opset)
@@ -21,7 +21,7 @@ def run(args) -> int:
     if args.check:
         import numpy as np
 
-        from iunet_gui.training.predictor import Predictor
+        from iunet_gui.inference.predictor import Predictor
 
         img = np.random.default_rng(0).integers(0, 255, (203, 317, 3), dtype=np.uint8)
         a = Predictor.from_path(args.checkpoint, backend="torch", crop_to_part=False).predict(img).prob

@@ -54,7 +54,7 @@ def run(args) -> int:
     from iunet_gui.cli._common import ProgressLine
     from iunet_gui.core.errors import IunetError
     from iunet_gui.core.project import Project
-    from iunet_gui.training.predictor import Predictor, check_output_folder, save_prediction
+    from iunet_gui.inference.predictor import Predictor, check_output_folder, save_prediction
 
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise IunetError("--threshold must be between 0 and 1")

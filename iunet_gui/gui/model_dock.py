@@ -56,7 +56,7 @@ class ImagePrediction:
 
     @classmethod
     def of(cls, image: Path, model: Path, res, predictor, mm_per_px: float | None) -> "ImagePrediction":
-        """From a training.predictor Prediction made by `predictor` with `model`."""
+        """From an inference.predictor Prediction made by `predictor` with `model`."""
         return cls(image, model, np.round(res.prob * 255).astype(np.uint8), res.mask, res.defects,
                    predictor.threshold, res.timing_ms["total"], mm_per_px,
                    [predictor.notice] if predictor.notice else [])
@@ -269,7 +269,7 @@ class ModelDock(QDockWidget):
 
     def _load_predictor(self):
         """In a worker thread: the Predictor of the current checkpoint (loaded once)."""
-        from iunet_gui.training.predictor import Predictor
+        from iunet_gui.inference.predictor import Predictor
 
         if self._predictor is None or self._predictor_path != self.checkpoint:
             path = self.checkpoint
@@ -360,7 +360,7 @@ class ModelDock(QDockWidget):
         """Predict every image and write each one's files into a folder the user picks (as
         `iunet-gui predict --labelme`); the folder of the images themselves is refused."""
         from iunet_gui.core.errors import IunetError
-        from iunet_gui.training.predictor import check_output_folder
+        from iunet_gui.inference.predictor import check_output_folder
 
         win = self.win
         if self.all_job is not None:
@@ -399,7 +399,7 @@ class ModelDock(QDockWidget):
             from iunet_gui.core.errors import IunetError
             from iunet_gui.core.progress import ProgressEvent
             from iunet_gui.core.report import report_rows
-            from iunet_gui.training.predictor import output_folder, save_prediction
+            from iunet_gui.inference.predictor import output_folder, save_prediction
 
             pred = self._load_predictor()
             ev = Evaluator(merge_gap_px=pred.merge_gap_px, chain_gap_px=pred.chain_gap_px)

@@ -27,7 +27,7 @@ def scaled_items(items: list[Item], scale: float, fine: int = 1) -> list[Item]:
     """The training images as the network sees them at input scale `scale` (train --scale): image
     area-averaged, mask a soft target (share of defect per pixel), mm per pixel scaled; with
     `fine` > 1 also the target `fine` times finer (train --fine-loss), which the crops then return."""
-    from iunet_gui.training.preprocess import fine_mask, rescale_image, rescale_mask
+    from iunet_gui.inference.preprocess import fine_mask, rescale_image, rescale_mask
 
     if scale == 1 and fine == 1:
         return list(items)

@@ -16,7 +16,7 @@ def evaluate_checkpoint(checkpoint, data_dir, threshold: float | None = None, pr
     washer's box when one is found (False for other parts, e.g. magnetic tiles). `tta`: the
     predictor averages the image and its flips, as `predict` does (ignored when a `predictor` is given)."""
     from iunet_gui.training.data import labelled_images
-    from iunet_gui.training.predictor import Predictor
+    from iunet_gui.inference.predictor import Predictor
 
     project, images = labelled_images(data_dir)
     if not images:

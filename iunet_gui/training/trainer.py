@@ -156,14 +156,14 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     import torch
     import torch.nn.functional as F
 
+    from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
+    from iunet_gui.inference.runners import forward_padded, pick_device
     from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
     from iunet_gui.models.registry import build_preset
     from iunet_gui.training.augment import (DIRECTED_GRADIENT_RATIO, geometric, mixup, photometric, region_weights,
                                             texture_direction)
     from iunet_gui.training.data import CropSampler, data_summary, load_items, scaled_items, split_items
     from iunet_gui.training.losses import segmentation_loss
-    from iunet_gui.training.predictor import pad_to_multiple, pick_device
-    from iunet_gui.training.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
 
     t_start = time.perf_counter()
     cfg = replace(cfg, lr=effective_lr(cfg))  # recorded in config.json and the checkpoint as used
@@ -442,11 +442,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
 
     def run_padded(x: np.ndarray) -> np.ndarray:
         """Logits of the eval model for one (C, H, W) input, padded to the network's multiple."""
-        xp, (h, w) = pad_to_multiple(np.ascontiguousarray(x), getattr(model, "multiple", 1))
-        t = torch.from_numpy(xp[None]).to(device)
-        if device.type == "cpu":
-            t = t.contiguous(memory_format=torch.channels_last)
-        return eval_model(t)[0, 0, :h, :w].float().cpu().numpy()
+        return forward_padded(eval_model, x, device, getattr(model, "multiple", 1))
 
     def validate() -> dict:
         """Whole validation images; with `tune_threshold`, scored at the threshold (of a small grid)

@@ -17,7 +17,9 @@ import numpy as np
 
 from iunet_gui.core.errors import CheckpointError, IunetError
 from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask
-from iunet_gui.training.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
+from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
+from iunet_gui.inference.runners import (normalise_backend, onnx_runner, onnx_session, onnxruntime_available,
+                                         pick_device, torch_runner)
 
 
 @dataclass
@@ -27,38 +29,6 @@ class Prediction:
     defects: list[Defect]
     timing_ms: dict = field(default_factory=dict)
     roi: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the part that was run
-
-
-def onnxruntime_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("onnxruntime") is not None
-
-
-def pick_device(requested: str = "auto"):
-    """CUDA when present, else MPS, else CPU; an explicit request that can't be met says so."""
-    import torch
-
-    if requested in ("auto", None):
-        if torch.cuda.is_available():
-            return torch.device("cuda"), ""
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps"), ""
-        return torch.device("cpu"), "no GPU found: running on the CPU"
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        return torch.device("cpu"), f"{requested} was requested but no CUDA GPU is available: running on the CPU"
-    if requested == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        return torch.device("cpu"), "mps was requested but is not available: running on the CPU"
-    return torch.device(requested), ""
-
-
-def pad_to_multiple(x: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Pad (C, H, W) at the bottom/right by edge replication to a multiple; returns original size."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="edge")
-    return x, (h, w)
 
 
 def remove_specks(mask: np.ndarray, min_area_px: int) -> np.ndarray:
@@ -100,8 +70,7 @@ class Predictor:
         path = Path(path)
         if not path.exists():
             raise CheckpointError(f"{path}: model file not found")
-        if backend not in ("auto", "torch", "onnx"):
-            raise IunetError(f"unknown backend {backend!r} (auto, torch, onnx)")
+        backend = normalise_backend(backend)
         if path.suffix.lower() == ".onnx":
             if backend == "torch":
                 raise IunetError(f"{path}: an ONNX file needs the onnx backend")
@@ -123,49 +92,17 @@ class Predictor:
 
     @classmethod
     def _from_torch(cls, ckpt, dev, threads, thr, crop_to_part, notice, name):
-        import torch
-
-        from iunet_gui.models.fuse import fuse_conv_bn
-
-        if threads:
-            torch.set_num_threads(int(threads))
-        model = fuse_conv_bn(ckpt.model).to(dev).eval()
-        if dev.type == "cpu":
-            model = model.to(memory_format=torch.channels_last)
-
-        def run(x: np.ndarray) -> np.ndarray:
-            t = torch.from_numpy(x[None]).to(dev)
-            if dev.type == "cpu":
-                t = t.contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
-                return model(t)[0, 0].float().cpu().numpy()
-
+        run = torch_runner(ckpt.model, dev, threads)
         return cls(run, ckpt.in_channels, getattr(ckpt.model, "multiple", 1), name, f"torch-{dev.type}", thr,
                    ckpt.meta, crop_to_part, notice)
 
     @classmethod
     def _from_onnx(cls, path: Path, threads, thr, crop_to_part, meta=None, name=None):
-        import json
-
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.intra_op_num_threads = int(threads) if threads else min(os.cpu_count() or 1, 8)
-        try:
-            sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001
-            raise CheckpointError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
-        props = sess.get_modelmeta().custom_metadata_map
-        info = json.loads(props.get("iunet_gui", "{}") or "{}")
-        in_name = sess.get_inputs()[0].name
+        sess, info = onnx_session(path, threads)
         shape = sess.get_inputs()[0].shape
         in_ch = info.get("in_channels") or (shape[1] if isinstance(shape[1], int) else 3)
-
-        def run(x: np.ndarray) -> np.ndarray:
-            return sess.run(None, {in_name: x[None]})[0][0, 0]
-
-        return cls(run, int(in_ch), int(info.get("multiple", 32)), name or path.name, "onnxruntime",
+        multiple = int(info.get("multiple", 32))
+        return cls(onnx_runner(sess, multiple), int(in_ch), multiple, name or path.name, "onnxruntime",
                    thr, meta or info.get("meta", {}), crop_to_part)
 
     # -- prediction -------------------------------------------------------------------------------
@@ -195,8 +132,7 @@ class Predictor:
         x = prepare_input(image, self.in_channels)
         h, w = x.shape[-2:]
         if not self.tile or (h <= self.tile and w <= self.tile):
-            xp, _ = pad_to_multiple(x, self.multiple)
-            return self._run(xp)[:h, :w]
+            return self._run(x)
         # Overlapping tiles: each tile keeps only its centre, the margin absorbs border effects.
         out = np.empty((h, w), np.float32)
         t, m = int(self.tile), int(self.tile_margin)
@@ -205,8 +141,7 @@ class Predictor:
                 y1, x1 = min(y0 + t, h), min(x0 + t, w)
                 ya, xa = max(y0 - m, 0), max(x0 - m, 0)
                 yb, xb = min(y1 + m, h), min(x1 + m, w)
-                xp, _ = pad_to_multiple(x[:, ya:yb, xa:xb], self.multiple)
-                z = self._run(xp)
+                z = self._run(x[:, ya:yb, xa:xb])
                 out[y0:y1, x0:x1] = z[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
         return out
 
@@ -282,7 +217,7 @@ class Predictor:
 
 def _cached_onnx(ckpt_path: Path, ckpt) -> Path:
     """Export a checkpoint to ONNX once; the file is cached by the checkpoint's content hash."""
-    from iunet_gui.training.onnx_export import export_onnx
+    from iunet_gui.inference.onnx_export import export_onnx
 
     digest = hashlib.sha1(ckpt_path.read_bytes()).hexdigest()[:16]
     cache = Path(os.environ.get("IUNET_GUI_CACHE", Path.home() / ".cache" / "iunet-gui"))
