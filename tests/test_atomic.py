@@ -63,3 +63,28 @@ def test_a_symlink_is_written_through(tmp_path):
     link.symlink_to(target)
     atomic_write_text(link, "new")
     assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_the_file_is_synced_before_the_rename_and_its_folder_after(tmp_path, monkeypatch):
+    """Durability: the data reaches the disk before the rename, and the rename itself (the folder
+    entry) is synced after it; without the folder's fsync a power cut can bring the old file back."""
+    import stat
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        st = os.fstat(fd)
+        events.append(("fsync-dir", st.st_ino) if stat.S_ISDIR(st.st_mode) else ("fsync-file", None))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", None))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    atomic_write_text(tmp_path / "a.txt", "data")
+    kinds = [k for k, _ in events]
+    assert kinds == ["fsync-file", "replace", "fsync-dir"]
+    assert events[-1][1] == tmp_path.stat().st_ino
