@@ -19,7 +19,7 @@ def measure_source(path: Path, mm_per_px: float | None, min_area: int = 1, merge
     """Defects of a mask image (one per region) or a labelme JSON (one per shape)."""
     from iunet_gui.core.annotation import Annotation
     from iunet_gui.core.images import read_mask
-    from iunet_gui.core.measure import measure_mask, measure_polygon
+    from iunet_gui.core.measure import measure_mask, measure_shape
     from iunet_gui.core.project import Project
 
     warnings: list[str] = []
@@ -44,7 +44,7 @@ def measure_source(path: Path, mm_per_px: float | None, min_area: int = 1, merge
                     d.label = s.label
                     defects.append(d)
             else:
-                defects.append(measure_polygon(_outline(s), mm_per_px, label=s.label))
+                defects.append(measure_shape(s, mm_per_px))
     else:
         if mm_per_px is None:
             mm_per_px = _sibling_mm_per_px(path)
@@ -64,21 +64,6 @@ def _sibling_mm_per_px(mask_path: Path) -> float | None:
     except (OSError, ValueError, AttributeError):
         return None
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1e12 else None
-
-
-def _outline(shape):
-    """The points that bound a shape: rectangles and circles are expanded to their outline."""
-    import math
-
-    pts = shape.points
-    if shape.shape_type == "rectangle" and len(pts) == 2:
-        (x1, y1), (x2, y2) = pts
-        return [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
-    if shape.shape_type == "circle" and len(pts) == 2:
-        (cx, cy), (px, py) = pts
-        r = math.hypot(px - cx, py - cy)
-        return [[cx + r * math.cos(a * math.pi / 32), cy + r * math.sin(a * math.pi / 32)] for a in range(64)]
-    return pts
 
 
 def run(args) -> int:

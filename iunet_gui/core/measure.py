@@ -238,3 +238,53 @@ def measure_polygon(points: Sequence[Sequence[float]], mm_per_px: float | None =
         a, b = coords[0], coords[-1]
         box = np.array([a, b, b, a], float)
     return _from_box(box, area, centroid, mm_per_px, label)
+
+
+CIRCLE_OUTLINE_POINTS = 64  # a labelme circle is measured through this many points on its rim
+
+
+def shape_outline(shape) -> list[list[float]]:
+    """The points that bound a labelme shape: a rectangle's 4 corners, a circle's rim, else its points."""
+    pts = shape.points
+    if shape.shape_type == "rectangle" and len(pts) == 2:
+        (x1, y1), (x2, y2) = pts
+        return [[x1, y1], [x2, y1], [x2, y2], [x1, y2]]
+    if shape.shape_type == "circle" and len(pts) == 2:
+        (cx, cy), (px, py) = pts
+        r = math.hypot(px - cx, py - cy)
+        step = 2 * math.pi / CIRCLE_OUTLINE_POINTS
+        return [[cx + r * math.cos(a * step), cy + r * math.sin(a * step)] for a in range(CIRCLE_OUTLINE_POINTS)]
+    return [[float(x), float(y)] for x, y in pts]
+
+
+def measure_shape(shape, mm_per_px: float | None = None) -> Defect | None:
+    """One labelme shape as one defect (a "mask" shape through all of its pixels); None for a
+    shape with too few points for its type or a mask without pixels."""
+    if shape.is_degenerate or not shape.points:
+        return None
+    if shape.shape_type == "mask":
+        from iunet_gui.core.geometry import shape_to_mask
+
+        (x1, y1), (x2, y2) = shape.points[0], shape.points[-1]
+        m = shape_to_mask(shape.points, "mask", (int(max(y1, y2)) + 2, int(max(x1, x2)) + 2), shape.mask)
+        ys, xs = np.nonzero(m)
+        if xs.size == 0:
+            return None
+        centroid = (float(xs.mean()), float(ys.mean()))
+        return _from_box(rotated_rect_of_pixels(xs, ys), xs.size, centroid, mm_per_px, shape.label)
+    return measure_polygon(shape_outline(shape), mm_per_px, label=shape.label)
+
+
+_KIND_MARKS = {"polygon": "", "rectangle": " ▭", "circle": " ◯"}
+
+
+def describe_shape(shape, mm_per_px: float | None = None) -> str:
+    """One line for a shape list: its label, kind and measured length ("scratch ▭ — 4.20 mm")."""
+    kind = _KIND_MARKS.get(shape.shape_type, f" ({shape.shape_type})")
+    if shape.is_degenerate:
+        return f"{shape.label}{kind} — {len(shape.points)} point(s), incomplete"
+    d = measure_shape(shape, mm_per_px)
+    if d is None:
+        return f"{shape.label}{kind}"
+    size = f"{d.length_mm:.2f} mm" if d.length_mm is not None else f"{d.length_px:.1f} px"
+    return f"{shape.label}{kind} — {size}"

@@ -2,29 +2,27 @@
 No business logic here: loading, saving and measuring are core functions."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QDialog, QDialogButtonBox)
 
 from iunet_gui.core.annotation import Shape
+from iunet_gui.core.clipboard import CLIPBOARD_MIME, shapes_from_json, shapes_to_json
 from iunet_gui.core.errors import IunetError
-from iunet_gui.core.measure import measure_polygon
+from iunet_gui.core.measure import describe_shape
 from iunet_gui.core.project import Project
 from iunet_gui.gui import commands as cmd
 from iunet_gui.gui.canvas import Canvas
 from iunet_gui.gui.docks import ClassDock, ImageListDock, ShapeDock
 from iunet_gui.gui.model_dock import ModelDock
 from iunet_gui.gui.document import STATUS_BROKEN, ImageDocument, annotation_status, image_status
-from iunet_gui.gui.shape_item import outline_points
 from iunet_gui.gui.theme import icon
 
 AUTOSAVE_MS = 1500
 MAX_RECENT = 8
-CLIPBOARD_MIME = "application/x-iunet-gui-shapes"
 
 
 class MainWindow(QMainWindow):
@@ -36,7 +34,6 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.document: ImageDocument | None = None
         self.row = -1
-        self._clipboard: list[Shape] = []
         self.errors: list[str] = []  # what the user was told (tests read it; the UI shows a box)
         self.quiet_errors = False
 
@@ -409,14 +406,26 @@ class MainWindow(QMainWindow):
     def copy_shapes(self) -> None:
         if not self.canvas.selected:
             return
-        self._clipboard = [s.copy() for s in self.canvas.selected]
-        QGuiApplication.clipboard().setText(json.dumps({"shapes": [s.to_dict() for s in self._clipboard]}))
-        self.statusBar().showMessage(f"Copied {len(self._clipboard)} shape(s)", 2500)
+        mime = QMimeData()
+        text = shapes_to_json(self.canvas.selected)
+        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
+        mime.setText(text)
+        QGuiApplication.clipboard().setMimeData(mime)
+        self.statusBar().showMessage(f"Copied {len(self.canvas.selected)} shape(s)", 2500)
 
     def paste_shapes(self) -> None:
-        if self.document is None or not self._clipboard:
+        """Paste the shapes on the clipboard (copied here, in another window, or as labelme JSON text)."""
+        mime = QGuiApplication.clipboard().mimeData()
+        if self.document is None or mime is None:
             return
-        self.canvas.paste_shapes(self._clipboard)
+        text = bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8") if mime.hasFormat(CLIPBOARD_MIME) else mime.text()
+        try:
+            shapes = shapes_from_json(text)
+        except IunetError as exc:
+            self.statusBar().showMessage(f"Nothing to paste: {exc}", 4000)
+            return
+        if shapes:
+            self.canvas.paste_shapes(shapes)
 
     def toggle_reviewed(self) -> None:
         self._toggle_flag("reviewed", self.act_reviewed)
@@ -442,15 +451,7 @@ class MainWindow(QMainWindow):
 
     # -- views ---------------------------------------------------------------------------------
     def describe(self, s: Shape) -> str:
-        kind = {"polygon": "", "rectangle": " ▭", "circle": " ◯"}.get(s.shape_type, f" ({s.shape_type})")
-        if s.is_degenerate:
-            return f"{s.label}{kind} — {len(s.points)} point(s), incomplete"
-        try:
-            d = measure_polygon(outline_points(s), self.document.mm_per_px() if self.document else None)
-        except ValueError:
-            return f"{s.label}{kind}"
-        size = f"{d.length_mm:.2f} mm" if d.length_mm is not None else f"{d.length_px:.1f} px"
-        return f"{s.label}{kind} — {size}"
+        return describe_shape(s, self.document.mm_per_px() if self.document else None)
 
     def _refresh_shapes(self) -> None:
         c = self.canvas
