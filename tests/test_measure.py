@@ -67,7 +67,9 @@ def test_polygon_measurement_is_exact_and_serialisable():
     assert d.length_px == pytest.approx(100) and d.width_px == pytest.approx(10)
     assert d.length_mm == pytest.approx(10) and d.area_px == pytest.approx(1000)
     out = d.to_dict()
-    assert out["label"] == "scratch" and out["angle_deg"] in (0.0, 180.0) or out["angle_deg"] == pytest.approx(0)
+    assert d.label == "scratch" and out["label"] == "scratch"
+    assert out["angle_deg"] % 180.0 == pytest.approx(0, abs=1e-6)
+    assert json.loads(json.dumps(out)) == out
     assert set(out) >= {"length_px", "width_px", "length_mm", "width_mm", "angle_deg", "area_px", "centroid", "box"}
 
 
