@@ -43,15 +43,21 @@ def test_foreign_and_future_checkpoints(tmp_path):
         load_checkpoint(p)
 
 
-def test_code_in_a_pickle_is_refused(tmp_path):
+def test_code_in_a_pickle_is_refused_and_never_runs(tmp_path):
+    """A checkpoint whose pickle calls `open(marker, "w")` when unpickled: loading refuses it, and
+    the marker file is never created (the code did not run)."""
+    marker = tmp_path / "payload-ran"
+
     class Evil:
         def __reduce__(self):
-            return (print, ("pwned",))
+            return (open, (str(marker), "w"))
 
     p = tmp_path / "evil.pt"
-    torch.save({"format": "iunet-gui-checkpoint", "x": Evil()}, p)
-    with pytest.raises(CheckpointError):
+    torch.save({"format": "iunet-gui-checkpoint", "format_version": 1, "x": Evil()}, p)
+    with pytest.raises(CheckpointError) as refused:
         load_checkpoint(p)
+    assert not marker.exists(), "the checkpoint's pickled code ran while loading"
+    assert "not a readable iunet-gui checkpoint" in str(refused.value)
 
 
 def test_weights_that_do_not_fit(tmp_path):
