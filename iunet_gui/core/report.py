@@ -13,6 +13,7 @@ from iunet_gui.core.metrics import match_defects
 
 COLUMNS = ("image", "defect", "status", "unit", "length", "width", "angle_deg", "area_px", "centroid_x",
            "centroid_y", "gt_length", "length_error", "iou")
+PROVENANCE = ("model", "threshold", "folder", "created")  # a report's leading columns: what produced it
 
 
 def _size(d, mm: float | None) -> tuple:
@@ -64,10 +65,13 @@ def report_rows(image: str, pred_mask: np.ndarray, gt_mask: np.ndarray | None, m
     return rows
 
 
-def write_report_csv(path: str | os.PathLike, rows: list[dict]) -> None:
-    """The rows as CSV (columns COLUMNS, empty where a value does not apply), written atomically."""
+def write_report_csv(path: str | os.PathLike, rows: list[dict], provenance: dict | None = None) -> None:
+    """The rows as CSV (columns COLUMNS, empty where a value does not apply), written atomically.
+    `provenance` (e.g. PROVENANCE: the model, threshold, folder and time that produced the rows) comes
+    first, the same on every row, so that each row says where it came from."""
+    lead = dict(provenance or {})
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, restval="", lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=(*lead, *COLUMNS), restval="", lineterminator="\n")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({**lead, **r} for r in rows)
     atomic_write_text(path, buf.getvalue())
