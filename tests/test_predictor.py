@@ -3,7 +3,7 @@ import pytest
 
 from iunet_gui.core.errors import CheckpointError
 from iunet_gui.inference.predictor import Predictor
-from iunet_gui.inference.runners import onnxruntime_available, pad_to_multiple, pick_device
+from iunet_gui.inference.runners import pad_to_multiple, pick_device
 from iunet_gui.models.checkpoint import save_checkpoint
 from iunet_gui.models.registry import build_preset
 
@@ -26,7 +26,6 @@ def test_torch_predictor_on_an_odd_size_image(ckpt):
     assert all(d.length_mm is not None for d in out.defects)
 
 
-@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime is not installed")
 def test_onnx_agrees_with_torch_within_1e_4(ckpt, tmp_path, monkeypatch):
     monkeypatch.setenv("IUNET_GUI_CACHE", str(tmp_path / "cache"))
     img = np.random.default_rng(1).integers(0, 255, (131, 250, 3), dtype=np.uint8)
@@ -49,7 +48,10 @@ def test_crop_to_the_washer_keeps_the_image_size(ckpt):
     out = Predictor.from_path(ckpt, backend="torch").predict(s.image)
     assert out.prob.shape == (320, 400) and out.roi is not None
     x0, y0, x1, y1 = out.roi
-    assert out.prob[:, :x0].max() < 1e-6 if x0 > 0 else True
+    assert 0 < x0 < x1 < 400 and 0 < y0 < y1 < 320  # the washer lies inside the photo, with a margin
+    outside = np.ones((320, 400), bool)
+    outside[y0:y1, x0:x1] = False
+    assert out.prob[outside].max() < 1e-6 and out.prob[~outside].max() > 0
 
 
 def test_errors(tmp_path):
@@ -57,17 +59,21 @@ def test_errors(tmp_path):
         Predictor.from_path(tmp_path / "none.pt")
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"nope")
-    if onnxruntime_available():
-        with pytest.raises(CheckpointError, match="ONNX"):
-            Predictor.from_path(bad)
+    with pytest.raises(CheckpointError, match="ONNX"):
+        Predictor.from_path(bad)
 
 
-def test_device_falls_back_to_cpu_with_a_notice():
+def test_device_falls_back_to_cpu_with_a_notice(monkeypatch):
     import torch
 
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     dev, notice = pick_device("cuda")
-    if not torch.cuda.is_available():
-        assert dev.type == "cpu" and "no CUDA GPU" in notice
+    assert dev.type == "cpu" and "no CUDA GPU" in notice
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    dev, notice = pick_device("cuda")
+    assert dev.type == "cuda" and notice == ""
+    dev, notice = pick_device("auto")
+    assert dev.type == "cuda" and notice == ""
 
 
 def test_pad_to_multiple():
