@@ -3,7 +3,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -127,7 +126,7 @@ def test_train_passes_prior_region_weight_scale_and_area_sampling_through(tmp_pa
 def test_train_can_fine_tune_the_shipped_checkpoint(tmp_path, capsys):
     from iunet_gui.models.checkpoint import load_checkpoint
 
-    shipped = Path(__file__).resolve().parents[1] / "resources" / "iunet_default.pt"
+    from iunet_gui.resources import DEFAULT_CHECKPOINT as shipped
     data = make_toy(tmp_path / "data", n=4, size=64)
     run = tmp_path / "run"
     assert main(["train", "--data", str(data), "--out", str(run), "--init", str(shipped), "--epochs", "1",

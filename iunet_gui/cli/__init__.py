@@ -26,18 +26,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-onnx": ("export_onnx", "export a checkpoint to ONNX (BN folded, dynamic size)"),
     "train": ("train", "train a segmentation network on a project or image+mask folder"),
     "predict": ("predict", "predict defect masks, probabilities and lengths for images"),
+    "samples": ("samples", "write the sample washer photos and their labels into a folder"),
 }
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_PROJECT = REPO_ROOT / "sample_images"
-
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iunet-gui",
         description=(
             "Label surface defects on metal washers, train IU-Net, measure and review predictions.\n"
-            "With no command, opens the app on DIR (default: sample_images/)."
+            "With no command, opens the app on DIR (default: the sample washers)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="GUI use: iunet-gui [DIR] [--image NAME] [--model CKPT] [--predict] [--screenshot PNG]\n"
@@ -52,12 +49,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="iunet-gui", description="Open the iunet-gui window.")
-    p.add_argument("folder", nargs="?", default=None, help="project folder (default: sample_images/)")
+    p.add_argument("folder", nargs="?", default=None,
+                   help="project folder (default: the sample washers: sample_images/ in a checkout, "
+                        "else a copy in the per-user data folder)")
     p.add_argument("--image", default=None, help="image to show first (file name in the folder)")
     p.add_argument("--screenshot", default=None, metavar="PNG",
                    help="open at 1440x900, render, save a screenshot to PNG and exit")
     p.add_argument("--model", default=None, metavar="CKPT",
-                   help="trained model for the Model panel (default: the shipped resources/iunet_default.pt)")
+                   help="trained model for the Model panel (default: the shipped iunet_default.pt)")
     p.add_argument("--predict", action="store_true",
                    help="predict every image as it opens (the Model panel's 'Predict each image as it opens')")
     return p
@@ -94,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _gui_parser().parse_args(argv)
     from iunet_gui.gui.app import run_app  # Qt imported only here
 
-    folder = Path(args.folder) if args.folder else (DEFAULT_PROJECT if DEFAULT_PROJECT.is_dir() else Path.cwd())
+    if args.folder:
+        folder = Path(args.folder)
+    else:
+        from iunet_gui.cli.samples import default_folder
+
+        folder = default_folder()
     return int(run_app(folder, image=args.image, screenshot=args.screenshot, model=args.model,
                        predict=args.predict) or 0)

@@ -1,13 +1,11 @@
-"""Icons (project SVGs in resources/icons) and the light, high-contrast application style."""
+"""Icons (the package's SVGs in iunet_gui/resources/icons) and the light, high-contrast application style."""
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-ICONS = RESOURCES / "icons"
+from iunet_gui.resources import ICONS, RESOURCES  # noqa: F401  (RESOURCES: the Model panel's)
 
 
 @lru_cache(maxsize=None)
