@@ -144,13 +144,18 @@ def test_progress_reports_loss_speed_eta_and_validation(tmp_path):
     assert events[-1].stage == "done"
 
 
-@pytest.mark.parametrize("bad", [dict(batch_size=0), dict(crop=8), dict(lr=0.0), dict(focus=1.5),
-                                 dict(threshold=1.0), dict(schedule="step"), dict(pos_weight=0.0), dict(ema=1.0),
-                                 dict(bn_batches=-1), dict(freeze_bn=1.0),
-                                 dict(grey_share=0.8), dict(scale=0.0), dict(scale=3.0), dict(pick_tolerance=-0.1),
-                                 dict(precision="fp16")])
-def test_bad_settings_are_clear_errors(tmp_path, bad):
-    with pytest.raises(IunetError):
+@pytest.mark.parametrize("bad, message", [
+    (dict(batch_size=0), r"batch size and epochs must be >= 1"), (dict(crop=8), r"crop >= 16"),
+    (dict(lr=0.0), r"learning rate > 0"), (dict(focus=1.5), r"focus and mixup must be in \[0, 1\]"),
+    (dict(threshold=1.0), r"threshold in \(0, 1\)"), (dict(schedule="step"), r"unknown .*schedule 'step'"),
+    (dict(pos_weight=0.0), r"pos_weight > 0"), (dict(ema=1.0), r"ema must be in \[0, 1\)"),
+    (dict(bn_batches=-1), r"bn_batches must be >= 0"), (dict(freeze_bn=1.0), r"freeze_bn in \[0, 1\)"),
+    (dict(grey_share=0.8), r"grey_share in \[0, 0.5\]"), (dict(scale=0.0), r"scale must be .*\(got 0\)"),
+    (dict(scale=3.0), r"scale .*\b3\)"), (dict(pick_tolerance=-0.1), r"pick_tolerance must be"),
+    (dict(precision="fp16"), r"unknown precision 'fp16'"),
+])
+def test_bad_settings_are_clear_errors(tmp_path, bad, message):
+    with pytest.raises(IunetError, match=message):
         train(tiny(tmp_path, **bad))
 
 
@@ -162,22 +167,24 @@ def test_resume_of_another_architecture_is_refused(tmp_path):
 
 
 def test_evaluate_and_compare_checkpoints(tmp_path):
-    from iunet_gui.training.evaluation import compare_checkpoints, evaluate_checkpoint
+    from iunet_gui.app.evaluate import compare_models, evaluate_model
+    from iunet_gui.app.settings import InspectSettings
 
     res = train(tiny(tmp_path, epochs=2))
-    records, summary = evaluate_checkpoint(res.best_checkpoint, tmp_path / "data", backend="torch")
+    torch_only = InspectSettings(backend="torch")
+    records, summary = evaluate_model(res.best_checkpoint, tmp_path / "data", torch_only)
     assert summary["images"] == 6 == len(records)
     assert {"miou", "iou_defect", "accuracy", "length_error_mean_mm"} <= set(summary)
     assert 0 <= summary["miou"] <= 1 and summary["merge_gap_px"] == 8
     from iunet_gui.inference.predictor import Predictor
 
     pred = Predictor.from_path(res.best_checkpoint, backend="torch")
-    _, strict = evaluate_checkpoint(res.best_checkpoint, tmp_path / "data", predictor=pred, merge_gap_px=0)
+    _, strict = evaluate_model(res.best_checkpoint, tmp_path / "data", InspectSettings(merge_gap_px=0), predictor=pred)
     assert strict["merge_gap_px"] == 0 and pred.merge_gap_px == 8  # the caller's predictor is not changed
-    table = compare_checkpoints([res.best_checkpoint, res.last_checkpoint], tmp_path / "data", backend="torch")
+    table = compare_models([res.best_checkpoint, res.last_checkpoint], tmp_path / "data", torch_only)
     assert [name for name, _ in table] == ["iunet (run/best.pt)", "iunet (run/last.pt)"]
-    with pytest.raises(IunetError):
-        evaluate_checkpoint(res.best_checkpoint, make_toy(tmp_path / "x", n=1).parent / "nothing_here")
+    with pytest.raises(IunetError, match="no labelled images|not found"):
+        evaluate_model(res.best_checkpoint, make_toy(tmp_path / "x", n=1).parent / "nothing_here")
 
 
 def test_mixup_batches_train_with_soft_targets(tmp_path, monkeypatch):
