@@ -31,10 +31,21 @@ def test_measure_json_output_of_a_mask(tmp_path, capsys):
     assert set(d) >= {"length_px", "width_px", "length_mm", "width_mm", "angle_deg", "area_px", "centroid", "box"}
 
 
-def test_measure_labelme_uses_its_calibration(capsys):
-    assert main(["measure", str(DATA / "labelme_written.json"), "--mm-per-px", "0.5"]) == 0
-    out = capsys.readouterr().out
-    assert "6 defect(s)" in out and "hole" in out
+def test_measure_labelme_uses_its_calibration(tmp_path, capsys):
+    """A labelme file carrying "mm_per_px" is measured in mm without --mm-per-px; the flag overrides it."""
+    doc = json.loads((DATA / "labelme_written.json").read_text())
+    doc["mm_per_px"] = 0.25
+    (tmp_path / "part_01.json").write_text(json.dumps(doc))
+    assert main(["measure", str(tmp_path / "part_01.json"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mm_per_px"] == 0.25 and len(out["defects"]) == 6
+    assert [d["label"] for d in out["defects"]] == ["scratch", "hole", "oxidation", "scratch", "hole", "scratch"]
+    assert all(d["length_mm"] == pytest.approx(d["length_px"] * 0.25, abs=1e-3) for d in out["defects"])
+    assert main(["measure", str(tmp_path / "part_01.json"), "--mm-per-px", "0.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["mm_per_px"] == 0.5
+    assert main(["measure", str(tmp_path / "part_01.json")]) == 0
+    text = capsys.readouterr().out
+    assert "6 defect(s), 0.25 mm/px" in text and "hole" in text
 
 
 def test_evaluate_pred_against_labelme_gt(tmp_path, capsys):
