@@ -3,7 +3,9 @@
 Per image and over a data set: IoU of defect and background, MIoU over the two classes, pixel
 accuracy, Dice, "accuracy" = share of images segmented accurately (defect IoU >= threshold; an
 image with no defect in either mask counts as accurate), and length errors of matched defects
-(minimum rotated rectangle, mm when calibrated, else px).
+(minimum rotated rectangle, mm when calibrated, else px). Beside them, the defect-level figures
+of core.detection: labelled defects found (recall, per kind, plainly visible and faint apart),
+false alarms per image, and tolerance precision / recall / F1 for thin defects.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from iunet_gui.core import detection
 from iunet_gui.core.measure import label_regions, measure_regions
 
 
@@ -84,8 +87,12 @@ class Evaluator:
     iou_threshold: float = 0.5
     merge_gap_px: float = 0  # regions this close are one defect, in prediction and ground truth (core.measure)
     chain_gap_px: float | None = None  # pieces of a line this far apart are one defect (None: the default when merging)
+    tolerance_px: float = detection.TOLERANCE_PX  # thin-defect tolerance scores (core.detection)
+    band_px: int = detection.CONTRAST_BAND_PX  # the band around a labelled defect its contrast is measured against
     records: list[dict] = field(default_factory=list)
+    defects: list[tuple[str, detection.LabelledDefect]] = field(default_factory=list)  # (image name, labelled defect)
     _conf: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
+    _tolerance: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))  # core.detection.tolerance_counts
     _errors: dict = field(default_factory=lambda: {"mm": [], "px": []})  # |length error| per unit
 
     def match(self, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None):
@@ -94,9 +101,12 @@ class Evaluator:
                              chain_gap_px=self.chain_gap_px)
 
     def add(self, name: str, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None,
-            matched=None) -> dict:
+            matched=None, *, image: np.ndarray | None = None, kinds=None, kind_names=None) -> dict:
         """Score one image. `matched`: its `match(...)` when the caller has it already (a report
-        built from the same pairs), so the defects are not measured and paired twice."""
+        built from the same pairs), so the defects are not measured and paired twice. `image`: the
+        photo, for each labelled defect's contrast; `kinds`: the ground truth by kind (a list of
+        (kind, mask), a {kind: mask} dict, or a label map with `kind_names`; core.detection
+        .kind_masks), else `gt_mask` is one kind."""
         tp, fp, fn, tn = confusion(pred_mask, gt_mask)
         self._conf += (tp, fp, fn, tn)
         rec = {"name": name, **scores(tp, fp, fn, tn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
@@ -113,8 +123,26 @@ class Evaluator:
             "length_error_max": max(errs) if errs else None,
             "length_error_mean": float(np.mean(errs)) if errs else None,
         })
+        rec.update(self._detection(name, pred_mask, gt_mask, image, kinds, kind_names))
         self.records.append(rec)
         return rec
+
+    def _detection(self, name, pred_mask, gt_mask, image, kinds, kind_names) -> dict:
+        """The image's defect-level figures (core.detection), kept for the summary."""
+        found, false_alarms = detection.find_defects(pred_mask, gt_mask if kinds is None else kinds, image,
+                                           kind_names=kind_names, merge_gap_px=self.merge_gap_px,
+                                           chain_gap_px=self.chain_gap_px, band_px=self.band_px)
+        self.defects.extend((name, d) for d in found)
+        counts = detection.tolerance_counts(pred_mask, gt_mask, self.tolerance_px)
+        self._tolerance += counts
+        tol = detection.tolerance_scores(*counts)
+        visible = [d for d in found if d.visibility == "visible"]
+        return {
+            "defects_labelled": len(found), "defects_found": sum(d.found for d in found),
+            "defects_visible": len(visible), "found_visible": sum(d.found for d in visible),
+            "false_alarms": false_alarms,
+            "tolerance_precision": tol["precision"], "tolerance_recall": tol["recall"], "tolerance_f1": tol["f1"],
+        }
 
     def summary(self) -> dict:
         n = len(self.records)
@@ -142,6 +170,29 @@ class Evaluator:
         out["defects_pred"] = sum(r["defects_pred"] for r in self.records)
         out["unmatched_pred"] = sum(r["unmatched_pred"] for r in self.records)
         out["unmatched_gt"] = sum(r["unmatched_gt"] for r in self.records)
+        out.update(self._detection_summary())
+        return out
+
+    def _detection_summary(self) -> dict:
+        """Defect-level figures over the images: recall of labelled defects (all, plainly visible,
+        faint, visible bright / dark, per kind), false alarms per image, tolerance scores."""
+        n = len(self.records)
+        table = detection.recall_table([d for _, d in self.defects])
+        false_alarms = sum(r["false_alarms"] for r in self.records)
+        tol = detection.tolerance_scores(*(int(v) for v in self._tolerance))
+        out = {
+            "defects_labelled": table["all"]["labelled"], "defects_found": table["all"]["found"],
+            "defect_recall": table["all"]["recall"],
+            "false_alarms": false_alarms, "false_alarms_per_image": false_alarms / n if n else None,
+            "visible_contrast": detection.VISIBLE_CONTRAST,
+        }
+        for group in ("visible", "faint", "visible_bright", "visible_dark"):
+            out[f"defects_{group}"] = table[group]["labelled"]
+            out[f"found_{group}"] = table[group]["found"]
+            out[f"recall_{group}"] = table[group]["recall"]
+        out["defect_kinds"] = {name[5:]: v for name, v in table.items() if name.startswith("kind:")}
+        out["tolerance_px"] = self.tolerance_px
+        out.update({f"tolerance_{k}": v for k, v in tol.items()})
         return out
 
 
