@@ -278,9 +278,10 @@ def real(args, work: Path) -> dict:
             "time_limit_min", "max_val_images", "weight_decay", "photometric", "area_sampling", "seed", "init")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
-        from iunet_gui.training.evaluation import evaluate_checkpoint
+        from iunet_gui.app.evaluate import evaluate_model
+        from iunet_gui.app.settings import InspectSettings
 
-        records, s = evaluate_checkpoint(res.best_checkpoint, work / "real_test", crop_to_part=False)  # tiles
+        records, s = evaluate_model(res.best_checkpoint, work / "real_test", InspectSettings(crop_to_part=False))  # tiles
         s["iou_defect_interval90"] = pooled_iou_interval(records)  # which test tiles, not which run
         by_kind: dict = {}
         for r in records:  # test names are "<category folder>__<file>"

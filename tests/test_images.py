@@ -104,3 +104,28 @@ def test_palette_gray_alpha_one_bit_and_float_images_are_converted(tmp_path):
     assert load_image(tmp_path / "b.png", "gray").tolist() == [[255, 0], [0, 255]]
     Image.fromarray(np.array([[0.0, 0.5], [1.0, 0.25]], np.float32), mode="F").save(tmp_path / "f.tif")
     assert load_image(tmp_path / "f.tif", "gray").tolist() == [[0, 127], [255, 63]]
+
+
+def test_a_header_beyond_the_decoders_limit_is_an_image_load_error(tmp_path):
+    from tests.image_files import png_claiming
+
+    huge = png_claiming(tmp_path / "huge.png")
+    with pytest.raises(ImageLoadError, match=r"^cannot read image .*huge\.png: its header claims more pixels"):
+        load_image(huge)
+    with pytest.raises(ImageLoadError, match="cannot read image"):
+        read_mask(huge)
+
+
+@pytest.mark.parametrize("failure", [ValueError("bad huffman table"), MemoryError(), RuntimeError("decoder bug")])
+def test_any_decoder_failure_is_an_image_load_error_naming_the_file(tmp_path, monkeypatch, failure):
+    import iunet_gui.core.images as images
+
+    img = tmp_path / "ok.png"
+    save_image(img, np.zeros((4, 4), np.uint8))
+
+    def broken_decoder(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(images.cv2, "imdecode", broken_decoder)
+    with pytest.raises(ImageLoadError, match=r"^cannot read image .*ok\.png: "):
+        load_image(img)

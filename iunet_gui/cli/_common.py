@@ -71,3 +71,28 @@ def print_table(headers: list[str], rows: list[list], stream=None) -> None:
     stream.write("  ".join("-" * w for w in widths) + "\n")
     for r in cells:
         stream.write("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() + "\n")
+
+
+# the command-line flag of each inspection setting, for messages about a bad value
+FLAGS = {"threshold": "--threshold", "merge_gap_px": "--merge-gap", "chain_gap_px": "--chain-gap",
+         "iou_threshold": "--iou-threshold", "mm_per_px": "--mm-per-px", "tile": "--tile"}
+
+
+def add_backend_argument(p, help_text: str = "inference backend (auto = ONNX Runtime on the CPU when installed)"):
+    from iunet_gui.inference.runners import BACKEND_CHOICES
+
+    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES, help=help_text)
+
+
+def inspect_settings(args):
+    """app.settings.InspectSettings from a command's options (those it has), checked; a bad value
+    is an IunetError that names its flag."""
+    from iunet_gui.app.settings import InspectSettings
+
+    given = {"backend": "backend", "device": "device", "threads": "threads", "threshold": "threshold",
+             "flip_mean": "tta", "merge_gap_px": "merge_gap", "chain_gap_px": "chain_gap", "tile": "tile",
+             "mm_per_px": "mm_per_px", "iou_threshold": "iou_threshold"}
+    values = {key: getattr(args, opt) for key, opt in given.items() if hasattr(args, opt)}
+    if hasattr(args, "no_crop"):
+        values["crop_to_part"] = not args.no_crop
+    return InspectSettings(**values).validated(lambda key: FLAGS.get(key, key))

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from iunet_gui.cli._common import add_backend_argument
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -15,8 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="probability threshold (with a checkpoint; default: the one stored in the checkpoint)")
     p.add_argument("--no-crop", action="store_true",
                    help="predict the whole photo instead of only the washer's ring (with a checkpoint)")
-    p.add_argument("--backend", choices=["auto", "onnxruntime", "torch"], default="auto",
-                   help="inference backend (with a checkpoint; auto = ONNX Runtime when installed)")
+    add_backend_argument(p, "inference backend (with a checkpoint; auto = ONNX Runtime on the CPU when installed)")
     p.add_argument("--iou-threshold", "--threshold-iou", dest="iou_threshold", type=float, default=0.5,
                    help="an image counts as accurately segmented when its defect IoU reaches this (default 0.5)")
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration for length errors (default: per image)")
@@ -30,63 +30,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with a checkpoint: one pass of the network per image instead of the mean over the image "
                         "and its three flips (predict's default as well)")
     p.add_argument("--json", action="store_true", help="print per-image records and the summary as JSON")
-
-
-def evaluate_dirs(pred_dir, gt_dir, iou_threshold: float = 0.5, mm_per_px: float | None = None,
-                  merge_gap_px: float | None = None, chain_gap_px: float | None = None):
-    """Score every predicted mask `stem.png` in pred_dir against the ground truth of that stem.
-
-    Ground truth per stem: a labelme `stem.json` (rasterised the labelme way), a mask
-    `stem.png`, or an image+mask pair folder. Returns (records, summary, missing stems).
-    """
-    from iunet_gui.core.annotation import Annotation
-    from iunet_gui.core.errors import IunetError
-    from iunet_gui.core.geometry import shapes_to_mask
-    from iunet_gui.core.images import read_mask
-    from iunet_gui.core.metrics import Evaluator
-    from iunet_gui.core.project import Project
-
-    pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
-    for d in (pred_dir, gt_dir):
-        if not d.is_dir():
-            raise IunetError(f"{d}: not a folder")
-    preds = {p.stem: p for p in sorted(pred_dir.glob("*.png")) if not p.stem.endswith("_prob")}
-    if not preds:
-        raise IunetError(f"{pred_dir}: no predicted mask PNGs")
-    project = Project.open(gt_dir)
-    pair_masks = {img.stem: m for img, m in project.masks.items()}
-    # A folder with labelme sidecars is a labelled project: its PNGs without a sidecar are
-    # unlabelled photos, not masks. A folder without any JSON holds ground-truth mask PNGs.
-    labelme_project = any(p.name != "iunet_project.json" for p in gt_dir.glob("*.json"))
-    from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX
-
-    ev = Evaluator(iou_threshold=iou_threshold,
-                   merge_gap_px=DEFAULT_MERGE_GAP_PX if merge_gap_px is None else merge_gap_px,
-                   chain_gap_px=chain_gap_px)
-    missing = []
-    for stem, pred_path in preds.items():
-        pred = read_mask(pred_path)
-        mm = mm_per_px
-        if (gt_dir / f"{stem}.json").exists():
-            ann = Annotation.load(gt_dir / f"{stem}.json")
-            h, w = ann.image_height or pred.shape[0], ann.image_width or pred.shape[1]
-            gt = shapes_to_mask(ann.shapes, (h, w))
-            mm = mm or ann.mm_per_px or project.settings.mm_per_px
-        elif stem in pair_masks:
-            gt = read_mask(pair_masks[stem])
-        elif (gt_dir / f"{stem}.png").exists() and not labelme_project:
-            gt = read_mask(gt_dir / f"{stem}.png")
-        else:
-            missing.append(stem)
-            continue
-        mm = mm or project.settings.mm_per_px
-        if gt.shape != pred.shape:
-            raise IunetError(f"{pred_path}: size {pred.shape[1]}x{pred.shape[0]} differs from its ground truth "
-                             f"{gt.shape[1]}x{gt.shape[0]}")
-        ev.add(stem, pred, gt, mm)
-    if not ev.records:
-        raise IunetError(f"no predicted mask in {pred_dir} has a ground truth in {gt_dir}")
-    return ev.records, ev.summary(), missing
 
 
 def print_report(records, summary, title: str = "") -> None:
@@ -127,48 +70,29 @@ def print_comparison(results) -> None:
 
 
 def run(args) -> int:
-    from iunet_gui.cli._common import ProgressLine, print_json
+    from iunet_gui.app.evaluate import compare_models, evaluate_dirs, evaluate_model
+    from iunet_gui.cli._common import ProgressLine, inspect_settings, print_json
     from iunet_gui.core.errors import IunetError
 
-    if not 0 <= args.iou_threshold <= 1:
-        raise IunetError("--iou-threshold must be between 0 and 1")
-    if args.merge_gap is not None and args.merge_gap < 0:
-        raise IunetError("--merge-gap must be >= 0")
-    if args.chain_gap is not None and args.chain_gap < 0:
-        raise IunetError("--chain-gap must be >= 0")
-    if args.threshold is not None and not 0 < args.threshold < 1:
-        raise IunetError("--threshold must be between 0 and 1 (exclusive)")
+    settings = inspect_settings(args)
     if args.compare:
         if not args.data:
             raise IunetError("--compare needs --data DIR (labelled images to score on)")
-        from iunet_gui.training.evaluation import compare_checkpoints
-
-        results = compare_checkpoints(args.compare, args.data, threshold=args.threshold,
-                                      progress=ProgressLine("evaluate"), backend=args.backend,
-                                      crop_to_part=not args.no_crop, iou_threshold=args.iou_threshold,
-                                      merge_gap_px=args.merge_gap, tta=args.tta,
-                                      chain_gap_px=args.chain_gap)
+        results = compare_models(args.compare, args.data, settings, progress=ProgressLine("evaluate"))
         if args.json:
             print_json([{"model": n, **s} for n, s in results])
         else:
             print_comparison(results)
         return 0
+    missing = []
     if args.checkpoint:
         if not args.data:
             raise IunetError("--checkpoint needs --data DIR (labelled images to score on)")
-        from iunet_gui.training.evaluation import evaluate_checkpoint
-
-        records, summary = evaluate_checkpoint(args.checkpoint, args.data, threshold=args.threshold,
-                                               progress=ProgressLine("evaluate"), backend=args.backend,
-                                               iou_threshold=args.iou_threshold, crop_to_part=not args.no_crop,
-                                               merge_gap_px=args.merge_gap, tta=args.tta,
-                                               chain_gap_px=args.chain_gap)
-        missing = []
+        records, summary = evaluate_model(args.checkpoint, args.data, settings, progress=ProgressLine("evaluate"))
     else:
         if not (args.pred and args.gt):
             raise IunetError("give --pred DIR and --gt DIR, or --checkpoint CKPT --data DIR, or --compare ... --data DIR")
-        records, summary, missing = evaluate_dirs(args.pred, args.gt, args.iou_threshold, args.mm_per_px,
-                                                  args.merge_gap, args.chain_gap)
+        records, summary, missing = evaluate_dirs(args.pred, args.gt, settings)
     if args.json:
         print_json({"images": records, "summary": summary, "missing_ground_truth": missing})
     else:

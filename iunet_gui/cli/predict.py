@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from iunet_gui.cli._common import add_backend_argument
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -12,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=None, help="probability threshold (default: the model's, 0.5)")
     p.add_argument("--labelme", action="store_true", help="also write stem.json as labelme polygons (editable)")
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration (default: per image / project)")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"])
+    add_backend_argument(p)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-crop", action="store_true", help="run the whole image, not only the washer's box")
@@ -28,75 +29,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "about 1 MIoU point lower)")
 
 
-def collect_images(inputs) -> list[Path]:
-    from iunet_gui.core.errors import IunetError
-    from iunet_gui.core.images import is_image_file
-    from iunet_gui.core.project import Project
-
-    out = []
-    for raw in inputs:
-        p = Path(raw)
-        if p.is_dir():
-            proj = Project.open(p)
-            out.extend(proj.images)
-        elif p.exists():
-            if not is_image_file(p):
-                raise IunetError(f"{p}: not an image file")
-            out.append(p)
-        else:
-            raise IunetError(f"{p}: no such file or folder")
-    if not out:
-        raise IunetError("no images to predict")
-    return out
-
-
 def run(args) -> int:
-    from iunet_gui.cli._common import ProgressLine
-    from iunet_gui.core.errors import IunetError
-    from iunet_gui.core.project import Project
-    from iunet_gui.inference.predictor import Predictor, check_output_folder, save_prediction
+    from iunet_gui.app.inspect import collect_images, inspect_images
+    from iunet_gui.app.output import check_output_folder
+    from iunet_gui.app.settings import open_predictor
+    from iunet_gui.cli._common import ProgressLine, inspect_settings
 
-    if args.threshold is not None and not 0 < args.threshold < 1:
-        raise IunetError("--threshold must be between 0 and 1")
+    settings = inspect_settings(args)
     images = collect_images(args.inputs)
     check_output_folder(args.out, images)
-    pred = Predictor.from_path(args.checkpoint, backend=args.backend, device=args.device, threads=args.threads,
-                               threshold=args.threshold, crop_to_part=not args.no_crop)
-    if args.merge_gap is not None:
-        if args.merge_gap < 0:
-            raise IunetError("--merge-gap must be >= 0")
-        pred.merge_gap_px = args.merge_gap
-    if args.chain_gap is not None:
-        if args.chain_gap < 0:
-            raise IunetError("--chain-gap must be >= 0")
-        pred.chain_gap_px = args.chain_gap
-    pred.tile = args.tile
-    pred.tta = args.tta
+    pred = open_predictor(args.checkpoint, settings)
     if pred.notice:
         print(f"notice: {pred.notice}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    projects: dict[Path, Project] = {}
+    bar = ProgressLine("predict")
 
-    def mm_for(img: Path):
-        if args.mm_per_px:
-            return args.mm_per_px
-        proj = projects.setdefault(img.parent, Project.open(img.parent))
-        return proj.mm_per_px_for(img)
+    def report(ev) -> None:
+        item = ev.result
+        if item is not None:
+            res = item.prediction
+            print(f"{item.image.name}: {len(res.defects)} defect(s)"
+                  + "".join(f"  [{d.length_mm:.2f} mm]" if d.length_mm else f"  [{d.length_px:.1f} px]"
+                            for d in res.defects[:8]) + f"  ({res.timing_ms['total']:.0f} ms)")
+        bar(ev)
 
-    failures, times = 0, []
-    for img, res in pred.predict_many(images, mm_per_px=mm_for, progress=ProgressLine("predict")):
-        if isinstance(res, str):
-            failures += 1
-            print(f"skipped: {res}")
-            continue
-        times.append(res.timing_ms["total"])
-        save_prediction(out, img, res, pred, mm_for(img), labelme=args.labelme)
-        print(f"{img.name}: {len(res.defects)} defect(s)"
-              + "".join(f"  [{d.length_mm:.2f} mm]" if d.length_mm else f"  [{d.length_px:.1f} px]"
-                        for d in res.defects[:8]) + f"  ({res.timing_ms['total']:.0f} ms)")
+    run = inspect_images(pred, images, settings, score=False, out=args.out, labelme=args.labelme, progress=report)
+    for line in run.failures:
+        print(f"skipped: {line}")
+    for line in run.unsaved:
+        print(f"not saved: {line}")
+    times = run.times_ms
     if times:
         print(f"{len(times)} image(s) in {sum(times) / 1e3:.1f} s, median {sorted(times)[len(times) // 2]:.0f} ms/image "
-              f"({pred.backend}); results in {out}")
-    return 0 if not failures else 2
-
+              f"({pred.backend}); results in {run.out}")
+    return 0 if not (run.failures or run.unsaved) else 2

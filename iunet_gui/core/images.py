@@ -38,11 +38,19 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
 
 
 def _decode(path: Path) -> np.ndarray:
-    """Decode with OpenCV (handles non-ASCII paths via imdecode), Pillow as fallback."""
+    """Decode with OpenCV (handles non-ASCII paths via imdecode), Pillow as fallback. Any decoder
+    failure (cv2.error for a header beyond OpenCV's pixel limit, Pillow's decompression-bomb check,
+    a truncated file) raises ImageLoadError "cannot read image PATH: reason"."""
     data = np.fromfile(path, dtype=np.uint8)
     if data.size == 0:
-        raise ImageLoadError(f"{path}: the image file is empty")
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        raise ImageLoadError(f"cannot read image {path}: the file is empty")
+    try:
+        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except Exception as exc:  # noqa: BLE001 - cv2.error (e.g. over OpenCV's pixel limit) or any other
+        reason = _reason(exc)
+        if "MAX_IMAGE_PIXELS" in reason:
+            reason = f"its header claims more pixels than the decoder accepts ({reason})"
+        raise ImageLoadError(f"cannot read image {path}: {reason}") from None
     if img is not None:
         if img.ndim == 3 and img.shape[2] == 4:
             img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
@@ -57,8 +65,18 @@ def _decode(path: Path) -> np.ndarray:
             if pil.mode in ("P", "PA", "CMYK", "YCbCr", "LA"):
                 pil = pil.convert("RGBA" if "A" in pil.mode or pil.mode == "P" else "RGB")
             return np.asarray(pil)
-    except Exception as exc:  # noqa: BLE001 - any decoder failure is a corrupt image to the user
-        raise ImageLoadError(f"{path}: not a readable image (corrupt or unsupported format: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is an unreadable image to the user
+        raise ImageLoadError(f"cannot read image {path}: not a readable image (corrupt or unsupported format: "
+                             f"{_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """A decoder's complaint in one line: OpenCV's "error: (-215:Assertion failed) ... in function"
+    text is cut to its message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, cv2.error) and getattr(exc, "err", None):
+        text = " ".join(str(exc.err).split())
+    return text[:300]
 
 
 def exif_orientation(path: str | os.PathLike) -> int:
@@ -87,6 +105,23 @@ def _apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
+def _normalised(img: np.ndarray, path: Path) -> np.ndarray:
+    """A decoded array as uint8 gray (HxW) or RGB (HxWx3)."""
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim not in (2, 3) or img.size == 0 or min(img.shape[:2]) == 0:
+        raise ImageLoadError(f"cannot read image {path}: it has no pixels (shape {img.shape})")
+    img = _to_uint8(img)
+    if img.ndim == 3:
+        if img.shape[2] == 4:
+            img = img[:, :, :3]
+        elif img.shape[2] == 2:  # gray + alpha
+            img = img[:, :, 0]
+        elif img.shape[2] != 3:
+            raise ImageLoadError(f"cannot read image {path}: unsupported channel count {img.shape[2]}")
+    return img
+
+
 def load_image(path: str | os.PathLike, mode: str = "rgb") -> np.ndarray:
     """Load any common image as uint8: mode "rgb" -> HxWx3, "gray" -> HxW.
 
@@ -97,25 +132,17 @@ def load_image(path: str | os.PathLike, mode: str = "rgb") -> np.ndarray:
         raise ValueError(f"mode must be 'rgb' or 'gray', not {mode!r}")
     path = Path(path)
     if not path.exists():
-        raise ImageLoadError(f"{path}: image file not found")
+        raise ImageLoadError(f"cannot read image {path}: image file not found")
     if path.is_dir():
-        raise ImageLoadError(f"{path}: is a folder, not an image")
+        raise ImageLoadError(f"cannot read image {path}: it is a folder, not an image")
     try:
-        img = _decode(path)
+        img = _normalised(_decode(path), path)
+    except ImageLoadError:
+        raise
     except OSError as exc:
-        raise ImageLoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[:, :, 0]
-    if img.ndim not in (2, 3) or img.size == 0 or min(img.shape[:2]) == 0:
-        raise ImageLoadError(f"{path}: image has no pixels (shape {img.shape})")
-    img = _to_uint8(img)
-    if img.ndim == 3:
-        if img.shape[2] == 4:
-            img = img[:, :, :3]
-        elif img.shape[2] == 2:  # gray + alpha
-            img = img[:, :, 0]
-        elif img.shape[2] != 3:
-            raise ImageLoadError(f"{path}: unsupported channel count {img.shape[2]}")
+        raise ImageLoadError(f"cannot read image {path}: {exc.strerror or _reason(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a decoder or conversion raises is an unreadable image
+        raise ImageLoadError(f"cannot read image {path}: {_reason(exc)}") from None
     if mode == "gray":
         return img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
     return np.ascontiguousarray(img if img.ndim == 3 else cv2.cvtColor(img, cv2.COLOR_GRAY2RGB))

@@ -43,4 +43,9 @@ class CancelToken:
 
 
 class Cancelled(Exception):
-    """Raised inside a worker when its CancelToken was set; callers treat it as a clean stop."""
+    """Raised inside a worker when its CancelToken was set; callers treat it as a clean stop.
+    `partial`: what the work had finished when it stopped (None when nothing is worth keeping)."""
+
+    def __init__(self, message: str = "cancelled", partial: object = None) -> None:
+        super().__init__(message)
+        self.partial = partial

@@ -360,7 +360,7 @@ class ModelDock(QDockWidget):
         """Predict every image and write each one's files into a folder the user picks (as
         `iunet-gui predict --labelme`); the folder of the images themselves is refused."""
         from iunet_gui.core.errors import IunetError
-        from iunet_gui.inference.predictor import check_output_folder
+        from iunet_gui.app.output import check_output_folder
 
         win = self.win
         if self.all_job is not None:
@@ -399,7 +399,7 @@ class ModelDock(QDockWidget):
             from iunet_gui.core.errors import IunetError
             from iunet_gui.core.progress import ProgressEvent
             from iunet_gui.core.report import report_rows
-            from iunet_gui.inference.predictor import output_folder, save_prediction
+            from iunet_gui.app.output import output_folder, save_prediction
 
             pred = self._load_predictor()
             ev = Evaluator(merge_gap_px=pred.merge_gap_px, chain_gap_px=pred.chain_gap_px)

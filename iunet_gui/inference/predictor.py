@@ -198,22 +198,6 @@ class Predictor:
         pred.timing_ms["total"] += pred.timing_ms["load"]
         return pred
 
-    def predict_many(self, paths, mm_per_px=None, progress=None, cancel=None):
-        """Yield (path, Prediction or error message) for each path; honours a CancelToken."""
-        from iunet_gui.core.progress import ProgressEvent
-
-        paths = list(paths)
-        for k, p in enumerate(paths):
-            if cancel is not None and cancel.cancelled:
-                return
-            mm = mm_per_px(p) if callable(mm_per_px) else mm_per_px
-            try:
-                yield p, self.predict_path(p, mm)
-            except IunetError as exc:
-                yield p, str(exc)
-            if progress:
-                progress(ProgressEvent("predict", step=k + 1, steps=len(paths), message=Path(p).name))
-
 
 def _cached_onnx(ckpt_path: Path, ckpt) -> Path:
     """Export a checkpoint to ONNX once; the file is cached by the checkpoint's content hash."""
@@ -232,65 +216,3 @@ def _cached_onnx(ckpt_path: Path, ckpt) -> Path:
             if not target.exists():
                 export_onnx(ckpt, target)
     return target
-
-
-def output_folder(out, image, mirror_root=None) -> Path:
-    """Where an image's prediction files go: `out`, or with `mirror_root` the image's own sub-folder
-    of it repeated under `out` (two images of one name in two class folders do not overwrite each
-    other's files)."""
-    if mirror_root is None:
-        return Path(out)
-    try:
-        return Path(out) / Path(image).parent.relative_to(mirror_root)
-    except ValueError:  # not under the root
-        return Path(out)
-
-
-def check_output_folder(out, images, mirror_root=None) -> None:
-    """Refuse an output folder where any image's files would land beside it: its stem.png mask and
-    stem.json would overwrite the image and the operator's labels there."""
-    clash = sorted({Path(p).name for p in images
-                    if output_folder(out, p, mirror_root).resolve() == Path(p).resolve().parent})
-    if clash:
-        raise IunetError(f"{Path(out).resolve()}: the predictions would be written over the images and labels "
-                         f"there ({', '.join(clash[:3])}{' …' if len(clash) > 3 else ''}); choose another output "
-                         "folder")
-
-
-def save_prediction(out, image, res: Prediction, predictor: "Predictor", mm_per_px: float | None,
-                    labelme: bool = False) -> list[Path]:
-    """Write one image's prediction into the folder `out` as `iunet-gui predict` does: stem.png (mask
-    0/255), stem_prob.png (probability 0..255) and the measured defects as JSON: stem.json, or with
-    `labelme` stem_defects.json plus stem.json as labelme polygons of the mask. Each file is written
-    atomically; returns the paths written."""
-    from iunet_gui.core.annotation import Annotation, predicted_shapes
-    from iunet_gui.core.atomic import atomic_write_json
-    from iunet_gui.core.images import save_image, save_mask
-
-    out, image = Path(out), Path(image)
-    stem = image.stem
-    written = [out / f"{stem}.png", out / f"{stem}_prob.png", out / (f"{stem}_defects.json" if labelme else
-                                                                         f"{stem}.json")]
-    save_mask(written[0], res.mask)
-    save_image(written[1], (res.prob * 255 + 0.5).astype(np.uint8))
-    atomic_write_json(written[2], {
-        "image": str(image), "model": predictor.name, "backend": predictor.backend,
-        "threshold": predictor.threshold, "flip_mean": predictor.tta, "mm_per_px": mm_per_px,
-        "timing_ms": {k: round(v, 1) for k, v in res.timing_ms.items()},
-        "defects": [d.to_dict() for d in res.defects]})
-    if labelme:
-        h, w = res.mask.shape
-        ann = Annotation(image_path=_relpath(image, out), image_width=w, image_height=h)
-        ann.mm_per_px = mm_per_px
-        ann.shapes.extend(predicted_shapes(res.mask, "defect", predictor.name, min_area=predictor.min_area_px))
-        ann.save(out / f"{stem}.json")
-        written.append(out / f"{stem}.json")
-    return written
-
-
-def _relpath(img: Path, out: Path) -> str:
-    """The image's path as seen from the output folder (labelme resolves imagePath against its JSON)."""
-    try:
-        return os.path.relpath(img.resolve(), out.resolve())
-    except ValueError:  # another drive on Windows
-        return str(img.resolve())

@@ -1,0 +1,175 @@
+"""Inspect images with a model: predict each one, measure its defects, score it against its ground
+truth where it is labelled, make its report rows and, given an output folder, save its files.
+
+`inspect_images` is the one loop behind `iunet-gui predict`, `iunet-gui evaluate` and the window's
+Predict all / Save all / Export report. Each image finished goes out as a ProgressEvent whose
+`result` is its InspectedImage; a set CancelToken stops the run between images with
+core.progress.Cancelled, whose `partial` is the Inspection so far.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iunet_gui.app.output import check_output_folder, output_folder, save_prediction
+from iunet_gui.app.settings import InspectSettings
+from iunet_gui.core.errors import IunetError
+from iunet_gui.core.metrics import Evaluator
+from iunet_gui.core.progress import Cancelled, CancelToken, ProgressEvent
+from iunet_gui.core.report import report_rows
+
+
+@dataclass
+class InspectedImage:
+    """One image's outcome: the inference Prediction, the calibration it was measured with, its
+    score record (None when unlabelled or not scored), its report rows and the files written."""
+
+    image: Path
+    prediction: object  # inference.predictor.Prediction
+    mm_per_px: float | None
+    record: dict | None = None
+    rows: list[dict] = field(default_factory=list)
+    saved: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class Inspection:
+    """A run over images with one model: counts, per-image score records and the summary over the
+    labelled ones (core.metrics), report rows, and what went wrong with which image ("name: why")."""
+
+    model: str
+    backend: str
+    threshold: float
+    flip_mean: bool
+    images: int = 0  # images asked for
+    predicted: int = 0
+    found: int = 0  # defects predicted
+    failures: list[str] = field(default_factory=list)  # not predicted (unreadable image or labels)
+    unscored: list[str] = field(default_factory=list)  # ground truth of another size
+    unsaved: list[str] = field(default_factory=list)  # predicted, but its files could not be written
+    saved: int = 0
+    records: list[dict] = field(default_factory=list)
+    summary: dict | None = None  # None when no image was scored
+    rows: list[dict] = field(default_factory=list)
+    times_ms: list[float] = field(default_factory=list)
+    out: Path | None = None
+    cancelled: bool = False
+
+
+class _Calibrations:
+    """Each image's mm per pixel: the settings' one, else its project's (opened once per folder)."""
+
+    def __init__(self, fixed: float | None, project=None):
+        self.fixed, self.project, self._projects = fixed, project, {}
+
+    def project_of(self, image: Path):
+        from iunet_gui.core.project import Project
+
+        if self.project is not None:
+            return self.project
+        if image.parent not in self._projects:
+            self._projects[image.parent] = Project.open(image.parent)
+        return self._projects[image.parent]
+
+    def __call__(self, image: Path) -> float | None:
+        return self.fixed or self.project_of(image).mm_per_px_for(image)
+
+
+def inspect_images(predictor, images, settings: InspectSettings | None = None, *, project=None, score: bool = True,
+                   out=None, mirror_root=None, labelme: bool = False, progress=None,
+                   cancel: CancelToken | None = None) -> Inspection:
+    """Inspect `images` (paths) with `predictor` (an inference Predictor, already set up, e.g. by
+    app.settings.open_predictor). `project`: the images' project (default: each image's folder);
+    `score`: compare with the ground truth where there is one; `out`: write each image's files there
+    (under its sub-folder of `mirror_root` when given); `labelme`: also as labelme polygons.
+    Raises Cancelled (with the partial Inspection) when `cancel` is set."""
+    settings = (settings or InspectSettings()).validated()
+    images = [Path(p) for p in images]
+    gaps = {"merge_gap_px": predictor.merge_gap_px if settings.merge_gap_px is None else settings.merge_gap_px,
+            "chain_gap_px": predictor.chain_gap_px if settings.chain_gap_px is None else settings.chain_gap_px}
+    ev = Evaluator(iou_threshold=settings.iou_threshold, **gaps)
+    run = Inspection(predictor.name, predictor.backend, predictor.threshold, predictor.tta, images=len(images),
+                     out=None if out is None else Path(out))
+    if run.out is not None:
+        check_output_folder(run.out, images, mirror_root)
+        run.out.mkdir(parents=True, exist_ok=True)
+    calibration = _Calibrations(settings.mm_per_px, project)
+    for k, path in enumerate(images):
+        if cancel is not None and cancel.cancelled:
+            run.cancelled = True
+            raise Cancelled("inspection stopped", partial=_finish(run, ev))
+        item = _inspect_one(predictor, path, calibration, ev, gaps, run, score, mirror_root, labelme)
+        if progress:
+            progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name, result=item))
+    return _finish(run, ev)
+
+
+def _finish(run: Inspection, ev: Evaluator) -> Inspection:
+    run.records = ev.records
+    run.summary = ev.summary() if ev.records else None
+    return run
+
+
+def _inspect_one(predictor, path: Path, calibration, ev: Evaluator, gaps: dict, run: Inspection, score: bool,
+                 mirror_root, labelme: bool) -> InspectedImage | None:
+    """Predict, save, score and report one image into `run`; None when it could not be read."""
+    mm = calibration(path)
+    try:
+        res = predictor.predict_path(path, mm)
+        gt = calibration.project_of(path).ground_truth_mask(path) if score else None
+    except IunetError as exc:  # an unreadable image or sidecar: told, the others go on
+        run.failures.append(f"{path.name}: {exc}")
+        return None
+    item = InspectedImage(path, res, mm)
+    run.predicted += 1
+    run.found += len(res.defects)
+    run.times_ms.append(res.timing_ms["total"])
+    if run.out is not None:
+        try:
+            target = output_folder(run.out, path, mirror_root)
+            target.mkdir(parents=True, exist_ok=True)
+            item.saved = save_prediction(target, path, res, predictor, mm, labelme=labelme)
+            run.saved += 1
+        except OSError as exc:  # a full disk: told; the prediction is still scored and reported
+            run.unsaved.append(f"{path.name}: {exc.strerror or exc}")
+    if gt is not None and gt.shape != res.mask.shape:
+        run.unscored.append(f"{path.name}: its mask is {gt.shape[1]}x{gt.shape[0]} px, the image "
+                            f"{res.mask.shape[1]}x{res.mask.shape[0]}: not scored")
+        gt = None
+    matched = None
+    if gt is not None:  # paired once, for the figures and the report rows
+        matched = ev.match(res.mask, gt, mm)
+        item.record = ev.add(path.name, res.mask, gt, mm, matched=matched)
+        item.record["ms"] = round(res.timing_ms["total"], 1)
+    item.rows = report_rows(path.name, res.mask, gt, mm, gaps["merge_gap_px"], gaps["chain_gap_px"], res.defects,
+                            matched=matched)
+    run.rows.extend(item.rows)
+    return item
+
+
+def collect_images(inputs) -> list[Path]:
+    """Image paths of files and folders (a folder: its project's images), in the given order."""
+    from iunet_gui.core.images import is_image_file
+    from iunet_gui.core.project import Project
+
+    found = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(Project.open(p).images)
+        elif p.exists():
+            if not is_image_file(p):
+                raise IunetError(f"{p}: not an image file")
+            found.append(p)
+        else:
+            raise IunetError(f"{p}: no such file or folder")
+    if not found:
+        raise IunetError("no images to predict")
+    return found
+
+
+def save_report(path, inspection: Inspection) -> None:
+    """The run's report rows as CSV (core.report), written atomically."""
+    from iunet_gui.core.report import write_report_csv
+
+    write_report_csv(path, inspection.rows)
