@@ -22,7 +22,7 @@ def test_crash_mid_save_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(atomic.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk full"):
         atomic_write_text(p, "new content")
     assert p.read_text() == "old content"
     assert [f.name for f in tmp_path.iterdir()] == ["a.json"]
@@ -50,7 +50,7 @@ def test_failure_while_writing_the_data_leaves_the_old_file(tmp_path, monkeypatc
         raise OSError("I/O error")
 
     monkeypatch.setattr(atomic.os, "fsync", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="I/O error"):
         atomic_write_json(p, {"v": 2})
     assert p.read_text().replace(" ", "").replace("\n", "") == '{"v":1}'
     assert [f.name for f in tmp_path.iterdir()] == ["a.json"]

@@ -114,5 +114,7 @@ def test_pooled_iou_interval_shows_how_much_the_figure_owes_to_the_test_images()
         mixed.add(str(k), *((_square(), _square()) if k % 2 else (_square(at=(10, 10)), _square())))
     lo, hi = pooled_iou_interval(mixed.records, level=0.9)
     assert 0.15 < lo < 1 / 3 < hi < 0.6  # the pooled 1/3 inside a finite interval
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no records"):
         pooled_iou_interval([])
+    with pytest.raises(ValueError, match="level"):
+        pooled_iou_interval(same.records, level=1.0)
