@@ -1,4 +1,6 @@
 """Defect-level figures on hand-made masks: found, missed, false alarms, contrast, tolerance scores."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ from iunet_gui.core.detection import (
     grey_levels,
     kind_masks,
     recall_table,
+    shape_kinds,
     tolerance_counts,
     tolerance_scores,
 )
@@ -203,3 +206,20 @@ def test_sizes_must_agree():
         find_defects(np.zeros((3, 4), bool), np.zeros((4, 3), bool))
     with pytest.raises(ValueError, match="differ"):
         find_defects(np.zeros((3, 4), bool), np.zeros((3, 4), bool), np.zeros((4, 4), np.uint8))
+
+
+def test_labelme_shapes_give_one_mask_per_kind():
+    from iunet_gui.core.annotation import Annotation
+    from iunet_gui.core.geometry import shapes_to_mask
+
+    ann = Annotation.load(Path(__file__).parent / "data" / "labelme_written.json")
+    hw = (ann.image_height, ann.image_width)
+    kinds = shape_kinds(ann.shapes, hw)
+    assert [k for k, _ in kinds] == ["scratch", "hole", "oxidation"]
+    union = np.zeros(hw, bool)
+    for _, m in kinds:
+        union |= m
+    assert np.array_equal(union, shapes_to_mask(ann.shapes, hw))
+    defects, false_alarms = find_defects(union, kinds)
+    assert false_alarms == 0 and all(d.found for d in defects)
+    assert {d.kind for d in defects} == {"scratch", "hole", "oxidation"}

@@ -63,6 +63,15 @@ def kind_masks(gt, kind_names=None) -> list[tuple[str, np.ndarray]]:
     return [(str(kind_names[int(k) - 1]), gt == k) for k in np.unique(gt[gt > 0])]
 
 
+def shape_kinds(shapes, image_shape_hw) -> list[tuple[str, np.ndarray]]:
+    """Labelme shapes (core.annotation.Shape) as (kind, mask) pairs, one per label, rasterised as the
+    ground-truth mask is (core.geometry.shapes_to_mask), in order of first appearance."""
+    from iunet_gui.core.geometry import shapes_to_mask
+
+    labels = list(dict.fromkeys(s.label for s in shapes if not s.is_degenerate))
+    return [(label, shapes_to_mask(shapes, image_shape_hw, labels=[label])) for label in labels]
+
+
 def grey_levels(image: np.ndarray) -> np.ndarray:
     """A photo as float32 grey levels 0..255 (RGB weighted as OpenCV's RGB2GRAY; alpha ignored;
     16-bit images scaled down)."""
