@@ -115,3 +115,27 @@ def test_flip_mean_of_a_real_network_keeps_the_size(ckpt):
     p.tta = False
     plain = p.logits(img)
     assert z.shape == plain.shape and np.isfinite(z).all() and not np.allclose(z, plain)
+
+
+def test_small_regions_are_dropped_8_connected():
+    from iunet_gui.core.measure import remove_small_regions
+
+    m = np.zeros((12, 12), bool)
+    m[0, 0] = m[1, 1] = m[2, 2] = True  # 3 px touching at corners: one 8-connected region
+    m[6:8, 6:8] = True  # 4 px
+    m[10, 10] = True  # 1 px
+    assert np.array_equal(remove_small_regions(m, 4), np.pad(np.ones((2, 2), bool), ((6, 4), (6, 4))))
+    kept = remove_small_regions(m, 3)
+    assert kept[0, 0] and kept[2, 2] and not kept[10, 10] and kept.sum() == 7
+    assert np.array_equal(remove_small_regions(m, 1), m)
+
+
+def test_prediction_drops_regions_under_min_area():
+    logits = np.full((40, 40), -10.0, np.float32)
+    logits[5:8, 5:8] = 10  # 9 px
+    logits[20, 20] = 10  # 1 px
+    p = Predictor(lambda x: logits, 3, 1, "rule", "test", crop_to_part=False)
+    p.tta = False
+    p.min_area_px = 4
+    out = p.predict(np.zeros((40, 40, 3), np.uint8))
+    assert out.mask.sum() == 9 and not out.mask[20, 20] and len(out.defects) == 1

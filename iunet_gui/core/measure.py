@@ -124,15 +124,14 @@ def chain_pieces(labels: np.ndarray, n: int, gap_px: float, min_length_px: float
     elongated one only when it runs within `max_angle_deg` of the line's direction: a pit or a
     stain at a scratch's end, or a crossing scratch, stays its own defect. Repeats until nothing
     joins, so a line grows piece by piece. Returns (count incl. background, relabelled 1..count-1)."""
-    ys, xs = np.nonzero(labels)
-    lab = labels[ys, xs]
-    order = np.argsort(lab, kind="stable")
-    bounds = np.searchsorted(lab[order], np.arange(1, n + 1))
-    pts = np.stack([xs[order], ys[order]], axis=1).astype(np.float32)
+    from scipy import ndimage
+
+    where = ndimage.value_indices(labels, ignore_value=0)  # label -> (rows, columns) in raster order
+    pts = {i: np.stack([xs, ys], axis=1).astype(np.float32) for i, (ys, xs) in where.items()}
     members = {i: [i] for i in range(1, n)}  # group -> original labels
 
     def pixels(g):
-        return np.concatenate([pts[bounds[i - 1]:bounds[i]] for i in members[g]])
+        return np.concatenate([pts.get(i, np.empty((0, 2), np.float32)) for i in members[g]])
 
     def geometry(p):
         (cx, cy), (w, h), ang = cv2.minAreaRect(p)
@@ -183,6 +182,20 @@ def chain_pieces(labels: np.ndarray, n: int, gap_px: float, min_length_px: float
     for k, g in enumerate(sorted(members), start=1):
         new[members[g]] = k
     return len(members) + 1, new[labels]
+
+
+def remove_small_regions(mask: np.ndarray, min_area_px: float) -> np.ndarray:
+    """`mask` (as bool) without its 8-connected regions of fewer than `min_area_px` pixels."""
+    from skimage.morphology import remove_small_objects
+
+    mask = np.asarray(mask, dtype=bool)
+    if min_area_px <= 1 or not mask.any():
+        return mask
+    smallest = int(math.ceil(min_area_px))
+    try:
+        return remove_small_objects(mask, max_size=smallest - 1, connectivity=2)
+    except TypeError:  # scikit-image before 0.26 (Python 3.10) names the bound by the smallest size kept
+        return remove_small_objects(mask, min_size=smallest, connectivity=2)
 
 
 def measure_mask(mask: np.ndarray, mm_per_px: float | None = None, min_area_px: int = 1,

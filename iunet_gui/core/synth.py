@@ -17,6 +17,7 @@ import numpy as np
 
 from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.geometry import mask_to_polygons
+from iunet_gui.core.measure import remove_small_regions
 from iunet_gui.core.progress import ProgressCallback, ProgressEvent
 
 WIDTH, HEIGHT = 1280, 1024
@@ -236,13 +237,13 @@ _THRESHOLD = {"scratch": 0.45, "edge_crack": 0.45, "hole": 0.5, "oxidation": 0.5
 
 
 def _drop_specks(mask: np.ndarray, min_area: int) -> np.ndarray:
-    """Keep the defect's main body: fragments too small to label are not ground truth."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    keep = np.zeros(n, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
-    if n > 1 and not keep.any():
-        keep[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = True
-    return keep[labels]
+    """Keep the defect's main body: fragments too small to label are not ground truth (the largest
+    region stays when every one is that small)."""
+    kept = remove_small_regions(mask, min_area)
+    if kept.any() or not mask.any():
+        return kept
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
 
 
 def render_washer(rng: np.random.Generator, spec: WasherSpec | None = None) -> SynthSample:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from iunet_gui.core.errors import CheckpointError, IunetError
-from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask
+from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask, remove_small_regions
 from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
 from iunet_gui.inference.runners import (normalise_backend, onnx_runner, onnx_session, onnxruntime_available,
                                          pick_device, torch_runner)
@@ -29,16 +29,6 @@ class Prediction:
     defects: list[Defect]
     timing_ms: dict = field(default_factory=dict)
     roi: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the part that was run
-
-
-def remove_specks(mask: np.ndarray, min_area_px: int) -> np.ndarray:
-    """Drop connected regions smaller than `min_area_px` (noise, not defects)."""
-    from iunet_gui.core.measure import label_regions
-
-    n, labels, stats, _ = label_regions(mask)
-    small = np.zeros(n, bool)
-    small[1:] = stats[1:, 4] < min_area_px
-    return mask & ~small[labels] if small.any() else mask
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -184,7 +174,7 @@ class Predictor:
         """(mask without specks, measured defects) as `predict` gives them for a thresholded mask; the
         window uses it to re-threshold a probability map without running the network again."""
         if self.min_area_px > 1:
-            mask = remove_specks(mask, self.min_area_px)
+            mask = remove_small_regions(mask, self.min_area_px)
         return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
 
     def predict_path(self, path, mm_per_px: float | None = None) -> Prediction:
