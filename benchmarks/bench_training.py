@@ -136,17 +136,17 @@ def synthetic(args, work: Path) -> dict:
     if args.seed:
         argv += ["--seed", str(args.seed)]
     if args.prior is not None:
-        argv += ["--prior", str(args.prior)]
+        argv += ["--set", f"prior={args.prior}"]
     if args.region_weight is not None:
-        argv += ["--region-weight", str(args.region_weight)]
+        argv += ["--set", f"region_weight={args.region_weight}"]
     if args.bn_batches is not None:
-        argv += ["--bn-batches", str(args.bn_batches)]
+        argv += ["--set", f"bn_batches={args.bn_batches}"]
     if args.fine_loss is not None:
-        argv += ["--fine-loss", str(args.fine_loss)]
+        argv += ["--set", f"fine_loss={args.fine_loss}"]
     if args.grey_share is not None:
-        argv += ["--grey-share", str(args.grey_share)]
+        argv += ["--set", f"grey_share={args.grey_share}"]
     if args.freeze_bn:
-        argv += ["--freeze-bn", str(args.freeze_bn)]
+        argv += ["--set", f"freeze_bn={args.freeze_bn}"]
     if args.model_config:
         argv += ["--model-config", *args.model_config]
     if args.scale is not None:
@@ -154,7 +154,7 @@ def synthetic(args, work: Path) -> dict:
     if args.crop is not None:
         argv += ["--crop", str(args.crop)]
     if args.precision:
-        argv += ["--precision", args.precision]
+        argv += ["--set", f"precision={args.precision}"]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
     from iunet_gui.cli import main as cli
 
@@ -226,7 +226,9 @@ def real(args, work: Path) -> dict:
     from iunet_gui.core.project import Project
     from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.training.data import split_items, Item
-    from iunet_gui.training.trainer import TrainConfig, effective_lr, recipe_config, train
+    from iunet_gui.training.config import effective_lr
+    from iunet_gui.training.recipes import recipe_config
+    from iunet_gui.training.trainer import TrainConfig, train
 
     src = Path(args.data)
     pairs = []
@@ -295,7 +297,7 @@ def real(args, work: Path) -> dict:
 
 
 def main() -> int:
-    from iunet_gui.training.trainer import RECIPES  # no torch
+    from iunet_gui.training.recipes import RECIPES  # no torch
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=None,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iunet_gui.cli import main
-from iunet_gui.training.trainer import DEFAULT_LR
+from iunet_gui.training.config import DEFAULT_LR
 from iunet_gui.core.annotation import Annotation
 from tests.test_training import make_toy
 
@@ -19,7 +19,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     data = make_toy(root / "data", n=6, size=64)
     assert main(["train", "--data", str(data), "--out", str(root / "run"), "--epochs", "2", "--crop", "32",
-                 "--crops-per-epoch", "8", "--threads", "1", "--lr", "0.003"]) == 0
+                 "--set", "crops_per_epoch=8", "--threads", "1", "--lr", "0.003"]) == 0
     return root, data, root / "run" / "best.pt"
 
 
@@ -112,14 +112,14 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
 def test_train_passes_prior_region_weight_scale_and_area_sampling_through(tmp_path, capsys):
     data = make_toy(tmp_path / "data", n=4, size=48)
     run = tmp_path / "run"
-    assert main(["train", "--data", str(data), "--out", str(run), "--epochs", "1", "--crop", "16", "--crops-per-epoch",
-                 "4", "--threads", "1", "--prior", "0.02", "--region-weight", "0.5", "--scale", "0.5",
-                 "--area-sampling", "4", "--max-val-images", "1"]) == 0
+    assert main(["train", "--data", str(data), "--out", str(run), "--epochs", "1", "--crop", "16", "--set",
+                 "crops_per_epoch=4", "--threads", "1", "--set", "prior=0.02", "--set", "region_weight=0.5", "--scale",
+                 "0.5", "--set", "area_sampling=4", "--set", "max_val_images=1"]) == 0
     cfg = json.loads((run / "config.json").read_text())["train"]
     assert cfg["prior"] == 0.02 and cfg["region_weight"] == 0.5 and cfg["scale"] == 0.5 and cfg["area_sampling"] == 4
     assert cfg["max_val_images"] == 1
     assert cfg["lr"] == DEFAULT_LR and cfg["init"] is None  # a fresh run: the trainer's default
-    assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--prior", "2"]) == 2
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "r2"), "--set", "prior=2"]) == 2
     assert "prior" in capsys.readouterr().err
 
 
@@ -130,7 +130,7 @@ def test_train_can_fine_tune_the_shipped_checkpoint(tmp_path, capsys):
     data = make_toy(tmp_path / "data", n=4, size=64)
     run = tmp_path / "run"
     assert main(["train", "--data", str(data), "--out", str(run), "--init", str(shipped), "--epochs", "1",
-                 "--crop", "32", "--crops-per-epoch", "4", "--threads", "1", "--scale", "1"]) == 0
+                 "--crop", "32", "--set", "crops_per_epoch=4", "--threads", "1", "--scale", "1"]) == 0
     out = capsys.readouterr().out
     assert f"starting from the weights of {shipped}" in out and "this run uses 1" in out
     cfg = json.loads((run / "config.json").read_text())["train"]
@@ -146,7 +146,7 @@ def test_ddp_with_two_cpu_processes(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
                         "-m", "iunet_gui", "train", "--data", str(data), "--out", str(tmp_path / "run"),
-                        "--epochs", "1", "--crop", "32", "--crops-per-epoch", "8", "--threads", "1"],
+                        "--epochs", "1", "--crop", "32", "--set", "crops_per_epoch=8", "--threads", "1"],
                        capture_output=True, text=True, timeout=240, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "run" / "best.pt").exists()

@@ -16,7 +16,7 @@ def test_ddp_time_limit_stops_every_process_together(tmp_path):
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
                         "-m", "iunet_gui", "train", "--data", str(data), "--val", str(val), "--scale", "1",
                         "--out", str(tmp_path / "run"),
-                        "--epochs", "1000", "--crop", "32", "--crops-per-epoch", "8", "--threads", "1",
+                        "--epochs", "1000", "--crop", "32", "--set", "crops_per_epoch=8", "--threads", "1",
                         "--time-limit", "0.05", "--model-config", "base=4", "depth=3"],
                        capture_output=True, text=True, timeout=180, env=env)
     assert r.returncode == 0, r.stderr[-8000:]  # each rank's error sits before torchrun's summary

@@ -7,7 +7,8 @@ import pytest
 
 from iunet_gui.core.errors import CheckpointError, IunetError
 from iunet_gui.models.checkpoint import load_checkpoint
-from iunet_gui.training.trainer import THRESHOLDS, TrainConfig, train
+from iunet_gui.training.trainer import TrainConfig, train
+from iunet_gui.training.validation import THRESHOLDS
 from tests.test_training import make_toy, tiny
 
 
@@ -41,8 +42,8 @@ def test_tuned_threshold_is_validated_as_predict_scores(tmp_path):
     """The threshold is tuned on the Predictor's flip-mean logits: the stored threshold and the
     validation MIoU are what the checkpoint's own Predictor gives on the validation images."""
     from iunet_gui.core.metrics import confusion, scores
-    from iunet_gui.training.data import load_items, split_items
     from iunet_gui.inference.predictor import Predictor
+    from iunet_gui.training.data import load_items, split_items
 
     cfg = tiny(tmp_path, epochs=1, tune_threshold=True, max_val_images=3, val_fraction=0.5)
     res = train(cfg)
@@ -59,7 +60,7 @@ def test_tuned_threshold_is_validated_as_predict_scores(tmp_path):
 
 
 def test_pick_best_takes_later_weights_within_the_tolerance():
-    from iunet_gui.training.trainer import pick_best
+    from iunet_gui.training.validation import pick_best
 
     top, picked = None, []
     for epoch, v in enumerate([0.80, 0.86, 0.855, 0.84, 0.851, 0.87], 1):
@@ -205,46 +206,39 @@ def test_mixup_batches_train_with_soft_targets(tmp_path, monkeypatch):
     assert np.isfinite(res.history[0]["train_loss"])
 
 
-def test_cli_defaults_are_the_trainer_defaults():
+def _cli_config(argv):
     import argparse
 
     from iunet_gui.cli import train as cli_train
 
-    ns = argparse.ArgumentParser()
-    cli_train.add_arguments(ns)
-    args = ns.parse_args(["--data", "x"])
-    cfg = cli_train.config_from_args(args)
-    d = TrainConfig(data="x")
-    assert args.lr is None and cfg.lr is None  # resolved when the run starts: the default, a tenth of it with --init
-    keys = ("epochs", "batch_size", "crop", "loss", "mixup", "pos_weight", "focus", "threshold", "schedule", "seed",
-            "ema", "tune_threshold", "prior", "region_weight", "bn_batches", "freeze_bn", "grey_share", "scale",
-            "precision", "pick_tolerance", "max_val_images", "weight_decay", "area_sampling", "crops_per_epoch",
-            "model_overrides", "preset", "warmup_steps", "rotate", "fine_loss")
-    for key in keys:
-        assert getattr(cfg, key) == getattr(d, key), key
+    parser = argparse.ArgumentParser()
+    cli_train.add_arguments(parser)
+    return cli_train.config_from_args(parser.parse_args(argv))
+
+
+def test_cli_defaults_are_the_trainer_defaults():
+    from iunet_gui.cli import train as cli_train
+
+    cfg = _cli_config(["--data", "x"])
+    assert cfg == TrainConfig(data="x") and cfg.lr is None  # lr: resolved when the run starts
     assert cli_train.parse_overrides(["base=16", "separable=nested", "deep_supervision=false"]) == {
         "base": 16, "separable": "nested", "deep_supervision": False}
-    with pytest.raises(IunetError):
+    with pytest.raises(IunetError, match="KEY=VALUE"):
         cli_train.parse_overrides(["base"])
 
 
 def test_tiles_recipe_gives_the_benchmark_settings_and_options_given_win():
-    import argparse
+    from iunet_gui.training.recipes import RECIPES, recipe_config
 
-    from iunet_gui.cli import train as cli_train
-    from iunet_gui.training.trainer import RECIPES, recipe_config
-
-    ns = argparse.ArgumentParser()
-    cli_train.add_arguments(ns)
-    cfg = cli_train.config_from_args(ns.parse_args(["--data", "x", "--recipe", "tiles"]))
-    # what benchmarks/bench_training.py measured on the magnetic tiles (README, Performance)
+    cfg = _cli_config(["--data", "x", "--recipe", "tiles"])
+    # what benchmarks/bench_training.py measured on the magnetic tiles (docs/benchmarks.md)
     assert (cfg.model_overrides, cfg.scale, cfg.crop, cfg.prior, cfg.region_weight) == ({"depth": 4, "base": 16}, 0.35,
                                                                                       128, 0.01, 0.0)
     assert (cfg.weight_decay, cfg.area_sampling, cfg.lr, cfg.epochs, cfg.crops_per_epoch) == (0.05, 4, 5e-4, 36, 640)
     assert cfg.tune_threshold is True and cfg.max_val_images == 20 and cfg.preset == "default"
-    cfg = cli_train.config_from_args(ns.parse_args(["--data", "x", "--recipe", "tiles", "--crop", "256", "--epochs", "5",
-                                                    "--no-tune-threshold", "--region-weight", "0.5", "--model-config",
-                                                    "base=8", "--lr", "1e-3"]))
+    assert cfg == recipe_config("tiles", data="x")
+    cfg = _cli_config(["--data", "x", "--recipe", "tiles", "--crop", "256", "--epochs", "5", "--set",
+                       "tune_threshold=false", "--set", "region-weight=0.5", "--model-config", "base=8", "--lr", "1e-3"])
     assert (cfg.crop, cfg.epochs, cfg.tune_threshold, cfg.region_weight, cfg.lr) == (256, 5, False, 0.5, 1e-3)
     assert cfg.model_overrides == {"depth": 4, "base": 8} and cfg.scale == 0.35  # merged; the rest stays the recipe's
     assert recipe_config("tiles", data="x", init="a.pt").lr == pytest.approx(5e-5)  # fine-tuning: a tenth
@@ -252,6 +246,66 @@ def test_tiles_recipe_gives_the_benchmark_settings_and_options_given_win():
     assert RECIPES["washers"] == {}
     with pytest.raises(IunetError, match="unknown recipe"):
         recipe_config("bricks", data="x")
+
+
+def test_options_not_given_never_override_a_recipe(monkeypatch):
+    """A recipe that sets every setting the command line has an option for keeps each of them
+    when no option is given, and loses each to the option given."""
+    from dataclasses import fields
+
+    from iunet_gui.cli import train as cli_train
+    from iunet_gui.training import recipes
+
+    every = {"val": "v", "out": "o", "model": "unet", "preset": "fast", "epochs": 7, "time_limit_min": 3.5,
+             "batch_size": 5, "lr": 0.25, "crop": 96, "scale": 0.75, "init": "i.pt", "seed": 9, "device": "cpu",
+             "threads": 3, "resume": True, "model_overrides": {"base": 6}, "zoom": 0.3, "fine_loss": 2,
+             "mixup": 0.0, "ema": 0.5, "in_channels": 1, "precision": "bf16", "rotate": "off"}
+    shown = {name for name, *_ in cli_train._OPTIONS.values()} | {"val", "resume", "model_overrides"}
+    assert shown <= set(every)  # every option the command line shows is set by the recipe
+    monkeypatch.setitem(recipes.RECIPES, "every", every)
+    cfg = _cli_config(["--data", "x", "--recipe", "every"])
+    assert {k: getattr(cfg, k) for k in every} == {**every, "lr": 0.025}  # with init: a tenth of the recipe's rate
+    assert {f.name for f in fields(cfg)} >= set(every)
+    cfg = _cli_config(["--data", "x", "--recipe", "every", "--batch-size", "2", "--device", "auto", "--set",
+                       "ema=0.9", "--set", "zoom=0"])
+    assert (cfg.batch_size, cfg.device, cfg.ema, cfg.zoom, cfg.crop) == (2, "auto", 0.9, 0.0, 96)
+
+
+def test_set_types_a_value_by_its_setting():
+    from iunet_gui.training.config import parse_setting
+
+    cfg = _cli_config(["--data", "x", "--set", "prior=0.02", "--set", "crops-per-epoch=12", "--set", "tune_threshold=yes",
+                       "--set", "rotate=off", "--set", 'model_overrides={"base": 16}', "--set", "max_val_images=3",
+                       "--set", "threads=none"])
+    assert (cfg.prior, cfg.crops_per_epoch, cfg.tune_threshold, cfg.rotate) == (0.02, 12, True, "off")
+    assert cfg.model_overrides == {"base": 16} and cfg.max_val_images == 3 and cfg.threads is None
+    assert isinstance(cfg.crops_per_epoch, int) and isinstance(cfg.prior, float)
+    with pytest.raises(IunetError, match="crop=big: expected a whole number"):
+        parse_setting("crop", "big")
+    with pytest.raises(IunetError, match="expected true or false"):
+        parse_setting("tune_threshold", "maybe")
+    with pytest.raises(IunetError, match="expected a number$"):
+        parse_setting("scale", "none")  # not an optional setting
+    with pytest.raises(IunetError, match="did you mean fine_loss"):
+        parse_setting("fine_los", "2")
+    with pytest.raises(IunetError, match="given twice"):
+        _cli_config(["--data", "x", "--crop", "64", "--set", "crop=32"])
+    with pytest.raises(IunetError, match="KEY=VALUE"):
+        _cli_config(["--data", "x", "--set", "crop"])
+
+
+def test_train_help_shows_a_short_list_of_options():
+    import argparse
+
+    from iunet_gui.cli import train as cli_train
+
+    parser = argparse.ArgumentParser()
+    cli_train.add_arguments(parser)
+    flags = [a.option_strings for a in parser._actions if a.option_strings]
+    assert len(flags) <= 20
+    shown = {f for names in flags for f in names}
+    assert {"--zoom", "--fine-loss", "--mixup", "--ema"}.isdisjoint(shown)  # behind --set only
+    assert {"--data", "--recipe", "--set", "--time-limit", "--resume", "--init"} <= shown
 
 
 def test_out_of_memory_ends_cleanly_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
@@ -282,7 +336,7 @@ def test_cancel_while_loading_the_data(tmp_path):
             token.cancel()
 
     res = train(tiny(tmp_path, epochs=5), progress=progress, cancel=token)
-    assert res.status == "cancelled" and "loading" in res.message and res.last_checkpoint is None
+    assert res.status == "stopped" and "loading" in res.message and res.last_checkpoint is None
 
 
 def test_checkpoints_hold_the_weight_average_and_resume_from_the_raw_weights(tmp_path):
@@ -327,22 +381,42 @@ def test_saved_weights_carry_batch_norm_statistics_recomputed_for_them(tmp_path)
     assert all(int(m.num_batches_tracked) == 8 for m in _bn_layers(load_checkpoint(off.last_checkpoint).model))
 
 
-def test_cancel_at_validation_keeps_the_running_statistics_and_saves(tmp_path):
+def test_a_stop_while_batch_norm_is_refreshed_keeps_the_running_statistics_and_saves(tmp_path):
     import torch
 
     from iunet_gui.core.progress import CancelToken
 
     cancel = CancelToken()
+    events = []
 
     def progress(ev):
-        if ev.stage == "validate":
+        events.append(ev)
+        if ev.stage == "batch_norm":
             cancel.cancel()
 
     res = train(tiny(tmp_path, epochs=3, bn_batches=50), progress=progress, cancel=cancel)
-    assert res.status == "cancelled" and res.last_checkpoint is not None
+    assert res.status == "stopped" and res.last_checkpoint is not None and res.epochs_done == 1
     bns = _bn_layers(load_checkpoint(res.last_checkpoint).model)
     assert all(int(m.num_batches_tracked) == 4 for m in bns)  # the running averages of epoch 1's 4 steps
     assert all(torch.isfinite(m.running_var).all() and (m.running_var > 0).all() for m in bns)
+    assert events[-1].stage == "stopped" and events[-1].message == res.message == "training stopped"
+
+
+def test_a_stop_during_validation_is_a_result_not_an_error(tmp_path):
+    """Stop while an epoch validates: the run returns "stopped" (no exception, no internal name in
+    the message) and last.pt holds the epoch's weights, which load."""
+    from iunet_gui.core.progress import CancelToken
+
+    cancel = CancelToken()
+
+    def progress(ev):
+        if ev.stage == "validate" and ev.epoch == 2:
+            cancel.cancel()
+
+    res = train(tiny(tmp_path, epochs=5), progress=progress, cancel=cancel)
+    assert res.status == "stopped" and res.message == "training stopped" and res.epochs_done == 2
+    assert load_checkpoint(res.last_checkpoint).trainer_state["epoch"] == 2
+    assert [h["epoch"] for h in res.history] == [1]  # epoch 2 was not validated to the end
 
 
 def test_freeze_bn_trains_the_last_share_on_fixed_statistics(tmp_path):
@@ -359,8 +433,8 @@ def test_freeze_bn_trains_the_last_share_on_fixed_statistics(tmp_path):
 
 
 def test_input_scale_trains_on_resized_images_and_predicts_at_full_size(tmp_path, monkeypatch):
-    from iunet_gui.training import data as data_mod
     from iunet_gui.inference.predictor import Predictor
+    from iunet_gui.training import data as data_mod
 
     seen = []
     real_init = data_mod.CropSampler.__init__

@@ -265,7 +265,7 @@ def test_cancel_stops_within_a_step_and_keeps_a_checkpoint(tmp_path):
                 token.cancel()
 
     res = train(tiny(tmp_path, epochs=50, crops_per_epoch=40), progress=progress, cancel=token)
-    assert res.status == "cancelled" and len(steps) == 3
+    assert res.status == "stopped" and len(steps) == 3
     assert res.last_checkpoint is not None and res.last_checkpoint.exists()
 
 
@@ -316,7 +316,7 @@ def test_a_fresh_network_starts_at_the_prior_defect_probability(arch):
     import torch
 
     from iunet_gui.models.registry import build_preset
-    from iunet_gui.training.trainer import set_output_prior
+    from iunet_gui.training.network import set_output_prior
 
     torch.manual_seed(0)
     model, _ = build_preset(arch, "default", 3)
@@ -480,7 +480,7 @@ def test_weight_decay_shrinks_convolution_weights_only_and_resumes(tmp_path):
     assert load_checkpoint(Path(decayed.run_dir) / "last.pt").meta["train_config"]["weight_decay"] == 20.0
     again = train(tiny(tmp_path, out=str(tmp_path / "decayed"), weight_decay=20.0, epochs=3, resume=True, **steady))
     assert again.epochs_done == 3
-    with pytest.raises(IunetError, match="resume with --weight-decay 20"):
+    with pytest.raises(IunetError, match="resume with --set weight_decay=20"):
         train(tiny(tmp_path, out=str(tmp_path / "decayed"), epochs=4, resume=True, **steady))
 
 

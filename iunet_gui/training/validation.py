@@ -1,0 +1,73 @@
+"""Validation on whole images, the threshold tuned on them, and which weights become best.pt."""
+from __future__ import annotations
+
+import numpy as np
+
+from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX
+from iunet_gui.core.progress import Cancelled, CancelToken
+
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # tried with tune_threshold: large
+# low-contrast regions come out at probabilities of 0.1-0.5
+
+
+def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -> dict:
+    """Scores of `model` (in eval mode) on the whole validation images at the input scale,
+    logits up-sampled to each image's size. With `tune_threshold`, each image's logits are the
+    mean over it and its three flips (as the Predictor computes them) and the threshold of a small
+    grid with the best pixel MIoU is picked; "val_threshold" is the threshold scored. Raises
+    Cancelled when `cancel` is set (checked per image)."""
+    import torch
+
+    from iunet_gui.core.metrics import Evaluator, confusion, scores
+    from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
+    from iunet_gui.inference.runners import forward_padded
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return forward_padded(model, x, device)
+
+    grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
+    cuts = np.log(np.array(grid) / (1 - np.array(grid)))  # the thresholds on the logits
+    conf = np.zeros((len(grid), 4), np.int64)
+    logits = []
+    with torch.inference_mode():
+        for it in val_items:
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled("training stopped")
+            x = prepare_input(rescale_image(it.image, cfg.scale), cfg.in_channels)
+            z = flip_mean(run, x, hw_axes=(1, 2)) if cfg.tune_threshold else run(x)
+            z = upscale_logits(z, *it.mask.shape)
+            logits.append(z)
+            for k, c in enumerate(cuts):
+                conf[k] += confusion(z > c, it.mask)
+    k = int(np.argmax([scores(*c)["miou"] for c in conf]))
+    ev = Evaluator(merge_gap_px=DEFAULT_MERGE_GAP_PX)
+    for it, z in zip(val_items, logits):
+        ev.add(it.name, z > cuts[k], it.mask, it.mm_per_px)
+    s = ev.summary()
+    return {"val_miou": s["miou"], "val_iou_defect": s["iou_defect"], "val_dice": s["dice"],
+            "val_accuracy": s["accuracy"], "val_length_error_mean": s["length_error_mean"],
+            "val_threshold": float(grid[k])}
+
+
+def pick_best(top: float | None, val_miou: float, tolerance: float) -> tuple[bool, float]:
+    """(take, new top): weights that validate within `tolerance` of the highest validation MIoU
+    so far (`top`) replace best.pt, so that of weights the validation cannot tell apart the ones
+    trained longer win; tolerance 0 is the strict best."""
+    take = top is None or val_miou >= top - tolerance
+    return take, val_miou if top is None else max(top, val_miou)
+
+
+def estimate_final_seconds(cfg, val_items, step_seconds: float, measured: float | None) -> float:
+    """Seconds that the end of a run takes (BN refresh, validation, two saves): the longest one
+    measured so far, else an estimate from the time of a training step. A step (forward and
+    backward of `batch_size` crops) costs about three forward passes; a BN refresh is `bn_batches`
+    forward passes of a batch; validation one pass per image at the input scale (four with the
+    flip mean), by pixel count."""
+    if measured is not None:
+        return measured
+    crop_px = cfg.batch_size * cfg.crop ** 2
+    per_px = step_seconds / 3 / max(crop_px, 1)
+    passes = 4 if cfg.tune_threshold else 1
+    val_px = sum(it.mask.size for it in val_items) * cfg.scale ** 2 * passes
+    bn_px = cfg.bn_batches * crop_px
+    return 1.5 * per_px * (val_px + bn_px) + 1.0
