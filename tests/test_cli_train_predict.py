@@ -82,7 +82,6 @@ def test_evaluate_uses_the_checkpoint_threshold_unless_told(trained, tmp_path, c
 
 
 def test_export_onnx_agrees(trained, capsys):
-    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
     root, _, ckpt = trained
     assert main(["export-onnx", str(ckpt), "--out", str(root / "m.onnx"), "--check"]) == 0
     out = capsys.readouterr().out
