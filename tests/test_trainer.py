@@ -109,7 +109,7 @@ def test_broken_and_foreign_checkpoints_are_clear_errors(tmp_path):
         load_checkpoint(foreign)
     res = train(tiny(tmp_path, epochs=1))
     res.last_checkpoint.write_bytes(res.last_checkpoint.read_bytes()[:200])  # truncated on disk
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="last.pt: not a readable iunet-gui checkpoint"):
         train(tiny(tmp_path, epochs=2, resume=True))
 
 

@@ -107,7 +107,7 @@ def test_area_sampling_draws_images_mostly_covered_by_a_defect_more_often():
 
     assert abs(share_of_large(0) - 0.5) < 0.05
     assert abs(share_of_large(6) - 4 / 5) < 0.05  # weights 1 + 6 * 0.5 = 4 against 1
-    with pytest.raises(IunetError):
+    with pytest.raises(IunetError, match="area_sampling must be >= 0"):
         CropSampler(items, area_sampling=-1)
 
 
@@ -231,7 +231,7 @@ def test_dice_is_not_mixed():
     z = torch.zeros(1, 1, 4, 4)
     y = torch.full((1, 1, 4, 4), 0.3)
     assert segmentation_loss(z, y, "bce_dice", mixed=True) < segmentation_loss(z, y, "bce_dice", mixed=False)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown loss 'focal'"):
         segmentation_loss(z, y, "focal")
 
 
