@@ -42,6 +42,10 @@ def test_inspection_scores_the_labelled_images_reports_and_saves_every_one(rule,
     assert run.summary["images"] == 6 == len(run.records)
     assert run.summary["miou"] == 1.0 and run.summary["length_error_max"] == 0.0
     assert run.found == 5 + 1  # five squares, and the unlabelled copy of t0's
+    # defect-level figures: each labelled square found, by its kind, and seen as plainly visible
+    # (the photo goes to the scoring: squares of grey 210 on a background of about 90)
+    assert run.summary["defect_kinds"] == {"scratch": {"labelled": 5, "found": 5, "recall": 1.0}}
+    assert (run.summary["defects_visible"], run.summary["found_visible"], run.summary["false_alarms"]) == (5, 5, 0)
     statuses = [r["status"] for r in run.rows]
     assert statuses.count("found") == 5 and statuses.count("predicted") == 1 and "missed" not in statuses
     # one event per image, each carrying that image's outcome

@@ -42,7 +42,12 @@ def test_evaluate_with_each_offered_backend(setup, capsys):
 def test_compare_and_predict_take_the_onnxruntime_spelling(setup, tmp_path, capsys):
     ckpt, data = setup
     assert main(["evaluate", "--compare", str(ckpt), "--data", str(data), "--backend", "onnxruntime", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["images"] == 3
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["images"] == 3 and row["defects_labelled"] == 2  # toy squares; the third image is defect-free
+    assert {"defect_recall", "false_alarms_per_image", "defect_kinds"} <= set(row)
+    assert main(["evaluate", "--compare", str(ckpt), str(ckpt), "--data", str(data), "--backend", "onnx"]) == 0
+    table = capsys.readouterr().out
+    assert "Defects found %" in table and "False alarms / image" in table and table.count("iunet") == 2
     out = tmp_path / "pred"
     assert main(["predict", str(data / "t0.png"), "--checkpoint", str(ckpt), "--out", str(out),
                  "--backend", "onnxruntime"]) == 0

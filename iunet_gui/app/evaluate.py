@@ -86,24 +86,27 @@ def evaluate_dirs(pred_dir, gt_dir, settings: InspectSettings | None = None):
         if found is None:
             missing.append(stem)
             continue
-        pred, gt, mm = found
-        ev.add(stem, pred, gt, settings.mm_per_px or mm or project.settings.mm_per_px)
+        pred, gt, mm, kinds = found
+        ev.add(stem, pred, gt, settings.mm_per_px or mm or project.settings.mm_per_px, kinds=kinds)
     if not ev.records:
         raise IunetError(f"no predicted mask in {pred_dir} has a ground truth in {gt_dir}")
     return ev.records, ev.summary(), missing
 
 
 def _ground_truth(stem: str, pred_path: Path, gt_dir: Path, pair_masks: dict, labelme_project: bool):
-    """(predicted mask, ground-truth mask, the labels' calibration or None), or None without ground truth."""
+    """(predicted mask, ground-truth mask, the labels' calibration or None, labelme shapes by kind or None),
+    or None without ground truth."""
     from iunet_gui.core.annotation import Annotation
+    from iunet_gui.core.detection import shape_kinds
     from iunet_gui.core.geometry import shapes_to_mask
     from iunet_gui.core.images import read_mask
 
-    pred, mm = read_mask(pred_path), None
+    pred, mm, kinds = read_mask(pred_path), None, None
     if (gt_dir / f"{stem}.json").exists():
         ann = Annotation.load(gt_dir / f"{stem}.json")
         h, w = ann.image_height or pred.shape[0], ann.image_width or pred.shape[1]
         gt, mm = shapes_to_mask(ann.shapes, (h, w)), ann.mm_per_px
+        kinds = shape_kinds(ann.shapes, (h, w)) if ann.shapes else None
     elif stem in pair_masks:
         gt = read_mask(pair_masks[stem])
     elif (gt_dir / f"{stem}.png").exists() and not labelme_project:
@@ -113,4 +116,4 @@ def _ground_truth(stem: str, pred_path: Path, gt_dir: Path, pair_masks: dict, la
     if gt.shape != pred.shape:
         raise IunetError(f"{pred_path}: size {pred.shape[1]}x{pred.shape[0]} differs from its ground truth "
                          f"{gt.shape[1]}x{gt.shape[0]}")
-    return pred, gt, mm
+    return pred, gt, mm, kinds

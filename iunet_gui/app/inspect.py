@@ -115,8 +115,8 @@ def _inspect_one(predictor, path: Path, calibration, ev: Evaluator, gaps: dict, 
     """Predict, save, score and report one image into `run`; None when it could not be read."""
     mm = calibration(path)
     try:
-        res = predictor.predict_path(path, mm)
-        gt = calibration.project_of(path).ground_truth_mask(path) if score else None
+        res, image = predictor.predict_file(path, mm)
+        gt, kinds = _ground_truth(calibration.project_of(path), path) if score else (None, None)
     except IunetError as exc:  # an unreadable image or sidecar: told, the others go on
         run.failures.append(f"{path.name}: {exc}")
         return None
@@ -139,12 +139,25 @@ def _inspect_one(predictor, path: Path, calibration, ev: Evaluator, gaps: dict, 
     matched = None
     if gt is not None:  # paired once, for the figures and the report rows
         matched = ev.match(res.mask, gt, mm)
-        item.record = ev.add(path.name, res.mask, gt, mm, matched=matched)
+        item.record = ev.add(path.name, res.mask, gt, mm, matched=matched, image=image, kinds=kinds)
         item.record["ms"] = round(res.timing_ms["total"], 1)
     item.rows = report_rows(path.name, res.mask, gt, mm, gaps["merge_gap_px"], gaps["chain_gap_px"], res.defects,
                             matched=matched)
     run.rows.extend(item.rows)
     return item
+
+
+def _ground_truth(project, path: Path):
+    """(the image's defect mask, its labelme shapes as (kind, mask) pairs or None for one kind),
+    (None, None) when it is unlabelled."""
+    from iunet_gui.core.detection import shape_kinds
+
+    gt = project.ground_truth_mask(path)
+    if gt is None or path in project.masks:
+        return gt, None
+    ann = project.load_annotation(path)
+    kinds = shape_kinds(ann.shapes, gt.shape) if ann is not None and ann.shapes else None
+    return gt, kinds
 
 
 def collect_images(inputs) -> list[Path]:

@@ -38,9 +38,10 @@ def print_report(records, summary, title: str = "") -> None:
     unit = summary.get("length_unit") or "mm"
     if records:
         print_table(["image", "IoU defect", "IoU bg", "MIoU", "pixel acc", "Dice", "accurate", "defects gt/pred",
-                     f"len err max ({unit})"],
+                     "found", "false alarms", f"len err max ({unit})"],
                     [[r["name"], r["iou_defect"], r["iou_background"], r["miou"], r["pixel_accuracy"], r["dice"],
-                      r["accurate"], f"{r['defects_gt']}/{r['defects_pred']}", r["length_error_max"]]
+                      r["accurate"], f"{r['defects_gt']}/{r['defects_pred']}",
+                      f"{r['defects_found']}/{r['defects_labelled']}", r["false_alarms"], r["length_error_max"]]
                      for r in records])
         print()
     s = summary
@@ -58,15 +59,40 @@ def print_report(records, summary, title: str = "") -> None:
                   f"mean {s['length_error_mean_px']:.2f} px")
     else:
         print(f"  no matched defects (gt {s['defects_gt']}, predicted {s['defects_pred']})")
+    print_defect_figures(s)
+
+
+def _share(found: int, labelled: int) -> str:
+    return f"{found} of {labelled}" + (f" ({100 * found / labelled:.1f} %)" if labelled else "")
+
+
+def print_defect_figures(s: dict) -> None:
+    """The defect-level lines (core.detection): labelled defects found, per visibility and kind,
+    false alarms per image, and the thin-defect tolerance scores."""
+    line = f"  labelled defects found: {_share(s['defects_found'], s['defects_labelled'])}"
+    if s["defects_visible"] or s["defects_faint"]:
+        line += (f"; plainly visible (|contrast| >= {s['visible_contrast']:g} grey levels) "
+                 f"{_share(s['found_visible'], s['defects_visible'])}, faint {_share(s['found_faint'], s['defects_faint'])}")
+    print(line)
+    if s["defect_kinds"]:
+        print("  per kind: " + ", ".join(f"{kind} {_share(v['found'], v['labelled'])}"
+                                         for kind, v in s["defect_kinds"].items()))
+    per_image = s["false_alarms_per_image"]
+    print(f"  false alarms: {s['false_alarms']}" + (f" ({per_image:.2f} per image)" if per_image is not None else "")
+          + f"   within {s['tolerance_px']:g} px: precision {s['tolerance_precision']:.4f}, recall "
+            f"{s['tolerance_recall']:.4f}, F1 {s['tolerance_f1']:.4f}")
 
 
 def print_comparison(results) -> None:
-    """The paper's Table 3 (accuracy, MIoU) and Table 4 (max / mean length error) side by side."""
+    """The paper's Table 3 (accuracy, MIoU) and Table 4 (max / mean length error) side by side, with the
+    share of labelled defects found and the false alarms per image."""
     from iunet_gui.cli._common import print_table
 
-    print_table(["model", "Accuracy %", "MIoU %", "IoU defect %", "Max error (mm)", "Average error (mm)"],
+    print_table(["model", "Accuracy %", "MIoU %", "IoU defect %", "Max error (mm)", "Average error (mm)",
+                 "Defects found %", "False alarms / image"],
                 [[name, 100 * s["accuracy"], 100 * s["miou"], 100 * s["iou_defect"], s["length_error_max"],
-                  s["length_error_mean"]] for name, s in results])
+                  s["length_error_mean"], None if s["defect_recall"] is None else 100 * s["defect_recall"],
+                  s["false_alarms_per_image"]] for name, s in results])
 
 
 def run(args) -> int:

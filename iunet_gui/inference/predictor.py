@@ -178,6 +178,11 @@ class Predictor:
         return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
 
     def predict_path(self, path, mm_per_px: float | None = None) -> Prediction:
+        """`predict` of an image file; its timing includes loading the file."""
+        return self.predict_file(path, mm_per_px)[0]
+
+    def predict_file(self, path, mm_per_px: float | None = None) -> tuple[Prediction, np.ndarray]:
+        """(prediction, the RGB image it was made from) of an image file, as `predict_path`."""
         from iunet_gui.core.images import load_image
 
         t0 = time.perf_counter()
@@ -186,7 +191,7 @@ class Predictor:
         pred = self.predict(image, mm_per_px)
         pred.timing_ms["load"] = (t1 - t0) * 1e3
         pred.timing_ms["total"] += pred.timing_ms["load"]
-        return pred
+        return pred, image
 
 
 def _cached_onnx(ckpt_path: Path, ckpt) -> Path:

@@ -1,0 +1,50 @@
+"""evaluate prints the defect-level figures (core.detection) in its text, its --json and --compare."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from iunet_gui.cli import main
+from iunet_gui.core.project import Project
+from tests.test_training import make_toy
+
+
+@pytest.fixture
+def scored(tmp_path):
+    """Ground truth of 6 toy images (5 squares of kind 'scratch', one defect-free) and predicted
+    masks that miss t1's square and add a false alarm on the defect-free t5."""
+    data = make_toy(tmp_path / "data", n=6, size=64)
+    project, pred = Project.open(data), tmp_path / "pred"
+    pred.mkdir()
+    for img in sorted(data.glob("t*.png")):
+        m = project.ground_truth_mask(img).copy()
+        if img.stem == "t1":
+            m[:] = False
+        if img.stem == "t5":
+            m[2:5, 2:5] = True
+        cv2.imwrite(str(pred / f"{img.stem}.png"), m.astype(np.uint8) * 255)
+    return pred, data
+
+
+def test_text_report_counts_the_defects_found_per_kind_and_the_false_alarms(scored, capsys):
+    pred, data = scored
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "labelled defects found: 4 of 5 (80.0 %)" in out
+    assert "per kind: scratch 4 of 5 (80.0 %)" in out
+    assert "false alarms: 1 (0.17 per image)" in out
+    row_t1 = next(line for line in out.splitlines() if line.startswith("t1 "))
+    assert "0/1" in row_t1.split()  # found / labelled of the image
+
+
+def test_json_summary_and_records_carry_the_defect_figures(scored, capsys):
+    pred, data = scored
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(data), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    s = out["summary"]
+    assert (s["defects_labelled"], s["defects_found"], s["defect_recall"]) == (5, 4, 0.8)
+    assert s["false_alarms"] == 1 and s["false_alarms_per_image"] == pytest.approx(1 / 6)
+    assert s["defect_kinds"] == {"scratch": {"labelled": 5, "found": 4, "recall": 0.8}}
+    by_name = {r["name"]: r for r in out["images"]}
+    assert (by_name["t1"]["defects_found"], by_name["t5"]["false_alarms"]) == (0, 1)
