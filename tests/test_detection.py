@@ -223,3 +223,10 @@ def test_labelme_shapes_give_one_mask_per_kind():
     defects, false_alarms = find_defects(union, kinds)
     assert false_alarms == 0 and all(d.found for d in defects)
     assert {d.kind for d in defects} == {"scratch", "hole", "oxidation"}
+
+
+def test_a_negative_tolerance_or_an_empty_band_is_refused():
+    with pytest.raises(ValueError, match="tolerance"):
+        tolerance_counts(np.zeros((3, 4), bool), np.zeros((3, 4), bool), -1)
+    with pytest.raises(ValueError, match="band"):
+        find_defects(np.zeros((3, 4), bool), np.zeros((3, 4), bool), band_px=0)

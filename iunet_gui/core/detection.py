@@ -114,6 +114,8 @@ def find_defects(pred: np.ndarray, gt, image: np.ndarray | None = None, *, kind_
     """(the image's labelled defects, each found or not, with its contrast when `image` is given;
     the number of false alarms). `gt` as `kind_masks` takes it; the predicted regions are grouped
     with `merge_gap_px` / `chain_gap_px` as the app groups them."""
+    if not band_px >= 1:
+        raise ValueError(f"the contrast band must be >= 1 px wide, not {band_px}")
     pred = np.asarray(pred) > 0
     kinds = kind_masks(gt, kind_names)
     for kind, m in kinds:
@@ -142,6 +144,8 @@ def find_defects(pred: np.ndarray, gt, image: np.ndarray | None = None, *, kind_
 def tolerance_counts(pred: np.ndarray, gt: np.ndarray, tolerance_px: float = TOLERANCE_PX) -> tuple[int, int, int, int]:
     """(predicted pixels near a labelled one, predicted pixels, labelled pixels near a predicted one,
     labelled pixels); "near": within `tolerance_px` (Euclidean)."""
+    if not tolerance_px >= 0:
+        raise ValueError(f"the tolerance must be >= 0 px, not {tolerance_px}")
     pred = np.asarray(pred) > 0
     gt = np.asarray(gt) > 0
     if pred.shape != gt.shape:

@@ -129,9 +129,9 @@ class Evaluator:
 
     def _detection(self, name, pred_mask, gt_mask, image, kinds, kind_names) -> dict:
         """The image's defect-level figures (core.detection), kept for the summary."""
-        found, false_alarms = detection.find_defects(pred_mask, gt_mask if kinds is None else kinds, image,
-                                           kind_names=kind_names, merge_gap_px=self.merge_gap_px,
-                                           chain_gap_px=self.chain_gap_px, band_px=self.band_px)
+        found, false_alarms = detection.find_defects(
+            pred_mask, gt_mask if kinds is None else kinds, image, kind_names=kind_names,
+            merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px, band_px=self.band_px)
         self.defects.extend((name, d) for d in found)
         counts = detection.tolerance_counts(pred_mask, gt_mask, self.tolerance_px)
         self._tolerance += counts
