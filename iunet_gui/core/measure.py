@@ -72,7 +72,7 @@ DEFAULT_MERGE_GAP_PX = 8.0  # predicted pieces this close are one defect (the ap
 
 
 DEFAULT_CHAIN_GAP_PX = 80.0  # with merging on: thin pieces this far beyond a line's end, in its direction,
-# belong to it (README: chosen on 30 tuning washers, where 96 px joined two distinct scratches)
+# belong to it (chosen on 30 tuning washers, where 96 px joins two distinct scratches: docs/benchmarks.md)
 
 
 def label_regions(mask: np.ndarray, merge_gap_px: float = 0,

@@ -22,17 +22,14 @@ DESCRIPTIONS = {
     "segnet": "SegNet with max-pooling indices",
 }
 
-# "default": what the app trains, chosen from speed and accuracy measured on a 2-core CPU (README):
-# three levels, the x(0,2) head. Depth 4 (the default until 2026-11-26, the shipped checkpoint's
-# network: `--model-config depth=4`) costs 1.6x per training step; in 14 minutes at input scale 0.3,
-# training seeds 0-3, depth 3 scored test MIoU 91.3 / 90.5 / 90.1 / 91.7 % against 90.2 / 90.6 / 89.4 /
-# 90.1, mean length error 0.21 / 0.30 / 0.21 / 0.21 mm against 0.35 / 0.58 / 0.24 / 0.31.
-# The presets below were measured at depth 4. "fast": depth 4 read from the x(0,2) head, skipping
-# the nodes that only feed x(0,3) (0.7x the inference time, 1.4 MIoU points less on synthetic washers).
-# "accurate": depth 4 at twice the width (base 16, 332,819 parameters) for machines with time
-# or a GPU: a step costs 1.5x on this CPU; in 14 CPU minutes (6 epochs) it scored MIoU 84.1 % and
-# accuracy 80 % on the synthetic test washers (depth 4 at base 8: 84.7 % and 66.7 %, README; full size).
-# "paper": as close to the paper's parameter counts as its description allows (README).
+# "default": what the app trains, small for CPUs: three levels, the x(0,2) head (a training step costs
+# 1.6x less than at four levels; docs/benchmarks.md, "What the defaults rest on"). The shipped
+# checkpoint is this network at four levels (`--model-config depth=4`).
+# "fast": four levels read through the x(0,2) head, skipping the nodes that only feed x(0,3)
+# (0.7x the inference time of four levels).
+# "accurate": four levels at twice the width (base 16, 332,819 parameters), for machines with time
+# or a GPU; the tiles recipe's network.
+# "paper": as close to the paper's parameter counts as its description allows (docs/benchmarks.md).
 PRESETS: dict[str, dict[str, dict]] = {
     "iunet": {
         "default": dict(base=8, depth=3, up="nearest", separable="nested", deep_supervision=True),
