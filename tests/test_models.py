@@ -139,8 +139,8 @@ def test_every_network_exports_to_onnx_with_dynamic_sizes(name, tmp_path):
     model, cfg = build_preset(name, "default")
     save_checkpoint(tmp_path / "m.pt", model.eval(), arch=name, config=cfg)
     sess = ort.InferenceSession(str(export_onnx(load_checkpoint(tmp_path / "m.pt"), tmp_path / "m.onnx")))
-    m = model.multiple  # the exported graph takes multiples of it (the Predictor pads; its tests cover odd sizes)
-    for shape in [(1, 3, 3 * m, 5 * m), (2, 3, 6 * m, 2 * m)]:
+    m = model.multiple  # the graph pads any size to multiples of it, as the network does
+    for shape in [(1, 3, 3 * m, 5 * m), (2, 3, 6 * m, 2 * m), (1, 3, 3 * m + 5, 2 * m - 1), (1, 3, 7, 9)]:
         x = torch.randn(*shape)
         with torch.inference_mode():
             want = model(x).numpy()

@@ -3,7 +3,7 @@ import pytest
 
 from iunet_gui.core.errors import CheckpointError
 from iunet_gui.inference.predictor import Predictor
-from iunet_gui.inference.runners import pad_to_multiple, pick_device
+from iunet_gui.inference.runners import pick_device
 from iunet_gui.models.checkpoint import save_checkpoint
 from iunet_gui.models.registry import build_preset
 
@@ -76,11 +76,39 @@ def test_device_falls_back_to_cpu_with_a_notice(monkeypatch):
     assert dev.type == "cuda" and notice == ""
 
 
-def test_pad_to_multiple():
-    x = np.zeros((3, 5, 7), np.float32)
-    y, (h, w) = pad_to_multiple(x, 4)
-    assert y.shape == (3, 8, 8) and (h, w) == (5, 7)
+def test_the_network_pads_any_size_as_edge_replication_and_crops_back(ckpt):
+    import torch
 
+    from iunet_gui.inference.runners import forward_padded
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    model = load_checkpoint(ckpt).model.eval()
+    m = model.multiple
+    x = np.random.default_rng(3).normal(size=(3, 2 * m + 3, 3 * m - 1)).astype(np.float32)
+    z = forward_padded(model, x)
+    assert z.shape == x.shape[1:]
+    by_hand = np.pad(x, ((0, 0), (0, m - 3), (0, 1)), mode="edge")  # to (3 m, 3 m)
+    with torch.inference_mode():
+        want = model(torch.from_numpy(by_hand[None]))[0, 0].numpy()[:2 * m + 3, :3 * m - 1]
+    assert np.abs(z - want).max() < 1e-5
+
+
+def test_graphs_exported_before_they_padded_are_padded_by_the_runner():
+    from iunet_gui.inference.runners import onnx_runner
+
+    class OldGraph:  # takes only multiples of 8, as such an export did
+        def get_inputs(self):
+            return [type("Input", (), {"name": "image"})()]
+
+        def run(self, _, feed):
+            x = feed["image"]
+            assert x.shape[2] % 8 == 0 and x.shape[3] % 8 == 0
+            return [x[:, :1]]
+
+    x = np.random.default_rng(0).normal(size=(3, 13, 21)).astype(np.float32)
+    assert np.array_equal(onnx_runner(OldGraph(), {"multiple": 8})(x), x[0])
+    with pytest.raises(AssertionError):  # a graph that pads itself gets the input as it is
+        onnx_runner(OldGraph(), {"multiple": 8, "pads_input": True})(x)
 
 def test_tiled_prediction_matches_the_whole_image(ckpt):
     img = np.random.default_rng(2).integers(0, 255, (150, 230, 3), dtype=np.uint8)

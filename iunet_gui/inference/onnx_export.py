@@ -1,5 +1,6 @@
-"""Export a checkpoint to ONNX: BN folded into the convolutions, dynamic height and width,
-the network's metadata (input channels, size multiple, training meta) in the model's props."""
+"""Export a checkpoint to ONNX: BN folded into the convolutions, dynamic height and width (the
+graph pads any size to the network's multiple, models.blocks.pad_input), the network's metadata
+(input channels, size multiple, training meta) in the model's props."""
 from __future__ import annotations
 
 import io
@@ -31,7 +32,7 @@ def export_onnx(ckpt, out_path, opset: int = 17) -> Path:
                           opset_version=opset, dynamo=False, do_constant_folding=True)
     proto = onnx.load_from_string(buf.getvalue())
     meta = {"arch": ckpt.arch, "config": ckpt.config, "in_channels": ckpt.in_channels, "multiple": mult,
-            "classes": ckpt.classes, "meta": ckpt.meta}
+            "pads_input": True, "classes": ckpt.classes, "meta": ckpt.meta}
     entry = proto.metadata_props.add()
     entry.key, entry.value = "iunet_gui", json.dumps(meta, default=str)
     out_path = Path(out_path)

@@ -3,7 +3,7 @@
 `Predictor.from_path(ckpt_or_onnx)` -> `.predict(image)` -> probability map, mask, measured
 defects and timing. With backend "auto", a checkpoint runs in ONNX Runtime when it is
 installed (exported once, BN folded, cached beside the checkpoint's hash) and in torch
-otherwise. Inputs of any size are padded to the network's multiple and cropped back.
+otherwise. The network takes inputs of any size (it pads them to its multiple itself).
 """
 from __future__ import annotations
 
@@ -91,9 +91,8 @@ class Predictor:
         sess, info = onnx_session(path, threads)
         shape = sess.get_inputs()[0].shape
         in_ch = info.get("in_channels") or (shape[1] if isinstance(shape[1], int) else 3)
-        multiple = int(info.get("multiple", 32))
-        return cls(onnx_runner(sess, multiple), int(in_ch), multiple, name or path.name, "onnxruntime",
-                   thr, meta or info.get("meta", {}), crop_to_part)
+        return cls(onnx_runner(sess, info), int(in_ch), int(info.get("multiple", 32)), name or path.name,
+                   "onnxruntime", thr, meta or info.get("meta", {}), crop_to_part)
 
     # -- prediction -------------------------------------------------------------------------------
     tile: int | None = None  # run tiles of this size (plus a margin) to bound memory

@@ -1,6 +1,7 @@
 """The network behind one call: a runner takes one float32 (C, H, W) input of any size and returns
-its (H, W) logits. Padding to the network's multiple happens here, once, for every runner:
-the torch runner, the ONNX Runtime runner and `forward_padded`, which training's validation uses.
+its (H, W) logits: the torch runner, the ONNX Runtime runner and `forward_padded`, which
+training's validation uses. The network pads its input to its size multiple itself
+(models.blocks.pad_input), in torch and in the ONNX graph exported from it.
 
 Backend names are normalised here too (`normalise_backend`): every spelling the CLI offers maps
 to "auto", "torch" or "onnx".
@@ -55,25 +56,6 @@ def pick_device(requested: str = "auto"):
     return torch.device(requested), ""
 
 
-def pad_to_multiple(x: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Pad (C, H, W) at the bottom/right by edge replication to a multiple; returns original size."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="edge")
-    return x, (h, w)
-
-
-def padded(run: Runner, multiple: int) -> Runner:
-    """`run` for inputs of any size: padded to `multiple`, its logits cropped back."""
-
-    def run_padded(x: np.ndarray) -> np.ndarray:
-        xp, (h, w) = pad_to_multiple(np.ascontiguousarray(x, np.float32), multiple)
-        return run(xp)[:h, :w]
-
-    return run_padded
-
-
 def _torch_run(model, device) -> Runner:
     import torch
 
@@ -89,13 +71,12 @@ def _torch_run(model, device) -> Runner:
     return run
 
 
-def forward_padded(model, x: np.ndarray, device=None, multiple: int | None = None) -> np.ndarray:
-    """(H, W) logits of a torch model (in eval mode) for one float32 (C, H, W) input of any size.
-    `device` defaults to the model's; `multiple` to the model's own."""
+def forward_padded(model, x: np.ndarray, device=None) -> np.ndarray:
+    """(H, W) logits of a torch model (in eval mode) for one float32 (C, H, W) input of any size
+    (the network pads it to its multiple and crops back). `device` defaults to the model's."""
     if device is None:
         device = next(model.parameters()).device
-    mult = multiple if multiple is not None else getattr(model, "multiple", 1)
-    return padded(_torch_run(model, device), mult)(x)
+    return _torch_run(model, device)(np.ascontiguousarray(x, np.float32))
 
 
 def torch_runner(model, device, threads: int | None = None) -> Runner:
@@ -106,11 +87,10 @@ def torch_runner(model, device, threads: int | None = None) -> Runner:
 
     if threads:
         torch.set_num_threads(int(threads))
-    mult = getattr(model, "multiple", 1)
     model = fuse_conv_bn(model).to(device).eval()
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
-    return padded(_torch_run(model, device), mult)
+    return _torch_run(model, device)
 
 
 def onnx_session(path: Path, threads: int | None = None):
@@ -130,11 +110,25 @@ def onnx_session(path: Path, threads: int | None = None):
     return sess, json.loads(props.get("iunet_gui", "{}") or "{}")
 
 
-def onnx_runner(sess, multiple: int) -> Runner:
-    """A runner of an ONNX Runtime session."""
+def onnx_runner(sess, info: dict) -> Runner:
+    """A runner of an ONNX Runtime session; `info`: the iunet_gui metadata stored with the graph."""
     in_name = sess.get_inputs()[0].name
 
     def run(x: np.ndarray) -> np.ndarray:
-        return sess.run(None, {in_name: x[None]})[0][0, 0]
+        return sess.run(None, {in_name: np.ascontiguousarray(x, np.float32)[None]})[0][0, 0]
 
-    return padded(run, multiple)
+    if info.get("pads_input"):
+        return run
+    return _padded_for_old_export(run, int(info.get("multiple", 32)))
+
+
+def _padded_for_old_export(run: Runner, multiple: int) -> Runner:
+    """`run` of a graph exported before graphs padded their input: inputs padded as
+    models.blocks.pad_input pads them (edge replication), the logits cropped back."""
+
+    def run_padded(x: np.ndarray) -> np.ndarray:
+        h, w = x.shape[-2:]
+        xp = np.pad(x, ((0, 0), (0, (-h) % multiple), (0, (-w) % multiple)), mode="edge")
+        return run(xp)[:h, :w]
+
+    return run_padded

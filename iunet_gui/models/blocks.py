@@ -55,18 +55,13 @@ class Up(nn.Module):
         return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
-class PadToMultiple(nn.Module):
-    """Wraps a network that needs H and W divisible by `multiple`: pads (replicate), crops back."""
-
-    @staticmethod
-    def pad(x: torch.Tensor, multiple: int):
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % multiple, (-w) % multiple
-        if ph or pw:
-            mode = "replicate" if min(h, w) > 1 else "constant"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        return x, (h, w)
-
-
 def pad_input(x: torch.Tensor, multiple: int):
-    return PadToMultiple.pad(x, multiple)
+    """(x padded at the bottom and right by edge replication to a multiple of `multiple` in H and W,
+    its own (h, w) to crop the output back to). Every network pads its input here, so each runs on
+    any size, in torch and as an exported ONNX graph: while exporting, the pad is recorded even for
+    a size that needs none, and the graph then pads every size it is given."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw or torch.onnx.is_in_onnx_export():
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x, (h, w)
