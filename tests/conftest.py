@@ -15,6 +15,7 @@ def _private_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.delenv("IUNET_GUI_CACHE", raising=False)
+    monkeypatch.delenv("IUNET_GUI_DATA", raising=False)  # the installed app's samples copy (cli/samples.py)
     from PySide6.QtCore import QSettings
 
     for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
