@@ -106,11 +106,11 @@ def detection(h, w, threads, repeats, data: Path | None):
 
     from iunet_gui.core.images import save_image
     from iunet_gui.core.synth import WasherSpec, render_washer
+    from iunet_gui.inference.predictor import Predictor
     from iunet_gui.models.checkpoint import save_checkpoint
     from iunet_gui.models.registry import build_preset
-    from iunet_gui.inference.predictor import Predictor
+    from iunet_gui.resources import DEFAULT_CHECKPOINT as shipped
 
-    shipped = Path(__file__).resolve().parents[1] / "resources" / "iunet_default.pt"
     results = {}
     with tempfile.TemporaryDirectory() as d:
         img_path = Path(d) / "washer.jpg"
