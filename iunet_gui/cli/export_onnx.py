@@ -12,8 +12,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.inference.onnx_export import export_onnx
+    from iunet_gui.models.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(args.checkpoint)
     path = export_onnx(ckpt, args.out, opset=args.opset)
