@@ -12,6 +12,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--threshold", type=float, default=None, help="probability threshold (default: the model's, 0.5)")
     p.add_argument("--labelme", action="store_true", help="also write stem.json as labelme polygons (editable)")
+    p.add_argument("--report", metavar="CSV", default=None,
+                   help="also write one CSV row per defect: found / false alarm / missed where an image is labelled, "
+                        "else predicted, with lengths and errors")
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration (default: per image / project)")
     add_backend_argument(p)
     p.add_argument("--device", default="auto")
@@ -30,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from iunet_gui.app.inspect import collect_images, inspect_images
+    from iunet_gui.app.inspect import collect_images, inspect_images, save_report
     from iunet_gui.app.output import check_output_folder
     from iunet_gui.app.settings import open_predictor
     from iunet_gui.cli._common import ProgressLine, inspect_settings
@@ -52,7 +55,11 @@ def run(args) -> int:
                             for d in res.defects[:8]) + f"  ({res.timing_ms['total']:.0f} ms)")
         bar(ev)
 
-    run = inspect_images(pred, images, settings, score=False, out=args.out, labelme=args.labelme, progress=report)
+    run = inspect_images(pred, images, settings, score=args.report is not None, out=args.out, labelme=args.labelme,
+                         progress=report)
+    if args.report:
+        save_report(args.report, run)
+        print(f"report: {len(run.rows)} row(s) in {args.report}")
     for line in run.failures:
         print(f"skipped: {line}")
     for line in run.unsaved:
