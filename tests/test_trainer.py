@@ -490,3 +490,59 @@ def test_bf16_precision_runs_the_network_in_bfloat16_and_keeps_float32_weights(t
     assert dtype in seen  # the training steps' outputs (validation always runs in float32)
     ck = load_checkpoint(res.best_checkpoint)
     assert all(str(v.dtype) == "torch.float32" for v in ck.model.state_dict().values() if v.is_floating_point())
+
+
+def test_the_time_limit_includes_the_final_validation_and_names_it(tmp_path):
+    """Validating three 384 px images with the flip mean takes seconds on one thread: training
+    stops early enough for it (estimated from one image's timed logits), the whole run ends within
+    the limit, and the run says what it waits for. The prior keeps the predictions empty, so the
+    scoring costs nothing beside the network."""
+    val = make_toy(tmp_path / "val", n=3, size=384, seed=1)
+    events = []
+    limit_s = 10.0
+    res = train(tiny(tmp_path, val=str(val), epochs=1000, time_limit_min=limit_s / 60, val_every=1000,
+                     tune_threshold=True, max_val_images=3, prior=0.01, lr=1e-6), progress=events.append)
+    assert res.status == "time_limit" and any(e.stage == "train" for e in events)
+    assert res.seconds <= limit_s + 1.0, res.seconds
+    final = [e for e in events if e.stage == "validate"]
+    assert [e.message for e in final] == ["final validation"] and final[0].eta_s > 0.5
+    stages = [e.stage for e in events]
+    assert stages.index("batch_norm") < stages.index("validate") < len(stages) - 1
+    assert res.history[-1]["partial"] is True and res.best_checkpoint.exists()
+
+
+def test_ctrl_c_stops_the_train_command_and_keeps_the_checkpoint(tmp_path):
+    """SIGINT to `iunet-gui train` after its first epoch's checkpoint: it stops at the next step,
+    says so, exits with 130, and last.pt loads."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = make_toy(tmp_path / "data")
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "iunet_gui", "train", "--data", str(data), "--out", str(run),
+                             "--epochs", "10000", "--crop", "32", "--set", "crops_per_epoch=8", "--threads", "1",
+                             "--scale", "1", "--model-config", "base=4", "depth=3", "--set", "max_val_images=2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        t0 = time.monotonic()
+        while not (run / "last.pt").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() - t0 < 120, "no checkpoint within 2 minutes"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        t_sig = time.monotonic()
+        out, err = proc.communicate(timeout=60)
+        seconds = time.monotonic() - t_sig
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert seconds < 15
+    assert "stopping at the next step" in err and "Traceback" not in err
+    assert "stopped: training stopped" in out
+    ck = load_checkpoint(run / "last.pt")
+    assert ck.trainer_state["epoch"] >= 1 and ck.arch == "iunet"

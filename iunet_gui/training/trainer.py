@@ -162,8 +162,11 @@ class _Run:
         self.sched = lr_scheduler(self.opt, cfg.lr, cfg.schedule, cfg.warmup_steps, self.clock)
         self.losses: list[float] = []  # this epoch's
         self.lr_now = cfg.lr
+        self.image_seconds = 0.0
         status, message, clean = DONE, "", False
         try:
+            if self.deadline:
+                self.image_seconds = self._time_one_validation_image()
             status = self._epochs(start_epoch)
             if status == TIME_LIMIT:
                 message = f"time limit of {cfg.time_limit_min:g} min reached"
@@ -275,17 +278,37 @@ class _Run:
             raise Cancelled("training stopped")
         return code
 
-    def _training_deadline(self) -> float:
-        """When training steps stop under the time limit: early enough for the final validation
-        and saves (their measured length, else an estimate) to end by the limit."""
+    def _final_seconds(self) -> float:
+        """How long the final validation and saves take: measured, else estimated."""
         from iunet_gui.training.validation import estimate_final_seconds
 
         step = float(np.median(self.step_seconds)) if self.step_seconds else 0.0
-        reserve = estimate_final_seconds(self.cfg, self.data.val_items if self.dist.main else [], step,
-                                         self.end_seconds)
-        deadline = self.deadline - reserve
+        n_val = len(self.data.val_items) if self.dist.main else 0
+        return estimate_final_seconds(self.cfg, n_val, self.image_seconds, step, self.end_seconds)
+
+    def _training_deadline(self) -> float:
+        """When training steps stop under the time limit: early enough for the final validation
+        and saves to end by the limit."""
+        deadline = self.deadline - self._final_seconds()
         self.clock.deadline = deadline
         return deadline
+
+    def _time_one_validation_image(self) -> float:
+        """Seconds of one validation image's logits (the first; timed after a warm-up pass), as
+        the time limit's estimate of validation."""
+        from iunet_gui.training.validation import image_logits
+
+        if not (self.dist.main and self.data.val_items):
+            return 0.0
+        self.saved_model.eval()
+        try:
+            first = self.data.val_items[0]
+            image_logits(self.saved_model, first, self.cfg, self.device)
+            t0 = time.perf_counter()
+            image_logits(self.saved_model, first, self.cfg, self.device)
+            return time.perf_counter() - t0
+        finally:
+            self.bn.train_mode(self.model)
 
     # -- the end of an epoch and of a run ----------------------------------------------------------
     def _end_epoch(self, epoch: int) -> None:
@@ -334,13 +357,13 @@ class _Run:
             self._save(self.best_path)
 
     def _validate(self, epoch: int, what: str) -> dict:
-        from iunet_gui.training.validation import estimate_final_seconds, validate
+        from iunet_gui.training.validation import validate
 
+        eta = self._final_seconds()
         self._refresh_bn()
         val = self.data.val_items
-        step = float(np.median(self.step_seconds)) if self.step_seconds else 0.0
         self.progress(ProgressEvent("validate", epoch=epoch, epochs=self.cfg.epochs, message=what, step=0,
-                                    steps=len(val), eta_s=estimate_final_seconds(self.cfg, val, step, self.end_seconds)))
+                                    steps=len(val), eta_s=eta))
         self.saved_model.eval()
         try:
             return validate(self.saved_model, val, self.cfg, self.device, self.cancel)

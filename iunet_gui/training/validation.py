@@ -16,29 +16,19 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
     mean over it and its three flips (as the Predictor computes them) and the threshold of a small
     grid with the best pixel MIoU is picked; "val_threshold" is the threshold scored. Raises
     Cancelled when `cancel` is set (checked per image)."""
-    import torch
-
     from iunet_gui.core.metrics import Evaluator, confusion, scores
-    from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
-    from iunet_gui.inference.runners import forward_padded
-
-    def run(x: np.ndarray) -> np.ndarray:
-        return forward_padded(model, x, device)
 
     grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
     cuts = np.log(np.array(grid) / (1 - np.array(grid)))  # the thresholds on the logits
     conf = np.zeros((len(grid), 4), np.int64)
     logits = []
-    with torch.inference_mode():
-        for it in val_items:
-            if cancel is not None and cancel.cancelled:
-                raise Cancelled("training stopped")
-            x = prepare_input(rescale_image(it.image, cfg.scale), cfg.in_channels)
-            z = flip_mean(run, x, hw_axes=(1, 2)) if cfg.tune_threshold else run(x)
-            z = upscale_logits(z, *it.mask.shape)
-            logits.append(z)
-            for k, c in enumerate(cuts):
-                conf[k] += confusion(z > c, it.mask)
+    for it in val_items:
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("training stopped")
+        z = image_logits(model, it, cfg, device)
+        logits.append(z)
+        for k, c in enumerate(cuts):
+            conf[k] += confusion(z > c, it.mask)
     k = int(np.argmax([scores(*c)["miou"] for c in conf]))
     ev = Evaluator(merge_gap_px=DEFAULT_MERGE_GAP_PX)
     for it, z in zip(val_items, logits):
@@ -49,6 +39,23 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
             "val_threshold": float(grid[k])}
 
 
+def image_logits(model, item, cfg, device) -> np.ndarray:
+    """The logits validation scores for one full-size item: the image at the input scale (with
+    `tune_threshold` the mean over it and its three flips, as `predict` scores), up-sampled."""
+    import torch
+
+    from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
+    from iunet_gui.inference.runners import forward_padded
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return forward_padded(model, x, device)
+
+    with torch.inference_mode():
+        x = prepare_input(rescale_image(item.image, cfg.scale), cfg.in_channels)
+        z = flip_mean(run, x, hw_axes=(1, 2)) if cfg.tune_threshold else run(x)
+        return upscale_logits(z, *item.mask.shape)
+
+
 def pick_best(top: float | None, val_miou: float, tolerance: float) -> tuple[bool, float]:
     """(take, new top): weights that validate within `tolerance` of the highest validation MIoU
     so far (`top`) replace best.pt, so that of weights the validation cannot tell apart the ones
@@ -57,17 +64,12 @@ def pick_best(top: float | None, val_miou: float, tolerance: float) -> tuple[boo
     return take, val_miou if top is None else max(top, val_miou)
 
 
-def estimate_final_seconds(cfg, val_items, step_seconds: float, measured: float | None) -> float:
+def estimate_final_seconds(cfg, n_val: int, image_seconds: float, step_seconds: float,
+                           measured: float | None) -> float:
     """Seconds that the end of a run takes (BN refresh, validation, two saves): the longest one
-    measured so far, else an estimate from the time of a training step. A step (forward and
-    backward of `batch_size` crops) costs about three forward passes; a BN refresh is `bn_batches`
-    forward passes of a batch; validation one pass per image at the input scale (four with the
-    flip mean), by pixel count."""
+    measured so far, else an estimate: `n_val` images at `image_seconds` each (one image's
+    logits, timed), and a BN refresh of `bn_batches` batches at a little more than half
+    a training step each (a forward pass, no backward, the same crops and augmentation)."""
     if measured is not None:
         return measured
-    crop_px = cfg.batch_size * cfg.crop ** 2
-    per_px = step_seconds / 3 / max(crop_px, 1)
-    passes = 4 if cfg.tune_threshold else 1
-    val_px = sum(it.mask.size for it in val_items) * cfg.scale ** 2 * passes
-    bn_px = cfg.bn_batches * crop_px
-    return 1.5 * per_px * (val_px + bn_px) + 1.0
+    return n_val * image_seconds + 0.6 * cfg.bn_batches * step_seconds + 1.0
