@@ -176,16 +176,15 @@ def test_broken_image_and_broken_json_are_marked_and_work_goes_on(qtbot, win, fo
     (folder / "e.json").write_text("{broken")
     win.open_folder(folder)
     names = [p.name for p in win.project.images]
-    assert win.images_dock.status(names.index("e.png")) == "broken"
-    win.go_to(names.index("d.png"))
-    assert win.images_dock.status(names.index("d.png")) == "broken"
-    assert any("d.png" in e for e in win.errors)
-    win.go_to(names.index("e.png"))
-    assert any("broken JSON" in e for e in win.errors)
-    assert (folder / "e.json").read_text() == "{broken"  # never overwritten
-    win.go_to(names.index("b.png"))
+    assert win.images_dock.status(names.index("e.png")) == "broken"  # known before it is opened
+    win.images_dock.list.setCurrentRow(names.index("d.png"))  # as a click in the list does
+    assert win.images_dock.status(names.index("d.png")) == "broken" and win.document is None
+    assert any("d.png" in e and "nothing was changed" in e for e in win.errors)
+    win.images_dock.list.setCurrentRow(names.index("b.png"))
     draw_triangle(qtbot, win)
-    assert win.save() and (folder / "b.json").exists()
+    qtbot.keyClick(win.canvas, Qt.Key_S, Qt.ControlModifier)
+    assert json.loads((folder / "b.json").read_text())["shapes"][0]["label"] == "scratch"
+    assert (folder / "e.json").read_text() == "{broken"  # never touched
 
 
 def test_labelme_sidecar_keeps_unknown_keys_after_editing(qtbot, win, folder):

@@ -132,3 +132,23 @@ def test_a_data_set_root_skips_the_folders_the_app_writes(tmp_path):
         (tmp_path / sub).mkdir()
         cv2.imwrite(str(tmp_path / sub / "x.png"), np.zeros((8, 8), np.uint8))
     assert [p.relative_to(tmp_path).as_posix() for p in Project.open(tmp_path).images] == ["MT_Crack/x.png"]
+
+
+def test_a_broken_labels_file_is_set_aside_never_overwriting_one(tmp_path):
+    _img(tmp_path / "a.png")
+    (tmp_path / "a.json").write_text("{first")
+    p = Project.open(tmp_path)
+    kept = p.set_aside_annotation(tmp_path / "a.png")
+    assert kept == tmp_path / "a.json.broken" and kept.read_text() == "{first"
+    assert not (tmp_path / "a.json").exists() and not p.is_labelled(tmp_path / "a.png")
+    (tmp_path / "a.json").write_text("{second")
+    kept2 = p.set_aside_annotation(tmp_path / "a.png")
+    assert kept2 == tmp_path / "a.json.broken.2" and kept2.read_text() == "{second"
+    assert kept.read_text() == "{first"  # the first one is still there
+    assert [i.name for i in Project.open(tmp_path).images] == ["a.png"]
+
+
+def test_setting_aside_a_missing_labels_file_says_so(tmp_path):
+    _img(tmp_path / "a.png")
+    with pytest.raises(ProjectError, match=r"a\.json: cannot keep it aside"):
+        Project.open(tmp_path).set_aside_annotation(tmp_path / "a.png")

@@ -3,6 +3,7 @@ small settings file `iunet_project.json` (classes and colours, mm-per-pixel cali
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from iunet_gui.core.errors import AnnotationError, ProjectError
 from iunet_gui.core.images import IMAGE_SUFFIXES, read_mask
 
 SETTINGS_FILE = "iunet_project.json"
+BROKEN_SUFFIX = ".broken"  # a labels file set aside so its image's labels can start over: name.json.broken
 
 
 @dataclass
@@ -189,6 +191,22 @@ class Project:
 
     def save_annotation(self, image: Path, ann: Annotation) -> None:
         ann.save(self.annotation_path(Path(image)))
+
+    def set_aside_annotation(self, image: Path) -> Path:
+        """Move the image's sidecar to `name.json.broken` (`.broken.2`, `.broken.3`, … when that name
+        is taken) so its labels can start over; returns the new path. Never overwrites a file."""
+        source = self.annotation_path(Path(image))
+        for n in range(1, 1000):
+            target = source.with_name(source.name + BROKEN_SUFFIX + (f".{n}" if n > 1 else ""))
+            try:
+                os.link(source, target)  # fails when the target exists: nothing is overwritten
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise ProjectError(f"{source}: cannot keep it aside as {target.name} ({exc.strerror or exc})") from None
+            os.unlink(source)
+            return target
+        raise ProjectError(f"{source}: too many {BROKEN_SUFFIX} copies beside it; remove some first")
 
     def mm_per_px_for(self, image: Path, annotation: Annotation | None = None) -> float | None:
         """Per-image calibration (the sidecar's "mm_per_px") if any, else the project's."""

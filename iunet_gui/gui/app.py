@@ -30,7 +30,7 @@ def run_app(folder: Path, image: str | None = None, screenshot: str | None = Non
             predict: bool = False) -> int:
     from PySide6.QtCore import QTimer
 
-    from iunet_gui.gui.main_window import MainWindow
+    from iunet_gui.gui.main_window import LAYOUT_VERSION, MainWindow
 
     app = make_app()
     folder = Path(folder)
@@ -47,7 +47,7 @@ def run_app(folder: Path, image: str | None = None, screenshot: str | None = Non
             win.resize(1440, 900)
         state = win.qsettings.value("state")
         if state is not None:
-            win.restoreState(state)
+            win.restoreState(state, LAYOUT_VERSION)
     win.show()
     if model:
         win.model_dock.set_checkpoint(Path(model))

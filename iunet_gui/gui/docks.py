@@ -10,6 +10,14 @@ from PySide6.QtWidgets import (QColorDialog, QDockWidget, QHBoxLayout, QInputDia
 
 from iunet_gui.gui.theme import color_swatch, icon
 
+SHAPE_ROWS = 8  # the Shapes list is never shorter than this many rows
+
+
+def rows_height(lst: QListWidget, rows: int) -> int:
+    """The height a list needs to show `rows` rows without scrolling."""
+    row = lst.sizeHintForRow(0) if lst.count() else lst.fontMetrics().height() + 8
+    return rows * row + 2 * lst.frameWidth() + 2
+
 
 class ImageListDock(QDockWidget):
     """File names with a status icon, a filter box and the count of done images."""
@@ -133,6 +141,7 @@ class ClassDock(QDockWidget):
         self.list.blockSignals(False)
         if self.list.count():
             self.list.setCurrentRow(min(row, self.list.count() - 1))
+        self.list.setMinimumHeight(rows_height(self.list, min(max(self.list.count(), 3), 9)))  # classes 1-9 in view
 
     def current(self) -> str | None:
         it = self.list.currentItem()
@@ -202,6 +211,7 @@ class ShapeDock(QDockWidget):
         self.setObjectName("shapes")
         self.list = QListWidget()
         self.list.setSelectionMode(QListWidget.ExtendedSelection)
+        self.list.setMinimumHeight(rows_height(self.list, SHAPE_ROWS))
         self.setWidget(self.list)
         self._shapes = []
         self._quiet = False

@@ -2,16 +2,17 @@
 No business logic here: loading, saving and measuring are core functions."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTableWidget,
+from PySide6.QtCore import QEvent, QMimeData, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QWindow
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QDialog, QDialogButtonBox)
 
-from iunet_gui.core.annotation import Shape
+from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.clipboard import CLIPBOARD_MIME, shapes_from_json, shapes_to_json
-from iunet_gui.core.errors import IunetError
+from iunet_gui.core.errors import AnnotationError, IunetError
 from iunet_gui.core.measure import describe_shape
 from iunet_gui.core.project import Project
 from iunet_gui.gui import commands as cmd
@@ -22,6 +23,7 @@ from iunet_gui.gui.document import STATUS_BROKEN, ImageDocument, annotation_stat
 from iunet_gui.gui.theme import icon
 
 AUTOSAVE_MS = 1500
+LAYOUT_VERSION = 2  # of the docks' arrangement: a window state saved with another one is not restored
 MAX_RECENT = 8
 
 
@@ -34,21 +36,24 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.document: ImageDocument | None = None
         self.row = -1
+        self.broken_labels: Path | None = None  # the open image's labels file when it cannot be read
         self.errors: list[str] = []  # what the user was told (tests read it; the UI shows a box)
         self.quiet_errors = False
 
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas)
+        self.hint = QLabel(self.canvas)  # over the viewport, not in it: scrolling the view never moves it
+        self.hint.setObjectName("hint")
+        self.hint.setAlignment(Qt.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self.canvas.viewport().installEventFilter(self)
+        self._show_hint("Open a folder of images: File > Open Folder… (Ctrl+O)")
         self.images_dock = ImageListDock(self)
         self.class_dock = ClassDock(self)
         self.shape_dock = ShapeDock(self)
-        self.addDockWidget(Qt.LeftDockWidgetArea, self.images_dock)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.class_dock)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.shape_dock)
         self.model_dock = ModelDock(self)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.model_dock)
-        self.resizeDocks([self.images_dock, self.model_dock], [230, 280], Qt.Horizontal)
-        self.resizeDocks([self.class_dock, self.shape_dock, self.model_dock], [150, 150, 520], Qt.Vertical)
+        self._lay_out_docks()
 
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
@@ -58,10 +63,20 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._connect()
+        QGuiApplication.instance().focusWindowChanged.connect(self._focus_window_changed)
         if folder is not None:
             self.open_folder(folder)
 
     # -- construction --------------------------------------------------------------------------
+    def _lay_out_docks(self) -> None:
+        """Images, classes and shapes on the left (each list tall enough to read), the model panel
+        alone on the right, so that a 1440x900 window shows every panel's controls."""
+        for dock in (self.images_dock, self.class_dock, self.shape_dock):
+            self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.model_dock)
+        self.resizeDocks([self.images_dock, self.model_dock], [250, 320], Qt.Horizontal)
+        self.resizeDocks([self.images_dock, self.class_dock, self.shape_dock], [300, 170, 280], Qt.Vertical)
+
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
         self.pos_label = QLabel("–")
@@ -136,6 +151,9 @@ class MainWindow(QMainWindow):
                                    tip="Train a model on every labelled image of this folder")
         self.act_stop_training = self._act("Stop T&raining", md.stop_training)
         self.act_shortcuts = self._act("&Keyboard Shortcuts", self.show_shortcuts, "F1", "keyboard")
+        self.act_start_over = self._act("Start &Labels Over", self.start_labels_over,
+                                        tip="Keep this image's broken labels file aside (.broken) and label anew")
+        self.act_start_over.setEnabled(False)
         self.act_quit = self._act("&Quit", self.close, "Ctrl+Q")
         self.mode_actions = {"polygon": self.act_poly, "rectangle": self.act_rect, "circle": self.act_circle,
                              "edit": self.act_edit}
@@ -152,7 +170,8 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")
         for a in (self.act_undo, self.act_redo, None, self.act_poly, self.act_rect, self.act_circle, self.act_edit,
-                  None, self.act_copy, self.act_paste, self.act_delete, None, self.act_defect_free, self.act_reviewed):
+                  None, self.act_copy, self.act_paste, self.act_delete, None, self.act_defect_free, self.act_reviewed,
+                  None, self.act_start_over):
             m.addSeparator() if a is None else m.addAction(a)
         m = mb.addMenu("&View")
         for a in (self.act_fit, self.act_100, self.act_zin, self.act_zout, None, self.act_prev, self.act_next):
@@ -223,12 +242,34 @@ class MainWindow(QMainWindow):
         self.canvas.set_document(None)
         self.model_dock.cache.clear()
         self.model_dock.image_opened()
-        if project.images:
-            names = [p.name for p in project.images]
-            self.go_to(names.index(image) if image in names else 0)
-        else:
-            self.statusBar().showMessage(f"{folder}: no images in this folder", 8000)
+        self.size_label.setText("")
+        self._set_saved_label(None)
+        self.statusBar().clearMessage()
+        if not project.images:
+            self._show_hint(f"No images in {folder}\n\nFile > Open Folder… (Ctrl+O)")
+            return True
+        self._show_hint(None)
+        names = [self._image_key(p) for p in project.images]
+        image = image or self.qsettings.value(self._last_image_setting(), None)
+        if image not in names:  # a bare file name finds an image in a class folder too
+            image = next((n for n, p in zip(names, project.images) if p.name == image), None)
+        self.go_to(names.index(image) if image in names else 0)
         return True
+
+    def _image_key(self, path: Path) -> str:
+        return path.relative_to(self.project.folder).as_posix()
+
+    def _last_image_setting(self) -> str:
+        """The settings key of the image last open in the project's folder."""
+        folder = str(Path(self.project.folder).resolve())
+        return "last_image/" + hashlib.sha1(folder.encode("utf-8")).hexdigest()
+
+    def _show_hint(self, text: str | None) -> None:
+        """A line in the middle of the empty canvas (None: no hint)."""
+        self.hint.setText(text or "")
+        self.hint.setVisible(bool(text))
+        self.hint.setGeometry(self.canvas.viewport().geometry())
+        self.hint.raise_()
 
     def go_to(self, row: int) -> bool:
         if self.project is None or not 0 <= row < len(self.project.images) or row == self.row:
@@ -241,18 +282,19 @@ class MainWindow(QMainWindow):
         doc = ImageDocument(self.project, path)
         self.row = row
         self.images_dock.select_row(row)
+        self.broken_labels = None
+        labels_error = None
         try:
             doc.load()
+        except AnnotationError as exc:
+            if doc.image is None:
+                return self._show_broken_image(row, exc)
+            labels_error = exc  # the image is fine: it shows, its labels are kept until they start over
+            h, w = doc.image.shape[:2]
+            doc.annotation = Annotation.empty(path, w, h)
+            self.broken_labels = self.project.annotation_path(path)
         except IunetError as exc:
-            self.images_dock.set_status(row, STATUS_BROKEN)
-            self.document = None
-            self.canvas.set_document(None)
-            self.size_label.setText("")
-            self._set_saved_label(None)
-            self.model_dock.image_opened()  # no prediction of the image before stays on show
-            self.error("Cannot open image", f"{exc}\n\nThe file stays in the list, marked broken; nothing was "
-                                            f"changed on disk.")
-            return False
+            return self._show_broken_image(row, exc)
         self.document = doc
         doc.dirty_changed.connect(self._dirty_changed)
         doc.changed.connect(self._doc_changed)
@@ -263,8 +305,64 @@ class MainWindow(QMainWindow):
         self._set_saved_label(False)
         self._sync_flags()
         self.model_dock.image_opened()
+        self.qsettings.setValue(self._last_image_setting(), self._image_key(path))
         if doc.warnings:
             self.statusBar().showMessage("; ".join(doc.warnings)[:300], 10000)
+        if labels_error is not None:
+            self._labels_broken(labels_error)
+        return True
+
+    def _show_broken_image(self, row: int, exc: IunetError) -> bool:
+        self.images_dock.set_status(row, STATUS_BROKEN)
+        self.document = None
+        self.canvas.set_document(None)
+        self.size_label.setText("")
+        self._set_saved_label(None)
+        self.model_dock.image_opened()  # no prediction of the image before stays on show
+        self.error("Cannot open image", f"{exc}\n\nThe file stays in the list, marked broken; nothing was "
+                                        f"changed on disk.")
+        return False
+
+    # -- a labels file that cannot be read -----------------------------------------------------
+    def _labels_broken(self, exc: AnnotationError) -> None:
+        """The image shows without labels; its labels file stays as it is until the user starts over."""
+        self.images_dock.set_status(self.row, STATUS_BROKEN)
+        self._set_saved_label(None)
+        self.act_start_over.setEnabled(True)
+        name = self.broken_labels.name
+        if self.ask_start_over(f"{exc}\n\nStart the labels of {self.document.image_path.name} over? {name} is "
+                               f"kept beside it as {name}.broken; nothing is deleted."):
+            self.start_labels_over()
+        else:
+            self.statusBar().showMessage(f"{name} cannot be read: edits of this image are not saved until you "
+                                         f"start its labels over (Edit > Start Labels Over)", 15000)
+
+    def ask_start_over(self, text: str) -> bool:
+        """Whether to start a broken labels file over (a dialog)."""
+        box = QMessageBox(QMessageBox.Warning, "Broken labels file", text, parent=self)
+        start = box.addButton("Start labels over", QMessageBox.AcceptRole)
+        box.addButton("Not now", QMessageBox.RejectRole)
+        box.setDefaultButton(start)
+        box.exec()
+        return box.clickedButton() is start
+
+    def start_labels_over(self) -> bool:
+        """Keep the open image's broken labels file aside (name.json.broken) and save its labels anew."""
+        if self.broken_labels is None or self.document is None:
+            return False
+        try:
+            kept = self.project.set_aside_annotation(self.document.image_path)
+        except IunetError as exc:
+            self.error("Cannot start the labels over", str(exc))
+            return False
+        self.broken_labels = None
+        self.act_start_over.setEnabled(False)
+        self.images_dock.set_status(self.row, annotation_status(self.document.annotation))
+        self._set_saved_label(self.document.dirty)
+        if self.document.dirty:
+            self.autosave_timer.start()
+        self.statusBar().showMessage(f"The broken labels file is kept as {kept.name}; this image's labels "
+                                     f"start over", 10000)
         return True
 
     def next_image(self) -> None:
@@ -300,6 +398,12 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc is None or doc.annotation is None:
             return True
+        if self.broken_labels is not None:
+            if not doc.dirty:
+                return True
+            self.error("Labels not saved", f"{self.broken_labels} cannot be read, so it is not overwritten.\n\n"
+                                           f"Edit > Start Labels Over keeps it aside and saves these labels.")
+            return False
         if not doc.dirty and self.project.annotation_path(doc.image_path).exists():
             return True
         try:
@@ -336,7 +440,7 @@ class MainWindow(QMainWindow):
                     return
         self.model_dock.shut_down()
         self.qsettings.setValue("geometry", self.saveGeometry())
-        self.qsettings.setValue("state", self.saveState())
+        self.qsettings.setValue("state", self.saveState(LAYOUT_VERSION))
         ev.accept()
 
     def ask_stop_training(self) -> str:
@@ -362,7 +466,8 @@ class MainWindow(QMainWindow):
         self.saved_label.style().polish(self.saved_label)
 
     def _doc_changed(self) -> None:
-        self.autosave_timer.start()
+        if self.broken_labels is None:
+            self.autosave_timer.start()
         self._sync_flags()
         self._refresh_shapes()
 
@@ -511,6 +616,37 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text.splitlines()[0], 8000)
             return
         QMessageBox.warning(self, title, text)
+
+    # -- focus and the canvas hint -------------------------------------------------------------------
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() == QEvent.Resize and obj is self.canvas.viewport():
+            self.hint.setGeometry(obj.geometry())
+        return super().eventFilter(obj, ev)
+
+    def _focus_window_changed(self, window: QWindow | None) -> None:
+        """A dialog of this window got the focus: when it closes, the keys go to the canvas again."""
+        dialog = next((w for w in QApplication.topLevelWidgets() if w.windowHandle() is window), None)
+        if window is None or not isinstance(dialog, QDialog) or dialog.property("refocuses_canvas"):
+            return
+        parent = dialog.parentWidget()
+        while parent is not None and parent is not self:
+            parent = parent.parentWidget()
+        if parent is not self:
+            return
+        dialog.setProperty("refocuses_canvas", True)
+        if dialog.isVisible():
+            dialog.finished.connect(lambda _result: self._focus_canvas())
+        else:  # it closed before its activation came through
+            self._focus_canvas()
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        QTimer.singleShot(0, self._focus_canvas)  # keys go to the canvas from the start
+
+    def _focus_canvas(self) -> None:
+        if QApplication.activeModalWidget() is None and self.isVisible():
+            self.activateWindow()
+            self.canvas.setFocus(Qt.OtherFocusReason)
 
     # -- recent folders ------------------------------------------------------------------------
     def _remember_recent(self, folder: Path) -> None:
