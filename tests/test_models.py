@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from iunet_gui.models.fuse import fuse_conv_bn
+from iunet_gui.models.blocks import fuse_conv_bn
 from iunet_gui.models.iunet import IUNet
 from iunet_gui.models.registry import MODELS, PRESETS, build_model, build_preset, count_parameters, gflop
 

@@ -17,7 +17,7 @@ def export_onnx(ckpt, out_path, opset: int = 17) -> Path:
     import torch
 
     from iunet_gui.models.checkpoint import load_checkpoint
-    from iunet_gui.models.fuse import fuse_conv_bn
+    from iunet_gui.models.blocks import fuse_conv_bn
 
     if not hasattr(ckpt, "model"):
         ckpt = load_checkpoint(ckpt)

@@ -83,7 +83,7 @@ def torch_runner(model, device, threads: int | None = None) -> Runner:
     """A runner of a torch model: BN folded into the convolutions, channels-last on the CPU."""
     import torch
 
-    from iunet_gui.models.fuse import fuse_conv_bn
+    from iunet_gui.models.blocks import fuse_conv_bn
 
     if threads:
         torch.set_num_threads(int(threads))

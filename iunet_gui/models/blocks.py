@@ -65,3 +65,22 @@ def pad_input(x: torch.Tensor, multiple: int):
     if ph or pw or torch.onnx.is_in_onnx_export():
         x = F.pad(x, (0, pw, 0, ph), mode="replicate")
     return x, (h, w)
+
+
+def fuse_conv_bn(model: nn.Module) -> nn.Module:
+    """A copy of `model` in eval mode with every Conv2d directly followed by a BatchNorm2d inside an
+    nn.Sequential folded into one Conv2d (torch's fuse_conv_bn_eval): the same outputs, one pass less."""
+    import copy
+
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    model = copy.deepcopy(model).eval()
+    for module in model.modules():
+        if isinstance(module, nn.Sequential):
+            names = list(module._modules)
+            for a, b in zip(names, names[1:]):
+                conv, bn = module._modules[a], module._modules[b]
+                if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                    module._modules[a] = fuse_conv_bn_eval(conv, bn)
+                    module._modules[b] = nn.Identity()
+    return model

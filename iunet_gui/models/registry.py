@@ -111,7 +111,7 @@ def conv_output_gb(model: nn.Module, height: int = 1024, width: int = 1280, in_c
     of memory traffic, which bounds small networks on a CPU. Counted like `gflop`."""
     import torch
 
-    from iunet_gui.models.fuse import fuse_conv_bn
+    from iunet_gui.models.blocks import fuse_conv_bn
 
     c, h, w = _probe_input(model, height, width, in_channels, scale)
     fused = fuse_conv_bn(model).eval()
