@@ -62,11 +62,10 @@ def _row(spec, h, w, threads, repeats, skip_torch_over):
     import torch
 
     torch.set_num_threads(threads)
-    from iunet_gui.models.checkpoint import save_checkpoint
-    from iunet_gui.models.blocks import fuse_conv_bn
-    from iunet_gui.models.registry import build_preset, conv_output_gb, count_parameters, gflop
     from iunet_gui.inference.onnx_export import export_onnx
-    from iunet_gui.models.checkpoint import load_checkpoint
+    from iunet_gui.models.blocks import fuse_conv_bn
+    from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
+    from iunet_gui.models.registry import build_preset, conv_output_gb, count_parameters, gflop
 
     name, preset = spec.split(":")
     model, cfg = build_preset(name, preset)

@@ -16,8 +16,8 @@ def export_onnx(ckpt, out_path, opset: int = 17) -> Path:
     import onnx
     import torch
 
-    from iunet_gui.models.checkpoint import load_checkpoint
     from iunet_gui.models.blocks import fuse_conv_bn
+    from iunet_gui.models.checkpoint import load_checkpoint
 
     if not hasattr(ckpt, "model"):
         ckpt = load_checkpoint(ckpt)
