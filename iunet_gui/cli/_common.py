@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 
 from iunet_gui.core.progress import ProgressEvent
 
@@ -96,3 +97,31 @@ def inspect_settings(args):
     if hasattr(args, "no_crop"):
         values["crop_to_part"] = not args.no_crop
     return InspectSettings(**values).validated(lambda key: FLAGS.get(key, key))
+
+
+EXIT_STOPPED = 130  # stopped by Ctrl+C (128 + SIGINT); what was finished is kept
+
+
+@contextmanager
+def ctrl_c_cancels(token, notice: str):
+    """Within the block, Ctrl+C sets `token` (the work stops cleanly at its next check, with
+    core.progress.Cancelled) and prints `notice`; a second Ctrl+C interrupts at once. Off the main
+    thread (no signal handlers there) the block runs unchanged."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(_signum, _frame):
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print(f"\n{notice} (Ctrl+C again quits at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

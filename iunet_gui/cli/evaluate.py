@@ -96,6 +96,20 @@ def print_comparison(results) -> None:
 
 
 def run(args) -> int:
+    from iunet_gui.cli._common import EXIT_STOPPED, ctrl_c_cancels
+    from iunet_gui.core.progress import Cancelled, CancelToken
+
+    token = CancelToken()
+    try:
+        with ctrl_c_cancels(token, "stopping after this image"):
+            return _run(args, token)
+    except Cancelled as stop:
+        done = stop.partial.predicted if stop.partial is not None else 0
+        print(f"stopped after {done} image(s) of the model being scored: no figures")
+        return EXIT_STOPPED
+
+
+def _run(args, cancel) -> int:
     from iunet_gui.app.evaluate import compare_models, evaluate_dirs, evaluate_model
     from iunet_gui.cli._common import ProgressLine, inspect_settings, print_json
     from iunet_gui.core.errors import IunetError
@@ -104,7 +118,7 @@ def run(args) -> int:
     if args.compare:
         if not args.data:
             raise IunetError("--compare needs --data DIR (labelled images to score on)")
-        results = compare_models(args.compare, args.data, settings, progress=ProgressLine("evaluate"))
+        results = compare_models(args.compare, args.data, settings, progress=ProgressLine("evaluate"), cancel=cancel)
         if args.json:
             print_json([{"model": n, **s} for n, s in results])
         else:
@@ -114,7 +128,8 @@ def run(args) -> int:
     if args.checkpoint:
         if not args.data:
             raise IunetError("--checkpoint needs --data DIR (labelled images to score on)")
-        records, summary = evaluate_model(args.checkpoint, args.data, settings, progress=ProgressLine("evaluate"))
+        records, summary = evaluate_model(args.checkpoint, args.data, settings, progress=ProgressLine("evaluate"),
+                                          cancel=cancel)
     else:
         if not (args.pred and args.gt):
             raise IunetError("give --pred DIR and --gt DIR, or --checkpoint CKPT --data DIR, or --compare ... --data DIR")

@@ -36,7 +36,8 @@ def run(args) -> int:
     from iunet_gui.app.inspect import collect_images, inspect_images, save_report
     from iunet_gui.app.output import check_output_folder
     from iunet_gui.app.settings import open_predictor
-    from iunet_gui.cli._common import ProgressLine, inspect_settings
+    from iunet_gui.cli._common import EXIT_STOPPED, ProgressLine, ctrl_c_cancels, inspect_settings
+    from iunet_gui.core.progress import Cancelled, CancelToken
 
     settings = inspect_settings(args)
     images = collect_images(args.inputs)
@@ -55,8 +56,13 @@ def run(args) -> int:
                             for d in res.defects[:8]) + f"  ({res.timing_ms['total']:.0f} ms)")
         bar(ev)
 
-    run = inspect_images(pred, images, settings, score=args.report is not None, out=args.out, labelme=args.labelme,
-                         progress=report)
+    token = CancelToken()
+    try:
+        with ctrl_c_cancels(token, "stopping after this image; the files written so far are kept"):
+            run = inspect_images(pred, images, settings, score=args.report is not None, out=args.out,
+                                 labelme=args.labelme, progress=report, cancel=token)
+    except Cancelled as stop:
+        run = stop.partial
     if args.report:
         save_report(args.report, run)
         print(f"report: {len(run.rows)} row(s) in {args.report}")
@@ -68,4 +74,7 @@ def run(args) -> int:
     if times:
         print(f"{len(times)} image(s) in {sum(times) / 1e3:.1f} s, median {sorted(times)[len(times) // 2]:.0f} ms/image "
               f"({pred.backend}); results in {run.out}")
+    if run.cancelled:
+        print(f"stopped: {run.predicted} of {run.images} image(s) predicted")
+        return EXIT_STOPPED
     return 0 if not (run.failures or run.unsaved) else 2
