@@ -11,7 +11,7 @@ import numpy as np
 def geometric(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator, rotate: bool = True):
     """A random symmetry of the crop, the same for image and mask: with `rotate` one of the eight
     (90-degree rotations and a mirror); without, one of the four that keep vertical lines
-    vertical (mirrors left-right and top-bottom), for textures with a direction (train --rotate)."""
+    vertical (mirrors left-right and top-bottom), for textures with a direction (the `rotate` setting)."""
     if rotate:
         k = int(rng.integers(4))
         if k:
@@ -23,7 +23,7 @@ def geometric(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator, rotat
     return np.ascontiguousarray(img), np.ascontiguousarray(mask)
 
 
-# train --rotate auto: images whose gradients are this much stronger across one axis than along it,
+# rotate "auto": images whose gradients are this much stronger across one axis than along it,
 # most of them the same way, have a directed texture (README: magnetic tiles 1.28-2.71, median 2.11;
 # washers 0.91-1.09)
 DIRECTED_GRADIENT_RATIO = 1.25
@@ -46,7 +46,7 @@ def texture_direction(images) -> float:
     return float(np.median(logs)) if logs else 0.0
 
 
-GREY_SHARE = 0.5  # share of training crops shown without colour (train --grey-share)
+GREY_SHARE = 0.5  # share of training crops shown without colour (the `grey_share` setting)
 
 
 def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import value_indices
 
 from iunet_gui.core.errors import IunetError
 from iunet_gui.core.images import load_image
@@ -24,9 +25,9 @@ class Item:
 
 
 def scaled_items(items: list[Item], scale: float, fine: int = 1) -> list[Item]:
-    """The training images as the network sees them at input scale `scale` (train --scale): image
+    """The training images as the network sees them at input scale `scale` (the `scale` setting): image
     area-averaged, mask a soft target (share of defect per pixel), mm per pixel scaled; with
-    `fine` > 1 also the target `fine` times finer (train --fine-loss), which the crops then return."""
+    `fine` > 1 also the target `fine` times finer (the `fine_loss` setting), which the crops then return."""
     from iunet_gui.inference.preprocess import fine_mask, rescale_image, rescale_mask
 
     if scale == 1 and fine == 1:
@@ -129,19 +130,12 @@ class CropSampler:
         self.regions = []  # per item: list of (N, 2) arrays of (y, x) defect pixels, one per region
         for it in items:
             n, labels = cv2.connectedComponents((np.asarray(it.mask) > 0).astype(np.uint8), connectivity=8)
-            if n <= 1:
-                self.regions.append([])
-                continue
-            ys, xs = np.nonzero(labels)
-            lab = labels[ys, xs]
-            order = np.argsort(lab, kind="stable")
-            bounds = np.searchsorted(lab[order], np.arange(1, n + 1))
-            pix = np.stack([ys[order], xs[order]], axis=1)
-            self.regions.append([pix[bounds[i]:bounds[i + 1]] for i in range(n - 1)])
+            where = value_indices(labels, ignore_value=0) if n > 1 else {}
+            self.regions.append([np.stack(where[k], axis=1) for k in range(1, n)])
 
     def sample(self) -> tuple[np.ndarray, np.ndarray]:
-        """(image crop, its target): the mask crop, or for an item with a finer target (train
-        --fine-loss) the matching crop of that, `fine_factor` times the size, float32 in [0, 1]."""
+        """(image crop, its target): the mask crop, or for an item with a finer target (the
+        `fine_loss` setting) the matching crop of that, `fine_factor` times the size, float32 in [0, 1]."""
         n, p = len(self.items), self.image_probability
         k = int(self.rng.integers(n) if p is None else self.rng.choice(n, p=p))
         it, regions = self.items[k], self.regions[k]
