@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from iunet_gui.gui.main_window import MainWindow
 from tests.gui_util import open_window
@@ -24,7 +25,9 @@ def folder(tmp_path):
 
 @pytest.fixture
 def win(qtbot, folder, tmp_path):
-    return open_window(qtbot, tmp_path, folder)
+    w = open_window(qtbot, tmp_path, folder)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.canvas, timeout=3000)  # as when the window shows
+    return w
 
 
 def vp(win, x, y):
@@ -44,8 +47,15 @@ def drag(qtbot, win, a, b):
     qtbot.mouseRelease(v, Qt.LeftButton, Qt.NoModifier, vp(win, *b))
 
 
+def press(qtbot, key, modifier=Qt.NoModifier):
+    """A key press where the keyboard focus is, as an operator's lands (the window's shortcuts included)."""
+    target = QApplication.focusWidget()
+    assert target is not None, "no widget has the keyboard focus"
+    qtbot.keyClick(target, key, modifier)
+
+
 def draw_triangle(qtbot, win):
-    win.act_poly.trigger()
+    press(qtbot, Qt.Key_N, Qt.ControlModifier)
     for x, y in [(50, 50), (150, 60), (100, 150)]:
         click(qtbot, win, x, y)
     click(qtbot, win, 51, 51)  # on the first vertex: closes the polygon
@@ -61,26 +71,26 @@ def test_draw_a_polygon_with_clicks(qtbot, win):
 
 
 def test_enter_closes_escape_cancels_backspace_removes(qtbot, win):
-    win.act_poly.trigger()
+    press(qtbot, Qt.Key_N, Qt.ControlModifier)
     for x, y in [(20, 20), (80, 20), (80, 80), (20, 80)]:
         click(qtbot, win, x, y)
-    qtbot.keyClick(win.canvas, Qt.Key_Backspace)
-    qtbot.keyClick(win.canvas, Qt.Key_Return)
+    press(qtbot, Qt.Key_Backspace)
+    press(qtbot, Qt.Key_Return)
     assert len(win.document.shapes) == 1 and len(win.document.shapes[0].points) == 3
     for x, y in [(120, 20), (180, 20)]:
         click(qtbot, win, x, y)
-    qtbot.keyClick(win.canvas, Qt.Key_Escape)
+    press(qtbot, Qt.Key_Escape)
     assert len(win.document.shapes) == 1 and not win.canvas.drawing
 
 
 def test_double_click_closes_and_rectangle_is_stored_the_labelme_way(qtbot, win):
-    win.act_poly.trigger()
+    press(qtbot, Qt.Key_N, Qt.ControlModifier)
     click(qtbot, win, 30, 30)
     click(qtbot, win, 90, 30)
     click(qtbot, win, 90, 90)
     qtbot.mouseDClick(win.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, vp(win, 90, 90))
     assert len(win.document.shapes[-1].points) == 3
-    win.act_rect.trigger()
+    press(qtbot, Qt.Key_R, Qt.ControlModifier)
     drag(qtbot, win, (200, 100), (260, 180))
     r = win.document.shapes[-1]
     assert r.shape_type == "rectangle" and len(r.points) == 2
@@ -89,7 +99,7 @@ def test_double_click_closes_and_rectangle_is_stored_the_labelme_way(qtbot, win)
 
 def test_move_insert_vertex_undo_redo(qtbot, win):
     s = draw_triangle(qtbot, win)
-    win.act_edit.trigger()
+    press(qtbot, Qt.Key_J, Qt.ControlModifier)
     click(qtbot, win, 100, 90)  # inside: selects it
     assert win.canvas.selected == [s]
     drag(qtbot, win, tuple(s.points[1]), (170, 40))  # move a vertex
@@ -97,43 +107,43 @@ def test_move_insert_vertex_undo_redo(qtbot, win):
     mid = ((s.points[0][0] + s.points[1][0]) / 2, (s.points[0][1] + s.points[1][1]) / 2)
     drag(qtbot, win, mid, (110, 20))  # drag the edge midpoint: a new vertex
     assert len(s.points) == 4 and s.points[1] == pytest.approx([110, 20], abs=1.0)
-    win.act_undo.trigger()
+    press(qtbot, Qt.Key_Z, Qt.ControlModifier)
     assert len(s.points) == 3
-    win.act_undo.trigger()
+    press(qtbot, Qt.Key_Z, Qt.ControlModifier)
     assert s.points[1] == pytest.approx([150, 60], abs=1.0)
-    win.act_redo.trigger()
-    win.act_redo.trigger()
+    press(qtbot, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    press(qtbot, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
     assert len(s.points) == 4
 
 
 def test_move_whole_shape_delete_vertex_and_shape(qtbot, win):
     s = draw_triangle(qtbot, win)
-    win.act_edit.trigger()
+    press(qtbot, Qt.Key_J, Qt.ControlModifier)
     before = [list(p) for p in s.points]
     drag(qtbot, win, (100, 90), (110, 100))
     assert s.points[0] == pytest.approx([before[0][0] + 10, before[0][1] + 10], abs=1.0)
-    win.act_undo.trigger()
+    press(qtbot, Qt.Key_Z, Qt.ControlModifier)
     assert s.points == before
-    win.act_poly.trigger()
+    press(qtbot, Qt.Key_N, Qt.ControlModifier)
     for x, y in [(200, 50), (260, 50), (260, 120), (200, 120)]:
         click(qtbot, win, x, y)
-    qtbot.keyClick(win.canvas, Qt.Key_Return)
+    press(qtbot, Qt.Key_Return)
     sq = win.document.shapes[-1]
-    win.act_edit.trigger()
+    press(qtbot, Qt.Key_J, Qt.ControlModifier)
     click(qtbot, win, 230, 85)
     click(qtbot, win, 260, 120)  # click a vertex, then delete it
-    win.act_delete.trigger()
+    press(qtbot, Qt.Key_Delete)
     assert len(sq.points) == 3
     click(qtbot, win, 230, 70)
-    win.act_delete.trigger()
+    press(qtbot, Qt.Key_Delete)
     assert sq not in win.document.shapes and len(win.document.shapes) == 1
-    win.act_undo.trigger()
+    press(qtbot, Qt.Key_Z, Qt.ControlModifier)
     assert sq in win.document.shapes
 
 
 def test_switching_images_autosaves_and_reopen_shows_it(qtbot, win, folder, tmp_path):
     draw_triangle(qtbot, win)
-    win.act_next.trigger()
+    press(qtbot, Qt.Key_D)
     assert win.document.image_path.name == "b.png"
     saved = json.loads((folder / "a.json").read_text())
     assert saved["shapes"][0]["shape_type"] == "polygon" and len(saved["shapes"][0]["points"]) == 3
@@ -149,23 +159,29 @@ def test_autosave_timer_writes_after_an_edit(qtbot, win, folder):
     qtbot.waitUntil(lambda: (folder / "a.json").exists() and not win.document.dirty, timeout=5000)
 
 
-def test_keys_d_and_a_navigate(qtbot, win):
-    win.activateWindow()
-    qtbot.keyClick(win.canvas, Qt.Key_D)
+def test_keys_d_and_a_and_the_arrows_step_through_the_images(qtbot, win):
+    press(qtbot, Qt.Key_D)
     assert win.document.image_path.name == "b.png"
-    qtbot.keyClick(win.canvas, Qt.Key_A)
+    press(qtbot, Qt.Key_A)
     assert win.document.image_path.name == "a.png"
+    lst = win.images_dock.list
+    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, Qt.NoModifier, lst.visualItemRect(lst.item(0)).center())
+    press(qtbot, Qt.Key_Down)  # in the image list the arrows step
+    assert win.document.image_path.name == "b.png"
+    press(qtbot, Qt.Key_Down)
+    press(qtbot, Qt.Key_Up)
+    assert win.document.image_path.name == "b.png" and win.images_dock.list.currentRow() == 1
 
 
 def test_change_class_with_number_key_and_copy_paste_between_images(qtbot, win):
     s = draw_triangle(qtbot, win)
-    win.act_edit.trigger()
+    press(qtbot, Qt.Key_J, Qt.ControlModifier)
     click(qtbot, win, 100, 90)
-    qtbot.keyClick(win.canvas, Qt.Key_3)
+    press(qtbot, Qt.Key_3)
     assert s.label == "hole"
-    win.act_copy.trigger()
-    win.act_next.trigger()
-    win.act_paste.trigger()
+    press(qtbot, Qt.Key_C, Qt.ControlModifier)
+    press(qtbot, Qt.Key_D)
+    press(qtbot, Qt.Key_V, Qt.ControlModifier)
     assert [x.label for x in win.document.shapes] == ["hole"]
     assert win.document.shapes[0] is not s
 
@@ -182,7 +198,7 @@ def test_broken_image_and_broken_json_are_marked_and_work_goes_on(qtbot, win, fo
     assert any("d.png" in e and "nothing was changed" in e for e in win.errors)
     win.images_dock.list.setCurrentRow(names.index("b.png"))
     draw_triangle(qtbot, win)
-    qtbot.keyClick(win.canvas, Qt.Key_S, Qt.ControlModifier)
+    press(qtbot, Qt.Key_S, Qt.ControlModifier)
     assert json.loads((folder / "b.json").read_text())["shapes"][0]["label"] == "scratch"
     assert (folder / "e.json").read_text() == "{broken"  # never touched
 
@@ -195,7 +211,7 @@ def test_labelme_sidecar_keeps_unknown_keys_after_editing(qtbot, win, folder):
     (folder / "c.json").write_text(json.dumps(data))
     win.open_folder(folder, image="c.png")
     draw_triangle(qtbot, win)
-    win.save()
+    press(qtbot, Qt.Key_S, Qt.ControlModifier)
     out = json.loads((folder / "c.json").read_text())
     assert out["operator"] == "anna" and out["flags"] == {"foo": True}
     assert out["shapes"][0]["extra_key"] == 1 and out["shapes"][0]["group_id"] == 2
@@ -220,9 +236,9 @@ def test_close_saves_pending_edits(qtbot, win, folder):
 
 
 def test_defect_free_and_reviewed_flags(qtbot, win, folder):
-    win.act_defect_free.trigger()
-    win.act_reviewed.trigger()
-    win.save()
+    press(qtbot, Qt.Key_F, Qt.ControlModifier | Qt.ShiftModifier)
+    press(qtbot, Qt.Key_R, Qt.ControlModifier | Qt.ShiftModifier)
+    press(qtbot, Qt.Key_S, Qt.ControlModifier)
     flags = json.loads((folder / "a.json").read_text())["flags"]
     assert flags == {"defect_free": True, "reviewed": True}
     assert win.images_dock.status(0) == "reviewed"
@@ -231,16 +247,17 @@ def test_defect_free_and_reviewed_flags(qtbot, win, folder):
 def test_status_bar_shows_cursor_position_and_zoom(qtbot, win):
     qtbot.mouseMove(win.canvas.viewport(), vp(win, 100, 50))
     assert "x 100" in win.pos_label.text() and "y 50" in win.pos_label.text()
-    win.act_100.trigger()
+    press(qtbot, Qt.Key_0, Qt.ControlModifier)
     assert win.zoom_label.text() == "100 %"
 
 
 def test_shape_list_selection_follows_the_canvas(qtbot, win):
     s = draw_triangle(qtbot, win)
-    win.act_edit.trigger()
+    press(qtbot, Qt.Key_J, Qt.ControlModifier)
     click(qtbot, win, 1, 250)
     assert win.canvas.selected == []
-    win.shape_dock.list.item(0).setSelected(True)
+    lst = win.shape_dock.list
+    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, Qt.NoModifier, lst.visualItemRect(lst.item(0)).center())
     assert win.canvas.selected == [s]
     assert "scratch" in win.shape_dock.list.item(0).text() and "px" in win.shape_dock.list.item(0).text()
 
@@ -264,12 +281,12 @@ def test_screenshot_option(tmp_path, folder):
 
 
 def test_circle_and_shift_constrained_square(qtbot, win):
-    win.act_circle.trigger()
+    press(qtbot, Qt.Key_C, Qt.ControlModifier | Qt.ShiftModifier)
     drag(qtbot, win, (100, 100), (130, 100))
     c = win.document.shapes[-1]
     assert c.shape_type == "circle" and c.points[0] == pytest.approx([100, 100], abs=1.0)
     assert c.points[1][0] - c.points[0][0] == pytest.approx(30, abs=1.0)
-    win.act_rect.trigger()
+    press(qtbot, Qt.Key_R, Qt.ControlModifier)
     v = win.canvas.viewport()
     qtbot.mousePress(v, Qt.LeftButton, Qt.NoModifier, vp(win, 10, 10))
     qtbot.mouseMove(v, vp(win, 50, 30))
