@@ -95,6 +95,27 @@ PREDICTIONS_FOLDER = "iunet_predictions"  # Save all predictions offers <project
 GENERATED_FOLDERS = {RUNS_FOLDER, PREDICTIONS_FOLDER}  # written by the app: never scanned as images
 
 
+def new_run_folder(project_folder, now: float | None = None) -> Path:
+    """A training run's folder, not yet made: <project>/iunet_runs/<date-time>/, with -2, -3, ... added
+    when one of that second exists (a run never trains into another's folder)."""
+    import time
+
+    stamp = Path(project_folder) / RUNS_FOLDER / time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    out, k = stamp, 1
+    while out.exists():
+        k += 1
+        out = stamp.with_name(f"{stamp.name}-{k}")
+    return out
+
+
+def predictions_folder(project_folder, checkpoint) -> Path:
+    """Where a model's predictions of the project are offered to go: <project>/iunet_predictions/<name>,
+    the run's folder name for a checkpoint of the window's runs, else the checkpoint's own name."""
+    ckpt = Path(checkpoint)
+    name = ckpt.parent.name if ckpt.parent.parent.name == RUNS_FOLDER else ckpt.stem
+    return Path(project_folder) / PREDICTIONS_FOLDER / name
+
+
 def natural_key(path: Path) -> list:
     """Sort key: img2 before img10 (a relative path sorts folder by folder)."""
     parts = path.parts if not path.is_absolute() else (path.name,)

@@ -1,0 +1,158 @@
+"""The training controller: one run at a time on the folder's labelled images, in a worker thread.
+A run that ends with a model (finished, time limit, or stopped after an epoch) hands it to the model
+controller; stopping is not an error."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from iunet_gui.core.project import new_run_folder
+from iunet_gui.gui.jobs import Job
+
+STOPPED = ("cancelled", "stopped")  # the trainer's statuses for a run the user stopped
+FINISHED = ("done", "time_limit", "time limit")
+DEFAULT_MINUTES = 15
+
+
+@dataclass
+class RecipeChoice:
+    """A training recipe as the panel offers it (read from the recipe's file)."""
+
+    key: str
+    label: str
+    minutes: int  # the time offered
+    fresh: bool  # trains a network of its own size: it cannot fine-tune the current model
+    tip: str
+
+
+def recipe_choices() -> list[RecipeChoice]:
+    from iunet_gui.training import recipes
+
+    out = []
+    for key, settings in recipes.RECIPES.items():
+        info = recipes.recipe_info(key)
+        tip = info.get("description", "")
+        out.append(RecipeChoice(key, info.get("label") or key.capitalize(), int(info.get("minutes", DEFAULT_MINUTES)),
+                                bool(settings.get("model_overrides")), tip[:1].upper() + tip[1:]))
+    return out
+
+
+@dataclass
+class Outcome:
+    """How a run ended, for the panel: `kind` is "trained", "stopped" (a model kept), "unchanged" (stopped
+    before an epoch ended) or "failed"; `text` says it."""
+
+    kind: str
+    text: str
+    result: object = None
+
+
+def best_epoch(result) -> int:
+    """The epoch whose weights best.pt holds (the one whose validation MIoU it kept)."""
+    for row in result.history:
+        if result.best_val_miou is not None and row.get("val_miou") == result.best_val_miou:
+            return int(row["epoch"])
+    return result.epochs_done
+
+
+def outcome_of(result) -> Outcome:
+    best = Path(result.best_checkpoint) if result.best_checkpoint is not None else None
+    val = "" if result.best_val_miou is None else f", validation MIoU {result.best_val_miou:.3f}"
+    if result.status in STOPPED and (best is None or result.epochs_done < 1):
+        return Outcome("unchanged", f"Training stopped before the first epoch ended: the model in use is unchanged "
+                                    f"({result.run_dir} keeps what was saved).", result)
+    if best is not None and result.status in STOPPED:
+        return Outcome("stopped", f"Training stopped; kept {best.name} (epoch {best_epoch(result)}{val}). "
+                                  f"Now using {best.parent.name}/{best.name}.", result)
+    if best is not None and result.status in FINISHED:
+        return Outcome("trained", f"Trained: {result.message}{val}. Now using {best.parent.name}/{best.name}.",
+                       result)
+    return Outcome("failed", f"Training ended ({result.status}): {result.message}", result)
+
+
+class TrainingController(QObject):
+    """Trains on the window's project; `models` (a ModelController) gets the model a run ends with."""
+
+    started = Signal(str)  # what it does first
+    progressed = Signal(object)  # the trainer's ProgressEvents
+    finished = Signal(object)  # an Outcome
+
+    def __init__(self, window, models):
+        super().__init__(window)
+        self.win, self.models = window, models
+        self.job: Job | None = None
+        self.last_run: Path | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def adjust_config(self, cfg):
+        """Hook for tests (tiny runs) and callers that set more than the panel shows."""
+        return cfg
+
+    def start(self, recipe: str, minutes: float, finetune: bool) -> bool:
+        """Save the open image, then train on every labelled image of the folder."""
+        win = self.win
+        if self.job is not None:
+            return False
+        if win.project is None:
+            win.error("Nothing to train on", "Open a folder of labelled images first.")
+            return False
+        if not win.save():
+            return False
+        from iunet_gui.training.recipes import recipe_config
+
+        folder = Path(win.project.folder)
+        out = new_run_folder(folder)
+        ckpt = self.models.checkpoint
+        init = str(ckpt) if finetune and ckpt is not None and ckpt.suffix == ".pt" else None
+        cfg = self.adjust_config(recipe_config(recipe, data=str(folder), out=str(out),
+                                               time_limit_min=float(minutes), init=init))
+
+        def work(progress, cancel):
+            from dataclasses import replace
+
+            from iunet_gui.training.trainer import train
+
+            run_cfg = cfg
+            if cfg.init:  # fine-tune at the input scale the model learned at (the panel has no scale setting)
+                from iunet_gui.models.checkpoint import load_checkpoint
+
+                scale = load_checkpoint(cfg.init).meta.get("input_scale")
+                run_cfg = replace(cfg, scale=float(scale or cfg.scale))
+            return train(run_cfg, progress=progress, cancel=cancel)
+
+        self.job = job = Job(work, self)
+        job.progressed.connect(self.progressed)
+        job.succeeded.connect(self._trained)
+        job.failed.connect(self._failed)
+        job.finished.connect(self._job_done)
+        self.last_run = out
+        self.started.emit("Loading the labelled images…" + (f" (starting from {ckpt.name})" if init else ""))
+        job.start()
+        return True
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _trained(self, result) -> None:
+        outcome = outcome_of(result)
+        if outcome.kind in ("trained", "stopped"):
+            self.models.set_checkpoint(Path(result.best_checkpoint))
+        self.finished.emit(outcome)
+        if outcome.kind in ("trained", "stopped") and self.win.document is not None and not self.models.closing:
+            self.models.predict_current()
+
+    def _failed(self, message: str) -> None:
+        if self.job is not None and self.job.cancel_token.cancelled:  # stopped while it set up or finished
+            self.finished.emit(Outcome("unchanged", f"Training stopped: the model in use is unchanged "
+                                                    f"({self.last_run} keeps what was saved)."))
+            return
+        self.finished.emit(Outcome("failed", f"Training did not run: {message}", message))
+
+    def _job_done(self) -> None:
+        self.job = None
