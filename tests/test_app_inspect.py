@@ -101,6 +101,15 @@ def test_an_unreadable_image_is_told_and_the_others_go_on(rule, folder):
     assert run.failures[0].startswith("broken.png: cannot read image")
 
 
+def test_an_image_with_a_broken_labels_file_is_predicted_not_scored(rule, folder):
+    (folder / "t1.json").write_text("{broken")
+    project = Project.open(folder)
+    run = inspect_images(rule, project.images, project=project)
+    assert run.predicted == 7 and not run.failures and run.summary["images"] == 5
+    assert len(run.unscored) == 1 and run.unscored[0].startswith("t1.png: ") and "broken JSON" in run.unscored[0]
+    assert any(r["image"] == "t1.png" for r in run.rows)
+
+
 def test_the_images_own_folder_is_refused_as_output(rule, folder):
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     with pytest.raises(IunetError, match="written over the images and labels"):

@@ -116,10 +116,15 @@ def _inspect_one(predictor, path: Path, calibration, ev: Evaluator, gaps: dict, 
     mm = calibration(path)
     try:
         res, image = predictor.predict_file(path, mm)
-        gt, kinds = _ground_truth(calibration.project_of(path), path) if score else (None, None)
-    except IunetError as exc:  # an unreadable image or sidecar: told, the others go on
+    except IunetError as exc:  # an unreadable image: told, the others go on
         run.failures.append(f"{path.name}: {exc}")
         return None
+    gt, kinds = None, None
+    if score:
+        try:
+            gt, kinds = _ground_truth(calibration.project_of(path), path)
+        except IunetError as exc:  # a broken labels file: the image is predicted and reported, not scored
+            run.unscored.append(f"{path.name}: {exc}: not scored")
     item = InspectedImage(path, res, mm)
     run.predicted += 1
     run.found += len(res.defects)
