@@ -280,6 +280,7 @@ def test_set_types_a_value_by_its_setting():
     assert (cfg.prior, cfg.crops_per_epoch, cfg.tune_threshold, cfg.rotate) == (0.02, 12, True, "off")
     assert cfg.model_overrides == {"base": 16} and cfg.max_val_images == 3 and cfg.threads is None
     assert isinstance(cfg.crops_per_epoch, int) and isinstance(cfg.prior, float)
+    assert _cli_config(["--data", "x", "--recipe", "tiles", "--set", "prior=none"]).prior is None  # given: it wins
     with pytest.raises(IunetError, match="crop=big: expected a whole number"):
         parse_setting("crop", "big")
     with pytest.raises(IunetError, match="expected true or false"):

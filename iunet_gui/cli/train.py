@@ -76,7 +76,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def parse_overrides(pairs) -> dict:
-    """["base=16", "separable=nested"] -> {"base": 16, "separable": "nested"} (values parsed as JSON when they can be)."""
+    """["base=16", "separable=nested"] -> {"base": 16, "separable": "nested"} (values read as JSON where they are)."""
     import json
 
     from iunet_gui.core.errors import IunetError
@@ -118,9 +118,13 @@ def given_settings(args) -> dict:
 
 def config_from_args(args):
     """The TrainConfig of parsed `train` arguments: the recipe's settings, the options given winning."""
+    from dataclasses import replace
+
     from iunet_gui.training.recipes import recipe_config
 
-    return recipe_config(args.recipe, **given_settings(args))
+    given = given_settings(args)
+    cfg = recipe_config(args.recipe, **given)  # recipe_config reads None as "not given" ...
+    return replace(cfg, **{k: v for k, v in given.items() if v is None})  # ... here it is given: none
 
 
 def _progress():

@@ -154,6 +154,7 @@ def parse_setting(key: str, text: str):
                 raise ValueError(text)
             return name, value
     except (KeyError, ValueError):
-        what = {bool: "true or false", int: "a whole number", float: "a number", dict: 'a JSON object, e.g. {"base": 16}'}
+        what = {bool: "true or false", int: "a whole number", float: "a number",
+                dict: 'a JSON object, e.g. {"base": 16}'}
         raise IunetError(f"{name}={text}: expected {what[base]}" + (" or none" if optional else "")) from None
     return name, text

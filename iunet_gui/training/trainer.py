@@ -366,7 +366,8 @@ class _Run:
                                     steps=len(val), eta_s=eta))
         self.saved_model.eval()
         try:
-            return validate(self.saved_model, val, self.cfg, self.device, self.cancel)
+            cancel = None if self.dist.enabled else self.cancel  # under DDP the processes agree on a stop at a step
+            return validate(self.saved_model, val, self.cfg, self.device, cancel)
         finally:
             self.bn.train_mode(self.model)
 
