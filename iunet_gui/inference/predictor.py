@@ -18,8 +18,14 @@ import numpy as np
 from iunet_gui.core.errors import CheckpointError, IunetError
 from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask, remove_small_regions
 from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
-from iunet_gui.inference.runners import (normalise_backend, onnx_runner, onnx_session, onnxruntime_available,
-                                         pick_device, torch_runner)
+from iunet_gui.inference.runners import (
+    normalise_backend,
+    onnx_runner,
+    onnx_session,
+    onnxruntime_available,
+    pick_device,
+    torch_runner,
+)
 
 
 @dataclass
@@ -56,7 +62,7 @@ class Predictor:
     # -- construction -----------------------------------------------------------------------------
     @classmethod
     def from_path(cls, path, backend: str = "auto", device: str = "auto", threads: int | None = None,
-                  threshold: float | None = None, crop_to_part: bool = True) -> "Predictor":
+                  threshold: float | None = None, crop_to_part: bool = True) -> Predictor:
         path = Path(path)
         if not path.exists():
             raise CheckpointError(f"{path}: model file not found")
