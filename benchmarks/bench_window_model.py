@@ -82,18 +82,18 @@ def main() -> int:
         win.show()
         win.open_folder(folder)
         app.processEvents()
-        md, ticker = win.model_dock, Ticker()
+        md, m, ticker = win.model_dock, win.model_dock.models, Ticker()
 
         def predict_here() -> float:
             t = time.perf_counter()
             md.predict_current()
-            wait(app, lambda: md.predict_job is None and md.shown is not None)
+            wait(app, lambda: m.predict_job is None and m.shown is not None)
             return (time.perf_counter() - t) * 1e3
 
         ticker.start()
         first = predict_here()
         first_gap = ticker.stop()
-        backend = md._predictor.backend
+        backend = m.predictor.backend
         nexts, gaps = [], []
         n = min(args.images, len(win.project.images))
         for row in range(1, n):
@@ -106,15 +106,15 @@ def main() -> int:
         app.processEvents()
         plain = paint_ms(win)
         t = time.perf_counter()
-        md.threshold.setValue(0.3)
+        md.predict_panel.threshold.setValue(0.3)
         app.processEvents()
         rethreshold = (time.perf_counter() - t) * 1e3
-        md.threshold.setValue(0.0)
+        md.predict_panel.threshold.setValue(0.0)
         t = time.perf_counter()
         win.go_to(0)
         app.processEvents()
         back = (time.perf_counter() - t) * 1e3
-        cached = md.shown is not None
+        cached = m.shown is not None
         t = time.perf_counter()
         added = md.accept()
         app.processEvents()
@@ -126,12 +126,12 @@ def main() -> int:
         if args.train_seconds > 0:
             from dataclasses import replace
 
-            md.adjust_config = lambda cfg: replace(cfg, time_limit_min=args.train_seconds / 60)
+            md.trainer.adjust_config = lambda cfg: replace(cfg, time_limit_min=args.train_seconds / 60)
             ticker.start()
             t = time.perf_counter()
             md.start_training()
             events = []
-            md.train_job.progressed.connect(lambda ev: events.append(ev) if ev.stage == "train" else None)
+            md.trainer.job.progressed.connect(lambda ev: events.append(ev) if ev.stage == "train" else None)
             wait(app, lambda: not md.training, timeout=args.train_seconds * 10 + 120)
             wall = time.perf_counter() - t
             worst, p99 = ticker.stop()

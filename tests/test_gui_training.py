@@ -173,9 +173,11 @@ def test_the_panel_says_what_a_run_waits_for_once_its_time_is_up(qtbot, tmp_path
     md.trainer.job.blockSignals(True)  # the run's own events are held back: the test's events are what shows
     tp._last_ui = 0.0
     md.trainer.progressed.emit(ProgressEvent("train", step=3, steps=8, epoch=2, epochs=500, loss=0.4, eta_s=0.0))
-    assert "0 s left" not in tp.train_status.text() and "time is up" in tp.train_status.text()
-    md.trainer.progressed.emit(ProgressEvent("final_validation", message="final validation"))
-    assert tp.train_status.text() == "Final validation…"
+    assert tp.train_status.text().startswith("Epoch 2 · loss 0.400") and "left" not in tp.train_status.text()
+    md.trainer.progressed.emit(ProgressEvent("validate", epoch=2, message="final validation", eta_s=40.0))
+    assert tp.train_status.text() == "Epoch 2: final validation (about 40 s)…"
+    md.trainer.progressed.emit(ProgressEvent("batch_norm", message="refreshing batch-norm statistics"))
+    assert tp.train_status.text() == "Refreshing batch-norm statistics…"
     qtbot.mouseClick(tp.stop_button, Qt.LeftButton)
     md.trainer.job.blockSignals(False)
     qtbot.waitUntil(lambda: not md.training, timeout=60000)

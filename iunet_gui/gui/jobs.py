@@ -7,15 +7,18 @@ import traceback
 from PySide6.QtCore import QThread, Signal
 
 from iunet_gui.core.errors import IunetError
-from iunet_gui.core.progress import CancelToken, Cancelled
+from iunet_gui.core.progress import Cancelled, CancelToken
 
 
 class Job(QThread):
     """Runs `fn(progress, cancel)` in a thread. `progressed` carries the ProgressEvents it reports,
-    `succeeded` its result, `failed` a message for the user (the traceback goes to `details`)."""
+    `succeeded` its result, `stopped` what it had done when its cancel token stopped it (the
+    Cancelled's `partial`; stopping is not an error), `failed` a message for the user (the traceback
+    goes to `details`)."""
 
     progressed = Signal(object)
     succeeded = Signal(object)
+    stopped = Signal(object)
     failed = Signal(str)
 
     def __init__(self, fn, parent=None):
@@ -30,13 +33,13 @@ class Job(QThread):
     def run(self) -> None:
         try:
             result = self.fn(self.progressed.emit, self.cancel_token)
-        except Cancelled:
-            self.failed.emit("cancelled")
+        except Cancelled as stop:
+            self.stopped.emit(stop.partial)
         except IunetError as exc:  # bad input, told in the app's own words
             self.failed.emit(str(exc))
         except MemoryError:
             self.failed.emit("out of memory")
-        except Exception as exc:  # noqa: BLE001 - a worker must never take the window down
+        except Exception as exc:  # a worker must never take the window down
             self.details = traceback.format_exc()
             self.failed.emit(f"{type(exc).__name__}: {exc}")
         else:

@@ -10,9 +10,8 @@ from PySide6.QtCore import QObject, Signal
 
 from iunet_gui.core.project import new_run_folder
 from iunet_gui.gui.jobs import Job
+from iunet_gui.training.result import DONE, STOPPED, TIME_LIMIT
 
-STOPPED = ("cancelled", "stopped")  # the trainer's statuses for a run the user stopped
-FINISHED = ("done", "time_limit", "time limit")
 DEFAULT_MINUTES = 15
 
 
@@ -60,13 +59,13 @@ def best_epoch(result) -> int:
 def outcome_of(result) -> Outcome:
     best = Path(result.best_checkpoint) if result.best_checkpoint is not None else None
     val = "" if result.best_val_miou is None else f", validation MIoU {result.best_val_miou:.3f}"
-    if result.status in STOPPED and (best is None or result.epochs_done < 1):
+    if result.status == STOPPED and (best is None or result.epochs_done < 1):
         return Outcome("unchanged", f"Training stopped before the first epoch ended: the model in use is unchanged "
                                     f"({result.run_dir} keeps what was saved).", result)
-    if best is not None and result.status in STOPPED:
+    if best is not None and result.status == STOPPED:
         return Outcome("stopped", f"Training stopped; kept {best.name} (epoch {best_epoch(result)}{val}). "
                                   f"Now using {best.parent.name}/{best.name}.", result)
-    if best is not None and result.status in FINISHED:
+    if best is not None and result.status in (DONE, TIME_LIMIT):
         return Outcome("trained", f"Trained: {result.message}{val}. Now using {best.parent.name}/{best.name}.",
                        result)
     return Outcome("failed", f"Training ended ({result.status}): {result.message}", result)
@@ -128,6 +127,7 @@ class TrainingController(QObject):
         self.job = job = Job(work, self)
         job.progressed.connect(self.progressed)
         job.succeeded.connect(self._trained)
+        job.stopped.connect(self._stopped)
         job.failed.connect(self._failed)
         job.finished.connect(self._job_done)
         self.last_run = out
@@ -147,11 +147,11 @@ class TrainingController(QObject):
         if outcome.kind in ("trained", "stopped") and self.win.document is not None and not self.models.closing:
             self.models.predict_current()
 
+    def _stopped(self, _partial) -> None:
+        self.finished.emit(Outcome("unchanged", f"Training stopped: the model in use is unchanged ({self.last_run} "
+                                                f"keeps what was saved)."))
+
     def _failed(self, message: str) -> None:
-        if self.job is not None and self.job.cancel_token.cancelled:  # stopped while it set up or finished
-            self.finished.emit(Outcome("unchanged", f"Training stopped: the model in use is unchanged "
-                                                    f"({self.last_run} keeps what was saved)."))
-            return
         self.finished.emit(Outcome("failed", f"Training did not run: {message}", message))
 
     def _job_done(self) -> None:

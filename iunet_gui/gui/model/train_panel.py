@@ -22,9 +22,10 @@ from iunet_gui.core.project import RUNS_FOLDER
 from iunet_gui.gui.model.loss_plot import LossPlot
 from iunet_gui.gui.model.train_controller import Outcome, TrainingController, recipe_choices
 from iunet_gui.gui.model.wheel_guard import wheel_when_focused
+from iunet_gui.training.result import FINISHED, NAN, OOM
 
 UI_EVERY_S = 0.25  # the status line is redrawn at most this often during an epoch
-QUIET_STAGES = ("train", "epoch", "validate", "notice", "load", "done", "cancelled", "stopped", "time_limit", "error")
+QUIET_STAGES = ("train", "epoch", "validate", "notice", "load", *FINISHED, NAN, OOM)  # the last: how it ended
 FINETUNE_TIP = ("Fine-tune the current model on your labels (few labelled images: better than starting from "
                 "scratch); unticked, a fresh IU-Net is trained")
 
@@ -171,11 +172,7 @@ class TrainPanel(QGroupBox):
         if ev.eta_s is not None and ev.steps:  # share of the run done: by the time limit or the epochs
             elapsed = time.monotonic() - self._t0
             self.progress.setValue(int(1000 * min(max(elapsed / max(elapsed + ev.eta_s, 1e-9), 0.0), 1.0)))
-        if ev.eta_s is not None and ev.eta_s < 1:
-            self.train_status.setText(f"Epoch {ev.epoch}: time is up; finishing the epoch (a last validation, "
-                                      f"then the best model is saved)…")
-            return
-        left = _left(ev.eta_s) if ev.eta_s is not None else ""
+        left = _left(ev.eta_s) if ev.eta_s is not None and ev.eta_s >= 1 else ""
         plot = self.plot
         val = f" · validation MIoU {plot.val_y[-1]:.3f}" if plot.val_y else ""
         self.train_status.setText(f"Epoch {ev.epoch} · loss {ev.loss:.3f} · {ev.images_per_s or 0:.1f} images/s"
