@@ -12,7 +12,7 @@ from tests.test_training import make_toy
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def toy_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("backends")
     model, cfg = build_preset("iunet", "default", base=4, depth=3)
     ckpt = root / "m.pt"
@@ -29,8 +29,8 @@ def _evaluate(ckpt, data, backend, capsys) -> dict:
     return out
 
 
-def test_evaluate_with_each_offered_backend(setup, capsys):
-    ckpt, data = setup
+def test_evaluate_with_each_offered_backend(toy_model, capsys):
+    ckpt, data = toy_model
     assert set(BACKEND_CHOICES) == {"auto", "torch", "onnx", "onnxruntime"}
     runs = {b: _evaluate(ckpt, data, b, capsys) for b in BACKEND_CHOICES}
     assert all(r["summary"]["images"] == 3 for r in runs.values())
@@ -39,8 +39,8 @@ def test_evaluate_with_each_offered_backend(setup, capsys):
     assert probs["torch"] == pytest.approx(probs["onnx"], abs=1e-3)
 
 
-def test_compare_and_predict_take_the_onnxruntime_spelling(setup, tmp_path, capsys):
-    ckpt, data = setup
+def test_compare_and_predict_take_the_onnxruntime_spelling(toy_model, tmp_path, capsys):
+    ckpt, data = toy_model
     assert main(["evaluate", "--compare", str(ckpt), "--data", str(data), "--backend", "onnxruntime", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
     assert row["images"] == 3 and row["defects_labelled"] == 2  # toy squares; the third image is defect-free
@@ -54,8 +54,8 @@ def test_compare_and_predict_take_the_onnxruntime_spelling(setup, tmp_path, caps
     assert json.loads((out / "t0.json").read_text())["backend"] == "onnxruntime"
 
 
-def test_an_unknown_backend_is_refused_by_the_command_line(setup, capsys):
-    ckpt, data = setup
+def test_an_unknown_backend_is_refused_by_the_command_line(toy_model, capsys):
+    ckpt, data = toy_model
     with pytest.raises(SystemExit) as stop:
         main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--backend", "tensorrt"])
     assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err

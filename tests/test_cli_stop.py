@@ -15,7 +15,7 @@ from tests.test_training import make_toy
 
 
 @pytest.fixture
-def setup(tmp_path, monkeypatch):
+def ctrl_c_at_second_image(tmp_path, monkeypatch):
     """A toy folder of 6 images, a checkpoint, and Ctrl+C pressed while the second image is predicted."""
     data = make_toy(tmp_path / "data", n=6, size=48)
     model, cfg = build_preset("iunet", "default", base=4, depth=3)
@@ -33,8 +33,8 @@ def setup(tmp_path, monkeypatch):
     return data, ckpt, calls
 
 
-def test_predict_stops_after_the_image_it_was_on_and_keeps_its_files(setup, tmp_path, capsys):
-    data, ckpt, calls = setup
+def test_predict_stops_after_the_image_it_was_on_and_keeps_its_files(ctrl_c_at_second_image, tmp_path, capsys):
+    data, ckpt, calls = ctrl_c_at_second_image
     out = tmp_path / "out"
     assert main(["predict", str(data), "--checkpoint", str(ckpt), "--out", str(out), "--backend", "torch"]) == EXIT_STOPPED
     assert len(calls) == 2  # no image started after Ctrl+C
@@ -43,8 +43,8 @@ def test_predict_stops_after_the_image_it_was_on_and_keeps_its_files(setup, tmp_
     assert "stopped: 2 of 7 image(s) predicted" in captured.out and "Ctrl+C again" in captured.err
 
 
-def test_evaluate_stops_without_figures(setup, capsys):
-    data, ckpt, calls = setup
+def test_evaluate_stops_without_figures(ctrl_c_at_second_image, capsys):
+    data, ckpt, calls = ctrl_c_at_second_image
     assert main(["evaluate", "--checkpoint", str(ckpt), "--data", str(data), "--backend", "torch"]) == EXIT_STOPPED
     assert len(calls) == 2 and "stopped after 2 image(s)" in capsys.readouterr().out
 
