@@ -126,7 +126,7 @@ def test_a_time_limit_passing_during_validation_does_not_validate_the_same_weigh
         if ev.stage == "validate" and ev.epoch == 1:
             time.sleep(3.5)
 
-    res = train(tiny(tmp_path, epochs=50, time_limit_min=0.05), progress=slow_first_validation)
+    res = train(tiny(tmp_path, epochs=50, time_limit_min=0.05, bn_batches=5), progress=slow_first_validation)
     assert res.status == "time_limit" and res.epochs_done == 1
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     assert [r["epoch"] for r in rows] == ["1"] and not rows[0]["partial"]

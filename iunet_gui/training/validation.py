@@ -72,4 +72,4 @@ def estimate_final_seconds(cfg, n_val: int, image_seconds: float, step_seconds: 
     a training step each (a forward pass, no backward, the same crops and augmentation)."""
     if measured is not None:
         return measured
-    return n_val * image_seconds + 0.6 * cfg.bn_batches * step_seconds + 1.0
+    return n_val * image_seconds + 0.6 * cfg.bn_batches * step_seconds + 0.5
