@@ -206,3 +206,20 @@ def test_closing_during_training_asks_and_stops_cleanly(qtbot, tmp_path, toy):
     win.ask_stop_training = lambda: "stop"
     assert win.close()
     assert job.isFinished()
+
+
+def test_a_job_stopped_by_its_token_reports_what_it_had_done_not_an_error(qtbot):
+    from iunet_gui.core.progress import Cancelled
+    from iunet_gui.gui.jobs import Job
+
+    def work(progress, cancel):
+        raise Cancelled("stopped", partial="two of three images")
+
+    job = Job(work)
+    stopped, failed = [], []
+    job.stopped.connect(stopped.append)
+    job.failed.connect(failed.append)
+    with qtbot.waitSignal(job.finished, timeout=10000):
+        job.start()
+    qtbot.waitUntil(lambda: bool(stopped), timeout=5000)
+    assert stopped == ["two of three images"] and not failed

@@ -186,8 +186,9 @@ def collect_images(inputs) -> list[Path]:
     return found
 
 
-def save_report(path, inspection: Inspection) -> None:
-    """The run's report rows as CSV (core.report), written atomically."""
+def save_report(path, inspection: Inspection, provenance: dict | None = None) -> None:
+    """The run's report rows as CSV (core.report), written atomically; `provenance` (core.report.PROVENANCE:
+    the model, threshold, folder and time that produced the run) leads every row when given."""
     from iunet_gui.core.report import write_report_csv
 
-    write_report_csv(path, inspection.rows)
+    write_report_csv(path, inspection.rows, provenance)

@@ -342,10 +342,10 @@ class ModelController(QObject):
     def export_report(self, path: str) -> int:
         """The folder results as CSV rows (what produced them in the leading columns); returns the rows
         written. Raises OSError when the file cannot be written."""
-        from iunet_gui.core.report import write_report_csv
+        from iunet_gui.app.inspect import save_report
 
         r = self.folder_result
-        write_report_csv(path, r.run.rows, r.provenance())
+        save_report(path, r.run, r.provenance())
         return len(r.run.rows)
 
     # -- closing -----------------------------------------------------------------------------------
