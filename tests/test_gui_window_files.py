@@ -6,8 +6,8 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QPushButton
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QTableWidget
 
 from tests.gui_util import open_window as _open_window
 
@@ -102,10 +102,10 @@ def test_empty_folder_shows_a_hint_and_no_stale_status(qtbot, folder, tmp_path):
     win.statusBar().showMessage("loading …")
     win.open_folder(empty)
     assert win.document is None and win.statusBar().currentMessage() == ""
-    assert win.hint.isVisible() and f"No images in {empty}" in win.hint.text() and "Open Folder" in win.hint.text()
-    assert win.hint.geometry() == win.canvas.viewport().geometry()
+    assert win.hint.label.isVisible() and f"No images in {empty}" in win.hint.label.text() and "Open Folder" in win.hint.label.text()
+    assert win.hint.label.geometry() == win.canvas.viewport().geometry()
     win.open_folder(folder)
-    assert not win.hint.isVisible() and win.document is not None
+    assert not win.hint.label.isVisible() and win.document is not None
 
 
 def test_reopening_a_folder_opens_the_image_last_open_in_it(qtbot, folder, tmp_path):
@@ -173,3 +173,18 @@ def test_lists_show_their_rows_at_1440x900(qtbot, folder, tmp_path):
     for i in range(classes.count()):
         assert classes.viewport().rect().contains(classes.visualItemRect(classes.item(i))), classes.item(i).text()
     assert win.images_dock.list.viewport().height() >= 5 * win.images_dock.list.sizeHintForRow(0)
+
+
+def test_f1_lists_the_keys_and_closing_it_gives_the_keys_back(qtbot, folder, tmp_path):
+    win = open_window(qtbot, tmp_path, folder)
+    press(qtbot, Qt.Key_F1)
+    dlg = win.shortcuts_dialog
+    assert dlg.isVisible()
+    table = dlg.findChild(QTableWidget)
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows["Save"] == "Ctrl+S" and rows["Next Image"] == "D" and "Pan" in rows
+    close = next(b for b in dlg.findChildren(QPushButton) if b.text().replace("&", "") == "Close")
+    qtbot.mouseClick(close, Qt.LeftButton)
+    assert not dlg.isVisible()
+    press(qtbot, Qt.Key_D)
+    assert win.document.image_path.name == "b.png"

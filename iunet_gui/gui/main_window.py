@@ -2,13 +2,11 @@
 No business logic here: loading, saving and measuring are core functions."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QWindow
-from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QDialog, QDialogButtonBox)
+from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.clipboard import CLIPBOARD_MIME, shapes_from_json, shapes_to_json
@@ -18,13 +16,15 @@ from iunet_gui.core.project import Project
 from iunet_gui.gui import commands as cmd
 from iunet_gui.gui.canvas import Canvas
 from iunet_gui.gui.docks import ClassDock, ImageListDock, ShapeDock
-from iunet_gui.gui.model_dock import ModelDock
 from iunet_gui.gui.document import STATUS_BROKEN, ImageDocument, annotation_status, image_status
+from iunet_gui.gui.focus import CanvasHint, KeysToCanvas
+from iunet_gui.gui.folders import FolderMemory
+from iunet_gui.gui.menus import build_actions, build_menus, shortcuts_dialog
+from iunet_gui.gui.model_dock import ModelDock
 from iunet_gui.gui.theme import icon
 
 AUTOSAVE_MS = 1500
 LAYOUT_VERSION = 2  # of the docks' arrangement: a window state saved with another one is not restored
-MAX_RECENT = 8
 
 
 class MainWindow(QMainWindow):
@@ -33,6 +33,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("iunet-gui")
         self.setWindowIcon(icon("app"))
         self.qsettings = settings or QSettings("iunet-gui", "iunet-gui")
+        self.folders = FolderMemory(self.qsettings)
         self.project: Project | None = None
         self.document: ImageDocument | None = None
         self.row = -1
@@ -42,13 +43,8 @@ class MainWindow(QMainWindow):
 
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas)
-        self.hint = QLabel(self.canvas)  # over the viewport, not in it: scrolling the view never moves it
-        self.hint.setObjectName("hint")
-        self.hint.setAlignment(Qt.AlignCenter)
-        self.hint.setWordWrap(True)
-        self.hint.setAttribute(Qt.WA_TransparentForMouseEvents)
-        self.canvas.viewport().installEventFilter(self)
-        self._show_hint("Open a folder of images: File > Open Folder… (Ctrl+O)")
+        self.hint = CanvasHint(self.canvas)
+        self.hint.show("Open a folder of images: File > Open Folder… (Ctrl+O)")
         self.images_dock = ImageListDock(self)
         self.class_dock = ClassDock(self)
         self.shape_dock = ShapeDock(self)
@@ -63,7 +59,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self._connect()
-        QGuiApplication.instance().focusWindowChanged.connect(self._focus_window_changed)
+        self.keys_to_canvas = KeysToCanvas(self, self.canvas)
         if folder is not None:
             self.open_folder(folder)
 
@@ -87,31 +83,8 @@ class MainWindow(QMainWindow):
         for w in (self.mode_label, self.pos_label, self.zoom_label, self.size_label, self.saved_label):
             sb.addPermanentWidget(w)
 
-    def _act(self, text, slot, shortcut=None, icon_name=None, checkable=False, tip=None) -> QAction:
-        a = QAction(icon(icon_name) if icon_name else QAction(text).icon(), text, self)
-        if shortcut:
-            a.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, list) else [shortcut])])
-            a.setShortcutContext(Qt.WindowShortcut)
-        a.setCheckable(checkable)
-        if tip or shortcut:
-            sc = shortcut[0] if isinstance(shortcut, list) else shortcut
-            a.setToolTip(f"{tip or text}" + (f"  ({sc})" if sc else ""))
-        a.triggered.connect(slot)
-        self.addAction(a)
-        return a
-
     def _build_actions(self) -> None:
         c = self.canvas
-        self.act_open = self._act("&Open Folder…", self.choose_folder, "Ctrl+O", "open")
-        self.act_save = self._act("&Save", self.save, "Ctrl+S", "save")
-        self.act_next = self._act("&Next Image", self.next_image, "D", "next")
-        self.act_prev = self._act("&Previous Image", self.prev_image, "A", "prev")
-        self.act_poly = self._act("Create &Polygon", lambda: self.set_mode("polygon"), "Ctrl+N", "polygon", True)
-        self.act_rect = self._act("Create &Rectangle", lambda: self.set_mode("rectangle"), "Ctrl+R", "rectangle", True)
-        self.act_circle = self._act("Create &Circle", lambda: self.set_mode("circle"), "Ctrl+Shift+C", "circle", True)
-        self.act_edit = self._act("&Edit Shapes", lambda: self.set_mode("edit"), "Ctrl+J", "edit", True)
-        self.act_delete = self._act("&Delete", self.delete_selected, ["Del", "Backspace"], "delete",
-                                    tip="Delete the selected vertex or shapes")
         self.act_undo = c.undo_stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.act_undo.setIcon(icon("undo"))
@@ -120,82 +93,8 @@ class MainWindow(QMainWindow):
         self.act_redo.setIcon(icon("redo"))
         self.addAction(self.act_undo)
         self.addAction(self.act_redo)
-        self.act_copy = self._act("&Copy Shapes", self.copy_shapes, "Ctrl+C", "copy")
-        self.act_paste = self._act("&Paste Shapes", self.paste_shapes, "Ctrl+V", "paste")
-        self.act_fit = self._act("&Fit to Window", c.fit, "F", "fit")
-        self.act_100 = self._act("&Actual Size (100 %)", lambda: c.set_zoom(1.0), "Ctrl+0", "zoom-100")
-        self.act_zin = self._act("Zoom &In", lambda: c.set_zoom(c.zoom * 1.25), ["Ctrl++", "Ctrl+="], "zoom-in")
-        self.act_zout = self._act("Zoom &Out", lambda: c.set_zoom(c.zoom / 1.25), "Ctrl+-", "zoom-out")
-        self.act_reviewed = self._act("Mark &Reviewed", self.toggle_reviewed, "Ctrl+Shift+R", "reviewed", True)
-        self.act_defect_free = self._act("Mark Defect-&Free", self.toggle_defect_free, "Ctrl+Shift+F",
-                                         "defect-free", True)
-        md = self.model_dock
-        self.act_predict = self._act("&Predict Image", md.predict_current, "Ctrl+P", "model",
-                                     tip="Predict the defects of this image with the current model")
-        self.act_accept = self._act("&Accept Prediction", md.accept, "Ctrl+Shift+A", "accept",
-                                    tip="Turn the prediction into editable shapes of the current class")
-        self.act_show_prediction = self._act(
-            "&Show Prediction", lambda: md.show_box.setChecked(self.act_show_prediction.isChecked()), "Ctrl+H",
-            checkable=True)
-        self.act_show_prediction.setChecked(True)
-        md.show_box.toggled.connect(self.act_show_prediction.setChecked)
-        self.act_predict_all = self._act("Predict A&ll Images", lambda: md.predict_all(),
-                                         tip="Predict every image of the folder and score the labelled ones")
-        self.act_save_predictions = self._act("Sa&ve All Predictions…", md.save_all,
-                                              tip="Predict every image and write its mask, probability map, "
-                                                  "defects and labelme polygons into a folder")
-        self.act_export_report = self._act("&Export Report…", md.export_report,
-                                           tip="After Predict All: one CSV row per defect")
-        self.act_choose_model = self._act("&Choose Model…", md.choose_checkpoint)
-        self.act_train = self._act("&Train on Labelled Images", md.start_training, "Ctrl+T", "train",
-                                   tip="Train a model on every labelled image of this folder")
-        self.act_stop_training = self._act("Stop T&raining", md.stop_training)
-        self.act_shortcuts = self._act("&Keyboard Shortcuts", self.show_shortcuts, "F1", "keyboard")
-        self.act_start_over = self._act("Start &Labels Over", self.start_labels_over,
-                                        tip="Keep this image's broken labels file aside (.broken) and label anew")
-        self.act_start_over.setEnabled(False)
-        self.act_quit = self._act("&Quit", self.close, "Ctrl+Q")
-        self.mode_actions = {"polygon": self.act_poly, "rectangle": self.act_rect, "circle": self.act_circle,
-                             "edit": self.act_edit}
-        self.act_edit.setChecked(True)
-        for i in range(9):  # 1-9: pick a class (and relabel the selection)
-            self._act(f"Class {i + 1}", lambda _=False, k=i: self.pick_class(k), str(i + 1))
-
-        mb = self.menuBar()
-        m = mb.addMenu("&File")
-        m.addAction(self.act_open)
-        self.recent_menu = m.addMenu("Open &Recent")
-        m.addAction(self.act_save)
-        m.addSeparator()
-        m.addAction(self.act_quit)
-        m = mb.addMenu("&Edit")
-        for a in (self.act_undo, self.act_redo, None, self.act_poly, self.act_rect, self.act_circle, self.act_edit,
-                  None, self.act_copy, self.act_paste, self.act_delete, None, self.act_defect_free, self.act_reviewed,
-                  None, self.act_start_over):
-            m.addSeparator() if a is None else m.addAction(a)
-        m = mb.addMenu("&View")
-        for a in (self.act_fit, self.act_100, self.act_zin, self.act_zout, None, self.act_prev, self.act_next):
-            m.addSeparator() if a is None else m.addAction(a)
-        m.addSeparator()
-        for d in (self.images_dock, self.class_dock, self.shape_dock, self.model_dock):
-            m.addAction(d.toggleViewAction())
-        m = mb.addMenu("&Model")
-        for a in (self.act_predict, self.act_accept, self.act_show_prediction, None, self.act_predict_all,
-                  self.act_save_predictions, self.act_export_report, None, self.act_choose_model, None,
-                  self.act_train, self.act_stop_training):
-            m.addSeparator() if a is None else m.addAction(a)
-        m = mb.addMenu("&Help")
-        m.addAction(self.act_shortcuts)
-        m.addAction(QAction("&About iunet-gui", self, triggered=self.about))
-
-        tb = self.addToolBar("Main")
-        tb.setObjectName("main-toolbar")
-        tb.setMovable(False)
-        for a in (self.act_open, self.act_save, None, self.act_prev, self.act_next, None, self.act_edit, self.act_poly,
-                  self.act_rect, self.act_circle, self.act_delete, None, self.act_undo, self.act_redo, None,
-                  self.act_fit, self.act_100, self.act_zin, self.act_zout, None, self.act_defect_free,
-                  self.act_reviewed, None, self.act_predict, self.act_accept, self.act_train):
-            tb.addSeparator() if a is None else tb.addAction(a)
+        build_actions(self)
+        build_menus(self)
         self._refresh_recent()
 
     def _connect(self) -> None:
@@ -246,11 +145,11 @@ class MainWindow(QMainWindow):
         self._set_saved_label(None)
         self.statusBar().clearMessage()
         if not project.images:
-            self._show_hint(f"No images in {folder}\n\nFile > Open Folder… (Ctrl+O)")
+            self.hint.show(f"No images in {folder}\n\nFile > Open Folder… (Ctrl+O)")
             return True
-        self._show_hint(None)
+        self.hint.show(None)
         names = [self._image_key(p) for p in project.images]
-        image = image or self.qsettings.value(self._last_image_setting(), None)
+        image = image or self.folders.last_image(self.project.folder)
         if image not in names:  # a bare file name finds an image in a class folder too
             image = next((n for n, p in zip(names, project.images) if p.name == image), None)
         self.go_to(names.index(image) if image in names else 0)
@@ -258,18 +157,6 @@ class MainWindow(QMainWindow):
 
     def _image_key(self, path: Path) -> str:
         return path.relative_to(self.project.folder).as_posix()
-
-    def _last_image_setting(self) -> str:
-        """The settings key of the image last open in the project's folder."""
-        folder = str(Path(self.project.folder).resolve())
-        return "last_image/" + hashlib.sha1(folder.encode("utf-8")).hexdigest()
-
-    def _show_hint(self, text: str | None) -> None:
-        """A line in the middle of the empty canvas (None: no hint)."""
-        self.hint.setText(text or "")
-        self.hint.setVisible(bool(text))
-        self.hint.setGeometry(self.canvas.viewport().geometry())
-        self.hint.raise_()
 
     def go_to(self, row: int) -> bool:
         if self.project is None or not 0 <= row < len(self.project.images) or row == self.row:
@@ -305,7 +192,7 @@ class MainWindow(QMainWindow):
         self._set_saved_label(False)
         self._sync_flags()
         self.model_dock.image_opened()
-        self.qsettings.setValue(self._last_image_setting(), self._image_key(path))
+        self.folders.set_last_image(self.project.folder, self._image_key(path))
         if doc.warnings:
             self.statusBar().showMessage("; ".join(doc.warnings)[:300], 10000)
         if labels_error is not None:
@@ -573,36 +460,8 @@ class MainWindow(QMainWindow):
         self.pos_label.setText(text)
 
     def show_shortcuts(self) -> None:
-        rows = [(a.text().replace("&", ""), ", ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts()))
-                for a in (self.act_open, self.act_save, self.act_next, self.act_prev, self.act_poly, self.act_rect,
-                          self.act_circle, self.act_edit, self.act_delete, self.act_undo, self.act_redo,
-                          self.act_copy, self.act_paste, self.act_fit, self.act_100, self.act_zin, self.act_zout,
-                          self.act_defect_free, self.act_reviewed, self.act_predict, self.act_accept,
-                          self.act_show_prediction, self.act_train, self.act_shortcuts, self.act_quit)]
-        rows += [("Pick class 1-9 (relabels the selection)", "1 … 9"),
-                 ("Close polygon", "click first vertex, double-click or Enter"),
-                 ("Cancel drawing / deselect", "Esc"), ("Remove last vertex while drawing", "Backspace"),
-                 ("Constrain to 45° / square", "hold Shift"), ("Pan", "middle drag or Space + drag"),
-                 ("Zoom around the cursor", "mouse wheel"), ("Move selection by 1 / 10 px", "arrows / Shift+arrows"),
-                 ("Insert a vertex", "drag an edge's midpoint handle"),
-                 ("Delete a vertex", "click the vertex, then Del")]
-        dlg = QDialog(self)
-        dlg.setWindowTitle("Keyboard shortcuts")
-        table = QTableWidget(len(rows), 2, dlg)
-        table.setHorizontalHeaderLabels(["Action", "Keys"])
-        table.verticalHeader().hide()
-        for r, (a, k) in enumerate(rows):
-            table.setItem(r, 0, QTableWidgetItem(a))
-            table.setItem(r, 1, QTableWidgetItem(k))
-        table.resizeColumnsToContents()
-        lay = QVBoxLayout(dlg)
-        lay.addWidget(table)
-        bb = QDialogButtonBox(QDialogButtonBox.Close)
-        bb.rejected.connect(dlg.reject)
-        lay.addWidget(bb)
-        dlg.resize(620, 560)
-        self.shortcuts_dialog = dlg
-        dlg.show()
+        self.shortcuts_dialog = shortcuts_dialog(self)
+        self.shortcuts_dialog.show()
 
     def about(self) -> None:
         from iunet_gui import __version__
@@ -617,49 +476,14 @@ class MainWindow(QMainWindow):
             return
         QMessageBox.warning(self, title, text)
 
-    # -- focus and the canvas hint -------------------------------------------------------------------
-    def eventFilter(self, obj, ev) -> bool:
-        if ev.type() == QEvent.Resize and obj is self.canvas.viewport():
-            self.hint.setGeometry(obj.geometry())
-        return super().eventFilter(obj, ev)
-
-    def _focus_window_changed(self, window: QWindow | None) -> None:
-        """A dialog of this window got the focus: when it closes, the keys go to the canvas again."""
-        dialog = next((w for w in QApplication.topLevelWidgets() if w.windowHandle() is window), None)
-        if window is None or not isinstance(dialog, QDialog) or dialog.property("refocuses_canvas"):
-            return
-        parent = dialog.parentWidget()
-        while parent is not None and parent is not self:
-            parent = parent.parentWidget()
-        if parent is not self:
-            return
-        dialog.setProperty("refocuses_canvas", True)
-        if dialog.isVisible():
-            dialog.finished.connect(lambda _result: self._focus_canvas())
-        else:  # it closed before its activation came through
-            self._focus_canvas()
-
-    def showEvent(self, ev) -> None:
-        super().showEvent(ev)
-        QTimer.singleShot(0, self._focus_canvas)  # keys go to the canvas from the start
-
-    def _focus_canvas(self) -> None:
-        if QApplication.activeModalWidget() is None and self.isVisible():
-            self.activateWindow()
-            self.canvas.setFocus(Qt.OtherFocusReason)
-
     # -- recent folders ------------------------------------------------------------------------
     def _remember_recent(self, folder: Path) -> None:
-        folder = str(Path(folder).resolve())
-        recent = [f for f in (self.qsettings.value("recent", []) or []) if f != folder]
-        self.qsettings.setValue("recent", [folder] + recent[: MAX_RECENT - 1])
+        self.folders.remember(folder)
         self._refresh_recent()
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
-        recent = self.qsettings.value("recent", []) or []
-        if isinstance(recent, str):
-            recent = [recent]
+        recent = self.folders.recent()
         for f in recent:
             self.recent_menu.addAction(f, lambda f=f: self.open_folder(Path(f)))
         self.recent_menu.setEnabled(bool(recent))
