@@ -21,5 +21,8 @@ def test_predict_writes_a_report_row_per_defect_with_labelled_images_matched(tmp
     rows = list(csv.DictReader(report.open()))
     # an untrained network at 0.99 predicts nothing: each labelled square is reported missed, with its length
     assert [(r["image"], r["status"]) for r in rows] == [("t0.png", "missed"), ("t1.png", "missed")]
+    # each row says what produced it: the model, its threshold, the inputs and when
+    assert {(r["model"], r["threshold"], r["folder"]) for r in rows} == {(str(ckpt), "0.99", str(data))}
+    assert list(rows[0])[:4] == ["model", "threshold", "folder", "created"] and rows[0]["created"][:2] == "20"
     assert all(float(r["gt_length"]) > 10 and r["unit"] == "px" for r in rows)
     assert f"report: 2 row(s) in {report}" in capsys.readouterr().out

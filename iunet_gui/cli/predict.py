@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    import time
+
     from iunet_gui.app.inspect import collect_images, inspect_images, save_report
     from iunet_gui.app.output import check_output_folder
     from iunet_gui.app.settings import open_predictor
@@ -56,6 +58,7 @@ def run(args) -> int:
                             for d in res.defects[:8]) + f"  ({res.timing_ms['total']:.0f} ms)")
         bar(ev)
 
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     token = CancelToken()
     try:
         with ctrl_c_cancels(token, "stopping after this image; the files written so far are kept"):
@@ -64,7 +67,8 @@ def run(args) -> int:
     except Cancelled as stop:
         run = stop.partial
     if args.report:
-        save_report(args.report, run)
+        save_report(args.report, run, {"model": str(args.checkpoint), "threshold": round(pred.threshold, 4),
+                                       "folder": "; ".join(args.inputs), "created": started})
         print(f"report: {len(run.rows)} row(s) in {args.report}")
     for line in run.failures:
         print(f"skipped: {line}")
