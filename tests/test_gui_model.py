@@ -137,6 +137,11 @@ def test_accepted_shapes_are_not_relabelled_by_the_next_class_key_and_undo_shows
     assert "Accepted" not in pp.result.text() and "2 defect(s)" in pp.result.text()
     qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)  # redone: the shapes show it again
     assert not win.canvas.has_prediction and "Accepted 2 shape(s)" in pp.result.text()
+    qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.keyClick(win, Qt.Key_R, Qt.ControlModifier | Qt.ShiftModifier)  # undone, then another edit in its place
+    assert win.canvas.has_prediction and "Accepted" not in pp.result.text()
+    qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)  # that edit undone: the prediction stays on show
+    assert win.canvas.has_prediction and "Accepted" not in pp.result.text()
 
 
 def test_auto_predict_while_stepping_through_images_and_the_cache(qtbot, win, tmp_path):

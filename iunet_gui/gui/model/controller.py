@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,18 @@ def load_predictor(checkpoint: Path, loaded: tuple):
 
     path, predictor = loaded
     return predictor if predictor is not None and path == checkpoint else Predictor.from_path(checkpoint)
+
+
+@dataclass
+class _Accepted:
+    """An Accept on an undo stack: where it sits (the stack's index after it) and what it accepted."""
+
+    stack: object  # QUndoStack
+    index: int
+    command: object  # the QUndoCommand pushed
+    prediction: ImagePrediction
+    count: int
+    label: str
 
 
 class ModelController(QObject):
@@ -65,7 +78,7 @@ class ModelController(QObject):
         self._pending: Path | None = None
         self._project = None  # the project the cache and folder results belong to
         self._run = 0  # folder results of an older run number are out of date
-        self._accepted = None  # (undo stack, its index after Accept, the prediction accepted)
+        self._accepted: _Accepted | None = None  # the last Accept, while its undo can bring the prediction back
 
     # -- the model ---------------------------------------------------------------------------------
     def set_checkpoint(self, path: Path | None) -> bool:
@@ -228,34 +241,35 @@ class ModelController(QObject):
         canvas, p = self.win.canvas, self.shown
         stack = canvas.undo_stack
         self._forget_accept()
-        stack.push(cmd.AddShapes(canvas, shapes, f"Accept {len(shapes)} predicted shape(s)"))
+        command = cmd.AddShapes(canvas, shapes, f"Accept {len(shapes)} predicted shape(s)")
+        stack.push(command)
         canvas.select_shapes([])
-        self._accepted = (stack, stack.index(), p, len(shapes), label)
+        self._accepted = _Accepted(stack, stack.index(), command, p, len(shapes), label)
         stack.indexChanged.connect(self._undo_moved)
         self._hide_accepted()
         return len(shapes)
 
     def _hide_accepted(self) -> None:
-        _, _, _, count, label = self._accepted
         self.shown = None
         self.win.canvas.set_prediction(None)  # the shapes show it now
-        self.accepted.emit(count, label)
+        self.accepted.emit(self._accepted.count, self._accepted.label)
 
     def _undo_moved(self, index: int) -> None:
-        doc = self.win.document
-        if self._accepted is None or self.closing or not isValid(self.win.canvas):
+        a, doc = self._accepted, self.win.document
+        if a is None or self.closing or not isValid(self.win.canvas):
             return
-        _, at, p, _, _ = self._accepted
-        if doc is None or doc.image_path != p.image:  # the stack was cleared for another image
+        if doc is None or doc.image_path != a.prediction.image:  # the stack was cleared for another image
             return
-        if index < at and self.shown is None:  # Accept undone: the prediction is back on show
-            self._display(p)
-        elif index >= at and self.shown is p:  # redone
+        if index < a.index and self.shown is None:  # Accept undone: the prediction is back on show
+            self._display(a.prediction)
+        elif a.stack.count() < a.index or a.stack.command(a.index - 1) is not a.command:
+            self._forget_accept()  # undone, then another edit took its place: nothing to redo
+        elif index >= a.index and self.shown is a.prediction:  # redone
             self._hide_accepted()
 
     def _forget_accept(self) -> None:
         if self._accepted is not None:
-            self._accepted[0].indexChanged.disconnect(self._undo_moved)
+            self._accepted.stack.indexChanged.disconnect(self._undo_moved)
             self._accepted = None
 
     # -- a folder ----------------------------------------------------------------------------------
