@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
-from iunet_gui.resources import ICONS, RESOURCES  # noqa: F401  (RESOURCES: the Model panel's)
+from iunet_gui.resources import ICONS
 
 
 @lru_cache(maxsize=None)
