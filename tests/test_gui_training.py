@@ -122,7 +122,9 @@ def test_the_wheel_scrolls_past_the_settings_and_a_run_locks_them(qtbot, tmp_pat
     win.canvas.setFocus()
     wheel(tp.recipe, -120)  # unfocused: the wheel leaves them as set (it would pick the next recipe ...
     wheel(tp.minutes, 120)  # ... and add a minute)
+    wheel(md.predict_panel.threshold, 120)
     assert tp.recipe.currentData() == "washers" and tp.minutes.value() == 15
+    assert md.predict_panel.threshold.value() == 0
     qtbot.mouseClick(tp.minutes, Qt.LeftButton)  # clicked into: the wheel turns it
     assert tp.minutes.hasFocus()
     wheel(tp.minutes, 120)
@@ -181,6 +183,18 @@ def test_the_panel_says_what_a_run_waits_for_once_its_time_is_up(qtbot, tmp_path
     qtbot.mouseClick(tp.stop_button, Qt.LeftButton)
     md.trainer.job.blockSignals(False)
     qtbot.waitUntil(lambda: not md.training, timeout=60000)
+
+
+def test_a_time_limited_run_says_it_validates_at_the_end_instead_of_0_s_left(qtbot, tmp_path, toy):
+    win = open_window(qtbot, tmp_path, toy)
+    md, tp = win.model_dock, win.model_dock.train_panel
+    md.trainer.adjust_config = lambda cfg: tiny(cfg, epochs=10000, crops_per_epoch=64, time_limit_min=0.08)
+    shown = []
+    md.trainer.progressed.connect(lambda ev: shown.append(tp.train_status.text()))  # after the panel's own slot
+    outcome = run_to_end(qtbot, md, 120000)
+    assert outcome.kind == "trained" and outcome.result.status == "time_limit"
+    assert any("final validation" in text for text in shown)
+    assert not any("0 s left" in text for text in shown)
 
 
 def test_training_without_labels_says_so(qtbot, tmp_path):

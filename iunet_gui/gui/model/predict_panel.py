@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from iunet_gui.core.project import predictions_folder
 from iunet_gui.gui.model.controller import ModelController
 from iunet_gui.gui.model.results import FolderResult
+from iunet_gui.gui.model.wheel_guard import wheel_when_focused
 from iunet_gui.gui.theme import icon
 from iunet_gui.resources import DEFAULT_CHECKPOINT, RESOURCES
 
@@ -106,6 +107,7 @@ class PredictPanel(QWidget):
         self.choose_button = QPushButton("Choose…")
         self.choose_button.setToolTip("Use another trained model (.pt checkpoint or exported .onnx)")
         self.threshold = ThresholdBox()
+        wheel_when_focused(self, self.threshold)
         self.threshold.setToolTip("Probability above which a pixel is a defect (lower finds more, with more false "
                                   "alarms); 'model's own' is the one stored when it was trained, and the arrows "
                                   "step from it")
