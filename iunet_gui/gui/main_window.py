@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.clipboard import CLIPBOARD_MIME, shapes_from_json, shapes_to_json
@@ -21,6 +21,7 @@ from iunet_gui.gui.focus import CanvasHint, KeysToCanvas
 from iunet_gui.gui.folders import FolderMemory
 from iunet_gui.gui.menus import build_actions, build_menus, shortcuts_dialog
 from iunet_gui.gui.model_dock import ModelDock
+from iunet_gui.gui.status import WindowStatus
 from iunet_gui.gui.theme import icon
 
 AUTOSAVE_MS = 1500
@@ -56,7 +57,7 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.save)
 
-        self._build_status_bar()
+        self.status = WindowStatus(self.statusBar())
         self._build_actions()
         self._connect()
         self.keys_to_canvas = KeysToCanvas(self, self.canvas)
@@ -72,16 +73,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.model_dock)
         self.resizeDocks([self.images_dock, self.model_dock], [250, 320], Qt.Horizontal)
         self.resizeDocks([self.images_dock, self.class_dock, self.shape_dock], [300, 170, 280], Qt.Vertical)
-
-    def _build_status_bar(self) -> None:
-        sb = self.statusBar()
-        self.pos_label = QLabel("–")
-        self.zoom_label = QLabel("100 %")
-        self.size_label = QLabel("")
-        self.saved_label = QLabel("")
-        self.mode_label = QLabel("Edit")
-        for w in (self.mode_label, self.pos_label, self.zoom_label, self.size_label, self.saved_label):
-            sb.addPermanentWidget(w)
 
     def _build_actions(self) -> None:
         c = self.canvas
@@ -100,7 +91,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         c = self.canvas
         c.mouse_moved.connect(self._show_pos)
-        c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        c.zoom_changed.connect(self.status.show_zoom)
         c.selection_changed.connect(self._refresh_shapes)
         c.mode_changed.connect(self._mode_changed)
         c.message.connect(lambda t: self.statusBar().showMessage(t, 4000))
@@ -141,8 +132,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_document(None)
         self.model_dock.cache.clear()
         self.model_dock.image_opened()
-        self.size_label.setText("")
-        self._set_saved_label(None)
+        self.status.show_image(None, None)
         self.statusBar().clearMessage()
         if not project.images:
             self.hint.show(f"No images in {folder}\n\nFile > Open Folder… (Ctrl+O)")
@@ -183,13 +173,12 @@ class MainWindow(QMainWindow):
         except IunetError as exc:
             return self._show_broken_image(row, exc)
         self.document = doc
-        doc.dirty_changed.connect(self._dirty_changed)
+        doc.dirty_changed.connect(self.status.show_saved)
         doc.changed.connect(self._doc_changed)
         self.canvas.set_document(doc)
         self.canvas.fit()
         h, w = doc.image.shape[:2]
-        self.size_label.setText(f"{w} × {h} px")
-        self._set_saved_label(False)
+        self.status.show_image((w, h), False)
         self._sync_flags()
         self.model_dock.image_opened()
         self.folders.set_last_image(self.project.folder, self._image_key(path))
@@ -203,8 +192,7 @@ class MainWindow(QMainWindow):
         self.images_dock.set_status(row, STATUS_BROKEN)
         self.document = None
         self.canvas.set_document(None)
-        self.size_label.setText("")
-        self._set_saved_label(None)
+        self.status.show_image(None, None)
         self.model_dock.image_opened()  # no prediction of the image before stays on show
         self.error("Cannot open image", f"{exc}\n\nThe file stays in the list, marked broken; nothing was "
                                         f"changed on disk.")
@@ -214,7 +202,7 @@ class MainWindow(QMainWindow):
     def _labels_broken(self, exc: AnnotationError) -> None:
         """The image shows without labels; its labels file stays as it is until the user starts over."""
         self.images_dock.set_status(self.row, STATUS_BROKEN)
-        self._set_saved_label(None)
+        self.status.show_saved(None)
         self.act_start_over.setEnabled(True)
         name = self.broken_labels.name
         if self.ask_start_over(f"{exc}\n\nStart the labels of {self.document.image_path.name} over? {name} is "
@@ -245,7 +233,7 @@ class MainWindow(QMainWindow):
         self.broken_labels = None
         self.act_start_over.setEnabled(False)
         self.images_dock.set_status(self.row, annotation_status(self.document.annotation))
-        self._set_saved_label(self.document.dirty)
+        self.status.show_saved(self.document.dirty)
         if self.document.dirty:
             self.autosave_timer.start()
         self.statusBar().showMessage(f"The broken labels file is kept as {kept.name}; this image's labels "
@@ -337,21 +325,6 @@ class MainWindow(QMainWindow):
                                       f"{self.model_dock.last_run}.", QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return "stop" if answer == QMessageBox.Yes else "cancel"
 
-    def _dirty_changed(self, dirty: bool) -> None:
-        self._set_saved_label(dirty)
-
-    def _set_saved_label(self, dirty) -> None:
-        if dirty is None:
-            self.saved_label.setText("")
-        elif dirty:
-            self.saved_label.setText("● unsaved")
-            self.saved_label.setObjectName("unsaved")
-        else:
-            self.saved_label.setText("✓ saved")
-            self.saved_label.setObjectName("saved")
-        self.saved_label.style().unpolish(self.saved_label)
-        self.saved_label.style().polish(self.saved_label)
-
     def _doc_changed(self) -> None:
         if self.broken_labels is None:
             self.autosave_timer.start()
@@ -368,8 +341,7 @@ class MainWindow(QMainWindow):
     def _mode_changed(self, mode: str) -> None:
         for m, a in self.mode_actions.items():
             a.setChecked(m == mode)
-        self.mode_label.setText({"edit": "Edit", "polygon": "Polygon", "rectangle": "Rectangle",
-                                 "circle": "Circle"}[mode])
+        self.status.show_mode(mode)
 
     def delete_selected(self) -> None:
         if self.canvas.drawing:  # while drawing, Backspace/Del take back the last vertex
@@ -453,11 +425,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.describe(c.selected[0]), 6000)
 
     def _show_pos(self, x: float, y: float) -> None:
-        mm = self.document.mm_per_px() if self.document else None
-        text = f"x {x:.0f}  y {y:.0f} px"
-        if mm:
-            text += f"   ({x * mm:.2f}, {y * mm:.2f} mm)"
-        self.pos_label.setText(text)
+        self.status.show_position(x, y, self.document.mm_per_px() if self.document else None)
 
     def show_shortcuts(self) -> None:
         self.shortcuts_dialog = shortcuts_dialog(self)
