@@ -24,8 +24,11 @@ _SHAPE_KEYS = ("label", "points", "group_id", "description", "shape_type", "flag
 _TOP_KEYS = ("version", "flags", "shapes", "imagePath", "imageData", "imageHeight", "imageWidth")
 
 
-@dataclass
+@dataclass(eq=False)
 class Shape:
+    """One labelled shape. Two shapes are equal only when they are the same object: a copy
+    lying on its original is still another shape (find and remove shapes by identity)."""
+
     label: str
     points: list[list[float]]
     shape_type: str = "polygon"

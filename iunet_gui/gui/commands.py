@@ -1,88 +1,75 @@
-"""Undoable edits (QUndoCommand). Each mutates the core Shape objects and tells the canvas."""
+"""Undoable edits (QUndoCommand) of an annotation document (core.document). Each command
+changes the document only; the canvas and the lists follow the document's change events."""
 from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
 from iunet_gui.core.annotation import Shape
+from iunet_gui.core.document import AnnotationDocument
+
+
+def _document_of(target) -> AnnotationDocument:
+    """The document a command edits: given as such, or the one a canvas shows (`.edits`)."""
+    return target if isinstance(target, AnnotationDocument) else target.edits
 
 
 class _Cmd(QUndoCommand):
-    def __init__(self, canvas, text: str):
+    def __init__(self, target, text: str):
         super().__init__(text)
-        self.canvas = canvas
-
-    @property
-    def doc(self):
-        return self.canvas.document
+        self.doc = _document_of(target)
 
 
 class AddShapes(_Cmd):
-    def __init__(self, canvas, shapes: list[Shape], text: str = "Add shape"):
-        super().__init__(canvas, text)
-        self.shapes = shapes
+    def __init__(self, target, shapes: list[Shape], text: str = "Add shape"):
+        super().__init__(target, text)
+        self.shapes = list(shapes)
+        self.positions: list[int] | None = None  # where they go back on redo after an undo
 
     def redo(self):
-        for s in self.shapes:
-            self.doc.shapes.append(s)
-            self.canvas.add_item(s)
-        self.canvas.select_shapes(self.shapes)
-        self.doc.mark_dirty()
+        self.positions = self.doc.add(self.shapes, self.positions)
 
     def undo(self):
-        for s in self.shapes:
-            self.canvas.remove_item(s)
-            self.doc.shapes.remove(s)
-        self.doc.mark_dirty()
+        self.positions = self.doc.remove(self.shapes)
 
 
 class RemoveShapes(_Cmd):
-    def __init__(self, canvas, shapes: list[Shape]):
-        super().__init__(canvas, f"Delete {len(shapes)} shape(s)")
-        self.entries = sorted(((canvas.document.shapes.index(s), s) for s in shapes), key=lambda e: e[0])
+    def __init__(self, target, shapes: list[Shape]):
+        super().__init__(target, f"Delete {len(shapes)} shape(s)")
+        doc = self.doc
+        self.shapes = sorted(shapes, key=doc.index)
+        self.positions = [doc.index(s) for s in self.shapes]
 
     def redo(self):
-        for _, s in reversed(self.entries):
-            self.canvas.remove_item(s)
-            self.doc.shapes.remove(s)
-        self.doc.mark_dirty()
+        self.positions = self.doc.remove(self.shapes)
 
     def undo(self):
-        for i, s in self.entries:
-            self.doc.shapes.insert(i, s)
-            self.canvas.add_item(s)
-        self.canvas.select_shapes([s for _, s in self.entries])
-        self.doc.mark_dirty()
+        self.doc.add(self.shapes, self.positions)
 
 
 class SetPoints(_Cmd):
     """Any change of one shape's points (move / insert / delete a vertex, move the shape)."""
 
-    def __init__(self, canvas, shape: Shape, old: list, new: list, text: str):
-        super().__init__(canvas, text)
+    def __init__(self, target, shape: Shape, old: list, new: list, text: str):
+        super().__init__(target, text)
         self.shape, self.old, self.new = shape, [list(p) for p in old], [list(p) for p in new]
 
-    def _apply(self, pts):
-        self.shape.points = [list(p) for p in pts]
-        self.canvas.update_item(self.shape)
-        self.doc.mark_dirty()
-
     def redo(self):
-        self._apply(self.new)
+        self.doc.set_points(self.shape, self.new)
 
     def undo(self):
-        self._apply(self.old)
+        self.doc.set_points(self.shape, self.old)
 
 
 class MoveShapes(_Cmd):
-    def __init__(self, canvas, shapes: list[Shape], dx: float, dy: float):
-        super().__init__(canvas, f"Move {len(shapes)} shape(s)")
-        self.shapes, self.dx, self.dy = shapes, dx, dy
+    """Shift whole shapes by (dx, dy) image pixels."""
+
+    def __init__(self, target, shapes: list[Shape], dx: float, dy: float):
+        super().__init__(target, f"Move {len(shapes)} shape(s)")
+        self.shapes, self.dx, self.dy = list(shapes), dx, dy
 
     def _shift(self, sx, sy):
         for s in self.shapes:
-            s.points = [[x + sx, y + sy] for x, y in s.points]
-            self.canvas.update_item(s)
-        self.doc.mark_dirty()
+            self.doc.set_points(s, [[x + sx, y + sy] for x, y in s.points])
 
     def redo(self):
         self._shift(self.dx, self.dy)
@@ -92,42 +79,42 @@ class MoveShapes(_Cmd):
 
 
 class SetLabel(_Cmd):
-    def __init__(self, canvas, shapes: list[Shape], label: str):
-        super().__init__(canvas, f"Set class to {label}")
-        self.shapes, self.label = shapes, label
-        self.old = [s.label for s in shapes]
+    def __init__(self, target, shapes: list[Shape], label: str):
+        super().__init__(target, f"Set class to {label}")
+        self.shapes, self.label = list(shapes), label
+        self.old = [s.label for s in self.shapes]
 
     def redo(self):
         for s in self.shapes:
-            s.label = self.label
-            self.canvas.update_item(s)
-        self.doc.mark_dirty()
+            self.doc.set_label(s, self.label)
 
     def undo(self):
         for s, old in zip(self.shapes, self.old):
-            s.label = old
-            self.canvas.update_item(s)
-        self.doc.mark_dirty()
+            self.doc.set_label(s, old)
+
+
+class SetDescription(_Cmd):
+    def __init__(self, target, shape: Shape, description: str):
+        super().__init__(target, "Edit description")
+        self.shape, self.new, self.old = shape, description, shape.description
+
+    def redo(self):
+        self.doc.set_description(self.shape, self.new)
+
+    def undo(self):
+        self.doc.set_description(self.shape, self.old)
 
 
 class SetFlag(_Cmd):
-    """An image-level flag (reviewed, defect_free)."""
+    """An image-level flag (reviewed, defect_free); None clears it."""
 
-    def __init__(self, canvas, key: str, value: bool):
-        super().__init__(canvas, f"{'Set' if value else 'Clear'} {key}")
+    def __init__(self, target, key: str, value):
+        super().__init__(target, f"{'Set' if value else 'Clear'} {key}")
         self.key, self.value = key, value
-        self.old = canvas.document.annotation.flags.get(key)
-
-    def _set(self, v):
-        flags = self.doc.annotation.flags
-        if v is None:
-            flags.pop(self.key, None)
-        else:
-            flags[self.key] = v
-        self.doc.mark_dirty()
+        self.old = self.doc.flags.get(key)
 
     def redo(self):
-        self._set(self.value)
+        self.doc.set_flag(self.key, self.value)
 
     def undo(self):
-        self._set(self.old)
+        self.doc.set_flag(self.key, self.old)

@@ -16,7 +16,7 @@ from iunet_gui.core.project import Project
 from iunet_gui.gui import commands as cmd
 from iunet_gui.gui.canvas import Canvas
 from iunet_gui.gui.docks import ClassDock, ImageListDock, ShapeDock
-from iunet_gui.gui.document import STATUS_BROKEN, ImageDocument, annotation_status, image_status
+from iunet_gui.gui.document import STATUS_BROKEN, EditHistory, ImageDocument, annotation_status, image_status
 from iunet_gui.gui.focus import CanvasHint, KeysToCanvas
 from iunet_gui.gui.folders import FolderMemory
 from iunet_gui.gui.menus import build_actions, build_menus, shortcuts_dialog
@@ -38,6 +38,7 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.document: ImageDocument | None = None
         self.row = -1
+        self.edit_history = EditHistory()  # each image's edits and undo history while the folder is open
         self.broken_labels: Path | None = None  # the open image's labels file when it cannot be read
         self.errors: list[str] = []  # what the user was told (tests read it; the UI shows a box)
         self.quiet_errors = False
@@ -76,10 +77,10 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         c = self.canvas
-        self.act_undo = c.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo = c.undo_group.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.act_undo.setIcon(icon("undo"))
-        self.act_redo = c.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo = c.undo_group.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.act_redo.setIcon(icon("redo"))
         self.addAction(self.act_undo)
@@ -122,6 +123,8 @@ class MainWindow(QMainWindow):
             self.error("Project settings", f"{project.settings_error}\nDefault classes are used; the file is "
                                             f"left as it is until you change a class.")
         self.canvas.color_of = lambda label: QColor(project.settings.color_of(label))
+        self.canvas.label_choices = lambda: [c.name for c in project.settings.classes]
+        self.edit_history = EditHistory()
         self.class_dock.set_settings(project.settings)
         self.canvas.set_hidden_labels(self.class_dock.hidden())
         self.images_dock.set_images(project.images, [image_status(project, p) for p in project.images])
@@ -156,7 +159,7 @@ class MainWindow(QMainWindow):
             self.images_dock.select_row(self.row)
             return False
         path = self.project.images[row]
-        doc = ImageDocument(self.project, path)
+        doc = ImageDocument(self.project, path, self.edit_history)
         self.row = row
         self.images_dock.select_row(row)
         self.broken_labels = None
@@ -260,8 +263,7 @@ class MainWindow(QMainWindow):
     def leave_image(self) -> bool:
         """Save the current image's edits before leaving it; False if that failed and the
         user chose to stay."""
-        if self.canvas.drawing:
-            self.canvas.cancel_drawing()
+        self.canvas.settle_drawing()  # a polygon that can close is kept; a leftover is reported
         if self.document is None or not self.document.dirty:
             return True
         if self.save():
@@ -294,8 +296,10 @@ class MainWindow(QMainWindow):
 
     def ask_unsaved(self) -> str:
         """'save', 'discard' or 'cancel' for unsaved edits (a dialog; tests replace it)."""
-        box = QMessageBox(QMessageBox.Warning, "Unsaved changes",
-                          f"{self.document.image_path.name} has changes that are not saved.", parent=self)
+        text = f"{self.document.image_path.name} has changes that are not saved."
+        if self.canvas.drawing:
+            text += f" {self.canvas.unfinished_text().capitalize()} is not a shape yet and is not saved."
+        box = QMessageBox(QMessageBox.Warning, "Unsaved changes", text, parent=self)
         box.setStandardButtons(QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
         box.setDefaultButton(QMessageBox.Save)
         answer = box.exec()
@@ -307,12 +311,12 @@ class MainWindow(QMainWindow):
         if self.model_dock.training and self.ask_stop_training() != "stop":
             ev.ignore()
             return
-        if self.document is not None and self.document.dirty:
-            if not self.save():
-                choice = self.ask_unsaved()
-                if choice == "cancel":
-                    ev.ignore()
-                    return
+        unfinished = not self.canvas.finish_drawing()
+        if unfinished or (self.document is not None and self.document.dirty):
+            choice = self.ask_unsaved()  # Save / Discard / Cancel, however recent the edit
+            if choice == "cancel" or (choice == "save" and not self.save()):
+                ev.ignore()
+                return
         self.model_dock.shut_down()
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("state", self.saveState(LAYOUT_VERSION))

@@ -9,21 +9,14 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPainterPathSt
 from PySide6.QtWidgets import QGraphicsItem
 
 from iunet_gui.core.annotation import Shape
+from iunet_gui.core.measure import shape_outline
 
 HANDLE_PX = 7.0  # handle size on screen, whatever the zoom
 
 
 def outline_points(shape: Shape) -> list[tuple[float, float]]:
     """The polygon a shape covers (rectangles and circles expanded), for painting and hits."""
-    pts = shape.points
-    if shape.shape_type == "rectangle" and len(pts) >= 2:
-        (x1, y1), (x2, y2) = pts[0], pts[1]
-        return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
-    if shape.shape_type == "circle" and len(pts) >= 2:
-        (cx, cy), (px, py) = pts[0], pts[1]
-        r = math.hypot(px - cx, py - cy)
-        return [(cx + r * math.cos(a * math.pi / 36), cy + r * math.sin(a * math.pi / 36)) for a in range(72)]
-    return [(float(x), float(y)) for x, y in pts]
+    return [(float(x), float(y)) for x, y in shape_outline(shape)]
 
 
 def _nearest(points, pos: QPointF, tol: float) -> int | None:
@@ -40,6 +33,7 @@ class ShapeItem(QGraphicsItem):
     def __init__(self, shape: Shape, color: QColor):
         super().__init__()
         self.shape_ref = shape
+        self.preview: list[list[float]] | None = None  # points shown while a drag is under way
         self.color = QColor(color)
         self.selected = False
         self.hover_vertex: int | None = None
@@ -54,9 +48,19 @@ class ShapeItem(QGraphicsItem):
     def closed(self) -> bool:
         return self.shape_ref.shape_type not in ("line", "linestrip", "point", "points")
 
+    @property
+    def points(self) -> list[list[float]]:
+        """The points on show: the drag's preview, else the shape's own."""
+        return self.preview if self.preview is not None else self.shape_ref.points
+
+    def set_preview(self, points: list[list[float]] | None) -> None:
+        self.preview = None if points is None else [list(p) for p in points]
+        self.rebuild()
+
     def rebuild(self) -> None:
         self.prepareGeometryChange()
-        pts = outline_points(self.shape_ref)
+        s = self.shape_ref
+        pts = outline_points(s if self.preview is None else Shape(s.label, self.preview, s.shape_type))
         path = QPainterPath()
         if pts:
             path.addPolygon(QPolygonF([QPointF(x, y) for x, y in pts]))
@@ -75,12 +79,12 @@ class ShapeItem(QGraphicsItem):
 
     def handles(self) -> list[tuple[float, float]]:
         """Editable vertices: polygon points, or a rectangle's / circle's two defining points."""
-        return [(float(x), float(y)) for x, y in self.shape_ref.points]
+        return [(float(x), float(y)) for x, y in self.points]
 
     def midpoints(self) -> list[tuple[float, float]]:
         if self.shape_ref.shape_type not in ("polygon", "linestrip"):
             return []
-        p = self.shape_ref.points
+        p = self.points
         n = len(p)
         count = n if self.shape_ref.shape_type == "polygon" else n - 1
         return [((p[i][0] + p[(i + 1) % n][0]) / 2, (p[i][1] + p[(i + 1) % n][1]) / 2) for i in range(count)]
