@@ -67,7 +67,7 @@ def test_draw_a_polygon_with_clicks(qtbot, win):
     assert s.shape_type == "polygon" and len(s.points) == 3
     assert s.points[0] == pytest.approx([50, 50], abs=1.0)
     assert s.label == "scratch"
-    assert win.document.dirty and "unsaved" in win.saved_label.text()
+    assert win.document.dirty and "unsaved" in win.status.saved_label.text()
 
 
 def test_enter_closes_escape_cancels_backspace_removes(qtbot, win):
@@ -248,9 +248,9 @@ def test_defect_free_and_reviewed_flags(qtbot, win, folder):
 
 def test_status_bar_shows_cursor_position_and_zoom(qtbot, win):
     qtbot.mouseMove(win.canvas.viewport(), vp(win, 100, 50))
-    assert "x 100" in win.pos_label.text() and "y 50" in win.pos_label.text()
+    assert "x 100" in win.status.pos_label.text() and "y 50" in win.status.pos_label.text()
     press(qtbot, Qt.Key_0, Qt.ControlModifier)
-    assert win.zoom_label.text() == "100 %"
+    assert win.status.zoom_label.text() == "100 %"
 
 
 def test_shape_list_selection_follows_the_canvas(qtbot, win):
