@@ -114,7 +114,8 @@ def test_reopening_a_folder_opens_the_image_last_open_in_it(qtbot, folder, tmp_p
     assert win.close()
     win2 = open_window(qtbot, tmp_path, folder)  # the same settings file
     assert win2.document.image_path.name == "c.png"
-    other = open_window(qtbot, tmp_path / "elsewhere", folder) if (tmp_path / "elsewhere").mkdir() is None else None
+    (tmp_path / "elsewhere").mkdir()
+    other = open_window(qtbot, tmp_path / "elsewhere", folder)
     assert other.document.image_path.name == "a.png"  # other settings: the first image
 
 
@@ -168,3 +169,18 @@ def test_f1_lists_the_keys_and_closing_it_gives_the_keys_back(qtbot, folder, tmp
     assert not dlg.isVisible()
     press(qtbot, Qt.Key_D)
     assert win.document.image_path.name == "b.png"
+
+
+def test_shapes_copied_in_one_window_paste_in_another_and_other_text_is_refused(qtbot, folder, tmp_path):
+    win = open_window(qtbot, tmp_path, folder)
+    s = draw_triangle(qtbot, win)
+    press(qtbot, Qt.Key_C, Qt.ControlModifier)
+    (tmp_path / "other").mkdir()
+    other = open_window(qtbot, tmp_path / "other", folder)
+    press(qtbot, Qt.Key_D)
+    press(qtbot, Qt.Key_V, Qt.ControlModifier)
+    assert [x.points for x in other.document.shapes] == [s.points] and other.document.shapes[0] is not s
+    QApplication.clipboard().setText("not shapes")
+    press(qtbot, Qt.Key_V, Qt.ControlModifier)
+    assert len(other.document.shapes) == 1
+    assert other.statusBar().currentMessage().startswith("Nothing to paste")
