@@ -1,8 +1,10 @@
 """Training data: labelled images of a project (labelme JSON or image+mask pairs) held in
-memory, a deterministic train/validation split, and defect-focused random crops."""
+memory, a deterministic train/validation split, defect-focused random crops, and what a run
+trains and validates on (TrainData)."""
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,3 +196,46 @@ def data_summary(train: list[Item], val: list[Item], source) -> dict:
 
     return {"source": str(source), "train": stats(train), "val": stats(val),
             "train_names": [it.name for it in train][:1000], "val_names": [it.name for it in val][:1000]}
+
+
+@dataclass
+class TrainData:
+    """What a run trains and validates on."""
+
+    train_items: list
+    val_items: list
+    summary: dict
+    rotate: bool
+
+    @classmethod
+    def load(cls, cfg, progress, cancel) -> TrainData:
+        """The training images at the input scale, the validation images at full size, and whether
+        the crops are rotated. Raises Cancelled when `cancel` is set while loading."""
+        from iunet_gui.core.progress import Cancelled, ProgressEvent
+        from iunet_gui.training.augment import DIRECTED_GRADIENT_RATIO, texture_direction
+
+        def load_progress(ev):
+            progress(ev)
+            if cancel.cancelled:
+                raise Cancelled("training stopped while loading the data")
+
+        progress(ProgressEvent("load", message=f"loading {cfg.data}"))
+        items = load_items(cfg.data, limit=cfg.limit_images, progress=load_progress)
+        if cfg.val:
+            train_items, val_items = items, load_items(cfg.val, progress=load_progress)
+        else:
+            train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed, cfg.max_val_images)
+        val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
+        summary = data_summary(train_items, val_items, cfg.data)
+        train_items = scaled_items(train_items, cfg.scale, int(cfg.fine_loss))  # the full-size copies are dropped
+        direction = texture_direction(it.image for it in train_items)
+        directed = abs(direction) > math.log(DIRECTED_GRADIENT_RATIO)
+        rotate = cfg.rotate == "on" or (cfg.rotate == "auto" and not directed)
+        if cfg.rotate == "auto" and not rotate:
+            progress(ProgressEvent("notice", message=(
+                f"the training images share a texture direction (streaks run "
+                f"{'top to bottom' if direction > 0 else 'left to right'}, gradients {math.exp(abs(direction)):.2f}x "
+                f"stronger across them): training crops are mirrored but not rotated "
+                f"(--set rotate=on to rotate them too)")))
+        summary["texture_direction"], summary["rotate"] = round(direction, 3), rotate
+        return cls(train_items, val_items, summary, rotate)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     import torch
 
     from iunet_gui.inference.runners import pick_device
+    from iunet_gui.training.data import TrainData
     from iunet_gui.training.distributed import Distributed
 
     if cfg.threads:
@@ -53,7 +54,7 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     if dist.main:
         run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        data = TrainData.load(cfg, progress, cancel, dist.rank)
+        data = TrainData.load(cfg, progress, cancel)
     except Cancelled:
         message = "training stopped while loading the data"
         progress(ProgressEvent(STOPPED, message=message))
@@ -61,51 +62,10 @@ def train(cfg: TrainConfig, progress=None, cancel: CancelToken | None = None) ->
     return _Run(cfg, data, device, dist, progress, cancel, init_ck, t_start).fit()
 
 
-@dataclass
-class TrainData:
-    train_items: list
-    val_items: list
-    summary: dict
-    rotate: bool
-
-    @staticmethod
-    def load(cfg: TrainConfig, progress, cancel: CancelToken, rank: int) -> TrainData:
-        """The training images at the input scale, the validation images at full size, and whether
-        the crops are rotated. Raises Cancelled when `cancel` is set while loading."""
-        from iunet_gui.training.augment import DIRECTED_GRADIENT_RATIO, texture_direction
-        from iunet_gui.training.data import data_summary, load_items, scaled_items, split_items
-
-        def load_progress(ev):
-            progress(ev)
-            if cancel.cancelled:
-                raise Cancelled("training stopped while loading the data")
-
-        progress(ProgressEvent("load", message=f"loading {cfg.data}"))
-        items = load_items(cfg.data, limit=cfg.limit_images, progress=load_progress)
-        if cfg.val:
-            train_items, val_items = items, load_items(cfg.val, progress=load_progress)
-        else:
-            train_items, val_items = split_items(items, cfg.val_fraction, cfg.seed, cfg.max_val_images)
-        val_items = val_items[: cfg.max_val_images] if cfg.max_val_images else val_items
-        summary = data_summary(train_items, val_items, cfg.data)
-        train_items = scaled_items(train_items, cfg.scale, int(cfg.fine_loss))  # the full-size copies are dropped
-        direction = texture_direction(it.image for it in train_items)
-        directed = abs(direction) > math.log(DIRECTED_GRADIENT_RATIO)
-        rotate = cfg.rotate == "on" or (cfg.rotate == "auto" and not directed)
-        if cfg.rotate == "auto" and not rotate:
-            progress(ProgressEvent("notice", message=(
-                f"the training images share a texture direction (streaks run "
-                f"{'top to bottom' if direction > 0 else 'left to right'}, gradients {math.exp(abs(direction)):.2f}x "
-                f"stronger across them): training crops are mirrored but not rotated "
-                f"(--set rotate=on to rotate them too)")))
-        summary["texture_direction"], summary["rotate"] = round(direction, 3), rotate
-        return TrainData(train_items, val_items, summary, rotate)
-
-
 class _Run:
     """One run's parts, set up from the config; `fit()` trains and returns the result."""
 
-    def __init__(self, cfg, data: TrainData, device, dist, progress, cancel, init_ck, t_start: float):
+    def __init__(self, cfg, data, device, dist, progress, cancel, init_ck, t_start: float):
         import torch
 
         from iunet_gui.training.averaging import WeightAverage
