@@ -53,8 +53,10 @@ def test_train_with_one_click_then_the_new_model_predicts_and_old_results_go(qtb
     assert m.folder_result is not None and pp.report_button.isEnabled() and pp.summary.isVisible()
     seen = []
     md.trainer.adjust_config = lambda cfg: seen.append(cfg) or tiny(cfg)
+    assert md.tabs.currentWidget() is pp.results
     qtbot.mouseClick(tp.train_button, Qt.LeftButton)
     assert md.training and not tp.train_button.isEnabled() and tp.stop_button.isEnabled()
+    assert md.tabs.currentWidget() is tp.activity  # the run's progress on show
     qtbot.waitUntil(lambda: not md.training, timeout=120000)
     outcome = tp.train_status.text()
     result = m.checkpoint.parent
@@ -70,6 +72,9 @@ def test_train_with_one_click_then_the_new_model_predicts_and_old_results_go(qtb
     # it predicts the open image with the new model at once
     qtbot.waitUntil(lambda: m.predict_job is None and m.shown is not None, timeout=30000)
     assert m.shown.model == result / "best.pt" and m.shown.mask.shape == (64, 64)
+    assert md.tabs.currentWidget() is tp.activity  # the run's outcome stays on show
+    qtbot.keyClick(win, Qt.Key_P, Qt.ControlModifier)  # asked for: the results
+    assert md.tabs.currentWidget() is pp.results
     # a second click fine-tunes that model at the input scale it learned at (1, not the default 0.3)
     md.trainer.adjust_config = lambda cfg: replace(tiny(cfg, epochs=1, init=cfg.init), scale=seen[0].scale)
     second = run_to_end(qtbot, md).result

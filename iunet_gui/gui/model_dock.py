@@ -52,24 +52,35 @@ class ModelDock(QDockWidget):
         self.tabs.addTab(self.predict_panel.results, "Results")
         self.tabs.addTab(self.train_panel.activity, "Training")
         self.tabs.setMinimumHeight(FEEDBACK_LINES * self.fontMetrics().lineSpacing() + 30)
-        results, training = self.predict_panel.results, self.train_panel.activity
-        self.models.predicting.connect(lambda _name: self.tabs.setCurrentWidget(results))
-        self.models.folder_progress.connect(lambda *_: self.tabs.setCurrentWidget(results))
-        self.models.accepted.connect(lambda *_: self.tabs.setCurrentWidget(results))
-        self.trainer.started.connect(lambda _text: self.tabs.setCurrentWidget(training))
+        pp = self.predict_panel
+        for button in (pp.predict_button, pp.accept_button, pp.all_button, pp.save_all_button):
+            button.clicked.connect(self.show_results)
+        self.trainer.started.connect(self.show_training)
+        self.trainer.finished.connect(self.show_training)
         return self.tabs
+
+    def show_results(self) -> None:
+        """The Results tab, when the user asks for a prediction (a run's automatic ones leave the tabs)."""
+        self.tabs.setCurrentWidget(self.predict_panel.results)
+
+    def show_training(self) -> None:
+        self.tabs.setCurrentWidget(self.train_panel.activity)
 
     # -- predicting --------------------------------------------------------------------------------
     def predict_current(self) -> bool:
+        self.show_results()
         return self.models.predict_current()
 
     def accept(self) -> int:
+        self.show_results()
         return self.models.accept()
 
     def predict_all(self) -> bool:
+        self.show_results()
         return self.predict_panel.predict_all()
 
     def save_all(self) -> bool:
+        self.show_results()
         return self.predict_panel.save_all()
 
     def export_report(self) -> bool:
