@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         self.row = row
         self.images_dock.select_row(row)
         self.broken_labels = None
+        self.act_start_over.setEnabled(False)
         labels_error = None
         try:
             doc.load()
