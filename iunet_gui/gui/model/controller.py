@@ -18,7 +18,6 @@ from shiboken6 import isValid
 
 from iunet_gui.core.annotation import predicted_shapes
 from iunet_gui.core.metrics import Evaluator
-from iunet_gui.gui import commands as cmd
 from iunet_gui.gui.jobs import Job
 from iunet_gui.gui.model.results import FolderResult, ImagePrediction
 from iunet_gui.resources import DEFAULT_CHECKPOINT
@@ -241,9 +240,9 @@ class ModelController(QObject):
         canvas, p = self.win.canvas, self.shown
         stack = canvas.undo_stack
         self._forget_accept()
-        command = cmd.AddShapes(canvas, shapes, f"Accept {len(shapes)} predicted shape(s)")
-        stack.push(command)
+        canvas.add_shapes(shapes, f"Accept {len(shapes)} predicted shape(s)")
         canvas.select_shapes([])
+        command = stack.command(stack.index() - 1)
         self._accepted = _Accepted(stack, stack.index(), command, p, len(shapes), label)
         stack.indexChanged.connect(self._undo_moved)
         self._hide_accepted()
