@@ -273,6 +273,21 @@ def test_results_are_cleared_when_the_model_threshold_or_folder_changes(qtbot, w
     assert "Predict all images first" in win.statusBar().currentMessage()
 
 
+def test_a_threshold_change_during_predict_all_drops_its_results(qtbot, win, tmp_path):
+    import time
+
+    fake_predictor(win, tmp_path)
+    m, pp = win.model_dock.models, win.model_dock.predict_panel
+    real_run = m.predictor._run
+    m.predictor._run = lambda x: time.sleep(0.5) or real_run(x)  # slow enough to change the threshold meanwhile
+    qtbot.mouseClick(pp.all_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: pp.summary.isVisible())
+    pp.threshold.setFocus()
+    qtbot.keyClick(pp.threshold, Qt.Key_Up)
+    qtbot.waitUntil(lambda: m.all_job is None, timeout=30000)
+    assert m.folder_result is None and not pp.summary.isVisible() and not pp.report_button.isEnabled()
+
+
 def test_stopping_predict_all_counts_the_images_it_predicted(qtbot, win, tmp_path):
     calls = fake_predictor(win, tmp_path)
     m, pp = win.model_dock.models, win.model_dock.predict_panel

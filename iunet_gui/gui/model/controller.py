@@ -275,10 +275,11 @@ class ModelController(QObject):
     def clear_results(self) -> None:
         """The folder results no longer describe the model, threshold and folder in use."""
         self._run += 1
-        if self.all_job is not None:
+        shown = self.folder_result is not None or self.all_job is not None
+        if self.all_job is not None:  # stopped; what it finishes is dropped
             self.all_job.cancel()
-        if self.folder_result is not None:
-            self.folder_result = None
+        self.folder_result = None
+        if shown:
             self.folder_changed.emit(None)
 
     def predict_all(self, out: Path | None = None) -> bool:
