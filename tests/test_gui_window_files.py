@@ -93,6 +93,22 @@ def test_broken_labels_not_now_shows_the_image_and_never_overwrites_them(qtbot, 
     assert len(json.loads((folder / "b.json").read_text())["shapes"]) == 1
 
 
+def test_broken_labels_are_asked_about_each_time_the_image_opens(qtbot, folder, tmp_path):
+    (folder / "b.json").write_text("{broken")
+    seen = []
+    win = open_window(qtbot, tmp_path, folder)
+    answer_dialog(qtbot, "Not now", seen)
+    press(qtbot, Qt.Key_D)
+    press(qtbot, Qt.Key_D)
+    assert win.document.image_path.name == "c.png" and not win.act_start_over.isEnabled()
+    answer_dialog(qtbot, "Not now", seen)
+    press(qtbot, Qt.Key_A)
+    assert len(seen) == 2 and win.broken_labels == folder / "b.json" and win.act_start_over.isEnabled()
+    draw_triangle(qtbot, win)
+    press(qtbot, Qt.Key_S, Qt.ControlModifier)
+    assert (folder / "b.json").read_text() == "{broken"
+
+
 def test_empty_folder_shows_a_hint_and_no_stale_status(qtbot, folder, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -171,8 +171,9 @@ class MainWindow(QMainWindow):
             if doc.image is None:
                 return self._show_broken_image(row, exc)
             labels_error = exc  # the image is fine: it shows, its labels are kept until they start over
-            h, w = doc.image.shape[:2]
-            doc.annotation = Annotation.empty(path, w, h)
+            image, doc = doc.image, ImageDocument(self.project, path)  # not kept: reopening asks again
+            doc.image = image
+            doc.annotation = Annotation.empty(path, image.shape[1], image.shape[0])
             self.broken_labels = self.project.annotation_path(path)
         except IunetError as exc:
             return self._show_broken_image(row, exc)
