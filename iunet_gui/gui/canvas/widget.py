@@ -191,7 +191,7 @@ class Canvas(ZoomPanView):
     def unfinished_text(self) -> str:
         n = len(self.tool.points)
         if self.tool.kind == "polygon":
-            return f"an unfinished polygon of {n} vertex{'es' if n != 1 else ''}"
+            return f"an unfinished polygon of {n} {'vertex' if n == 1 else 'vertices'}"
         return f"an unfinished {self.tool.kind}"
 
     def create(self, shape: Shape) -> None:
