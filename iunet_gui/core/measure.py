@@ -14,11 +14,12 @@ lie up to `chain_gap_px` beyond either of its ends, in its direction (`chain_pie
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
+
 
 @dataclass
 class Defect:

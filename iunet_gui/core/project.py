@@ -63,7 +63,7 @@ class ProjectSettings:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict, source: str = SETTINGS_FILE) -> "ProjectSettings":
+    def from_dict(cls, d: dict, source: str = SETTINGS_FILE) -> ProjectSettings:
         if not isinstance(d, dict):
             raise ProjectError(f"{source}: expected a JSON object")
         raw_classes = d.get("classes")
@@ -132,7 +132,7 @@ def _scan(folder: Path) -> tuple[list[Path], dict[Path, Path]]:
         by_stem.setdefault(p.stem, []).append(p)
     masks: dict[Path, Path] = {}
     images: list[Path] = []
-    for stem, group in by_stem.items():
+    for group in by_stem.values():
         pngs = [p for p in group if p.suffix.lower() == ".png"]
         others = [p for p in group if p.suffix.lower() != ".png"]
         if others and pngs and not sidecar_path(others[0]).exists():
@@ -156,7 +156,7 @@ class Project:
         self.settings_error = settings_error  # set when the settings file was broken (left untouched)
 
     @classmethod
-    def open(cls, folder, strict: bool = False) -> "Project":
+    def open(cls, folder, strict: bool = False) -> Project:
         """Scan a folder. A broken settings file raises ProjectError with `strict`, else defaults
         are used, `settings_error` says why, and the file is not overwritten until saved."""
         folder = Path(folder)
