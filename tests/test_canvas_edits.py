@@ -274,3 +274,16 @@ def test_undo_history_is_dropped_when_the_file_changed_on_disk_meanwhile(qtbot, 
     assert [s.label for s in win.document.shapes] == ["hole"]
     undo(qtbot, win)  # nothing to undo: the history belonged to the old file
     assert [s.label for s in win.document.shapes] == ["hole"]
+
+
+def test_autosave_does_not_write_while_the_quit_question_is_open(qtbot, win, folder):
+    win.autosave_timer.setInterval(20)
+    draw_square(qtbot, win)
+
+    def discard_after_a_while():
+        qtbot.wait(200)  # the dialog's event loop runs meanwhile
+        return "discard"
+
+    win.ask_unsaved = discard_after_a_while
+    key(qtbot, win, Qt.Key_Q, Qt.ControlModifier)
+    assert not win.isVisible() and not (folder / "a.json").exists()

@@ -315,8 +315,11 @@ class MainWindow(QMainWindow):
             return
         unfinished = not self.canvas.finish_drawing()
         if unfinished or (self.document is not None and self.document.dirty):
+            self.autosave_timer.stop()  # no autosave while the question is open: Discard must discard
             choice = self.ask_unsaved()  # Save / Discard / Cancel, however recent the edit
             if choice == "cancel" or (choice == "save" and not self.save()):
+                if self.document is not None and self.document.dirty:
+                    self.autosave_timer.start()
                 ev.ignore()
                 return
         self.model_dock.shut_down()
