@@ -135,7 +135,7 @@ def test_reopening_a_folder_opens_the_image_last_open_in_it(qtbot, folder, tmp_p
     assert other.document.image_path.name == "a.png"  # other settings: the first image
 
 
-@pytest.mark.parametrize("how", ["message box", "input dialog"])
+@pytest.mark.parametrize("how", ["message box", "input dialog", "file dialog"])
 def test_the_first_key_after_a_dialog_reaches_the_canvas(qtbot, folder, tmp_path, how):
     win = open_window(qtbot, tmp_path, folder)
     win.quiet_errors = False
@@ -146,9 +146,12 @@ def test_the_first_key_after_a_dialog_reaches_the_canvas(qtbot, folder, tmp_path
     if how == "message box":
         answer_dialog(qtbot, "OK", seen)
         win.error("Something", "went wrong")
-    else:
+    elif how == "input dialog":
         answer_dialog(qtbot, "Cancel", seen)
         qtbot.mouseClick(win.class_dock.add_btn, Qt.LeftButton)
+    else:
+        answer_dialog(qtbot, "Cancel", seen)
+        press(qtbot, Qt.Key_O, Qt.ControlModifier)
     assert seen
     x0 = s.points[0][0]
     press(qtbot, Qt.Key_Right)  # moves the selection by 1 px: only the canvas takes arrows so

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
     def choose_folder(self) -> None:
         start = str(self.project.folder) if self.project else str(Path.home())
         folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
+        self.keys_to_canvas.focus_canvas()  # a native dialog is no widget of this window: no signal tells
         if folder:
             self.open_folder(Path(folder))
 
@@ -415,7 +416,7 @@ class MainWindow(QMainWindow):
             action.setChecked(False)
             return
         value = not bool(self.document.annotation.flags.get(key))
-        self.canvas.undo_stack.push(cmd.SetFlag(self.canvas, key, value if value else None))
+        self.canvas.undo_stack.push(cmd.SetFlag(self.canvas.edits, key, value if value else None))
 
     def _sync_flags(self) -> None:
         flags = self.document.annotation.flags if self.document and self.document.annotation else {}
