@@ -400,6 +400,7 @@ def test_the_threshold_arrows_step_from_the_models_own(qtbot, win, tmp_path):
     predict(qtbot, win)
     box, m = win.model_dock.predict_panel.threshold, win.model_dock.models
     assert box.text() == "model's own (0.50)"
+    assert box.lineEdit().width() >= box.fontMetrics().horizontalAdvance(box.text())  # shown whole, not cut
     box.setFocus()
     qtbot.keyClick(box, Qt.Key_Down)
     assert box.value() == pytest.approx(0.45) and m.current_threshold() == pytest.approx(0.45)

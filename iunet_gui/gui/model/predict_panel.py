@@ -44,6 +44,8 @@ class ThresholdBox(QDoubleSpinBox):
         self.setSingleStep(0.05)
         self.setDecimals(2)
         self.model_threshold: float | None = None
+        self.set_model_threshold(0.0)  # the widest text sizes the box
+        self.setMinimumWidth(self.sizeHint().width())
         self.set_model_threshold(None)
 
     def set_model_threshold(self, t: float | None) -> None:
@@ -139,7 +141,7 @@ class PredictPanel(QWidget):
         for widgets in rows:
             row = QHBoxLayout()
             for w in widgets:
-                row.addWidget(w, 1 if w is self.model_label else 0)
+                row.addWidget(w, 1 if w in (self.model_label, self.threshold) else 0)
             lay.addLayout(row)
         self.results = self._results_box()  # the dock places it
 
