@@ -88,8 +88,7 @@ class EditMachine(RuleBasedStateMachine):
     def teardown(self):
         if self.win is not None:
             self.win.ask_unsaved = lambda: "discard"
-            self.win.autosave_timer.stop()
-            self.win.model_dock.shut_down()
+            self.win.close()
             self.win.deleteLater()
             self.win = None
         self.tmp.cleanup()

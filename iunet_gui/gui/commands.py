@@ -8,20 +8,15 @@ from iunet_gui.core.annotation import Shape
 from iunet_gui.core.document import AnnotationDocument
 
 
-def _document_of(target) -> AnnotationDocument:
-    """The document a command edits: given as such, or the one a canvas shows (`.edits`)."""
-    return target if isinstance(target, AnnotationDocument) else target.edits
-
-
 class _Cmd(QUndoCommand):
-    def __init__(self, target, text: str):
+    def __init__(self, doc: AnnotationDocument, text: str):
         super().__init__(text)
-        self.doc = _document_of(target)
+        self.doc = doc
 
 
 class AddShapes(_Cmd):
-    def __init__(self, target, shapes: list[Shape], text: str = "Add shape"):
-        super().__init__(target, text)
+    def __init__(self, doc: AnnotationDocument, shapes: list[Shape], text: str = "Add shape"):
+        super().__init__(doc, text)
         self.shapes = list(shapes)
         self.positions: list[int] | None = None  # where they go back on redo after an undo
 
@@ -33,9 +28,8 @@ class AddShapes(_Cmd):
 
 
 class RemoveShapes(_Cmd):
-    def __init__(self, target, shapes: list[Shape]):
-        super().__init__(target, f"Delete {len(shapes)} shape(s)")
-        doc = self.doc
+    def __init__(self, doc: AnnotationDocument, shapes: list[Shape]):
+        super().__init__(doc, f"Delete {len(shapes)} shape(s)")
         self.shapes = sorted(shapes, key=doc.index)
         self.positions = [doc.index(s) for s in self.shapes]
 
@@ -49,8 +43,8 @@ class RemoveShapes(_Cmd):
 class SetPoints(_Cmd):
     """Any change of one shape's points (move / insert / delete a vertex, move the shape)."""
 
-    def __init__(self, target, shape: Shape, old: list, new: list, text: str):
-        super().__init__(target, text)
+    def __init__(self, doc: AnnotationDocument, shape: Shape, old: list, new: list, text: str):
+        super().__init__(doc, text)
         self.shape, self.old, self.new = shape, [list(p) for p in old], [list(p) for p in new]
 
     def redo(self):
@@ -63,8 +57,8 @@ class SetPoints(_Cmd):
 class MoveShapes(_Cmd):
     """Shift whole shapes by (dx, dy) image pixels."""
 
-    def __init__(self, target, shapes: list[Shape], dx: float, dy: float):
-        super().__init__(target, f"Move {len(shapes)} shape(s)")
+    def __init__(self, doc: AnnotationDocument, shapes: list[Shape], dx: float, dy: float):
+        super().__init__(doc, f"Move {len(shapes)} shape(s)")
         self.shapes, self.dx, self.dy = list(shapes), dx, dy
 
     def _shift(self, sx, sy):
@@ -79,8 +73,8 @@ class MoveShapes(_Cmd):
 
 
 class SetLabel(_Cmd):
-    def __init__(self, target, shapes: list[Shape], label: str):
-        super().__init__(target, f"Set class to {label}")
+    def __init__(self, doc: AnnotationDocument, shapes: list[Shape], label: str):
+        super().__init__(doc, f"Set class to {label}")
         self.shapes, self.label = list(shapes), label
         self.old = [s.label for s in self.shapes]
 
@@ -94,8 +88,8 @@ class SetLabel(_Cmd):
 
 
 class SetDescription(_Cmd):
-    def __init__(self, target, shape: Shape, description: str):
-        super().__init__(target, "Edit description")
+    def __init__(self, doc: AnnotationDocument, shape: Shape, description: str):
+        super().__init__(doc, "Edit description")
         self.shape, self.new, self.old = shape, description, shape.description
 
     def redo(self):
@@ -108,8 +102,8 @@ class SetDescription(_Cmd):
 class SetFlag(_Cmd):
     """An image-level flag (reviewed, defect_free); None clears it."""
 
-    def __init__(self, target, key: str, value):
-        super().__init__(target, f"{'Set' if value else 'Clear'} {key}")
+    def __init__(self, doc: AnnotationDocument, key: str, value):
+        super().__init__(doc, f"{'Set' if value else 'Clear'} {key}")
         self.key, self.value = key, value
         self.old = self.doc.flags.get(key)
 

@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
     def choose_folder(self) -> None:
         start = str(self.project.folder) if self.project else str(Path.home())
         folder = QFileDialog.getExistingDirectory(self, "Open a folder of images", start)
-        self.keys_to_canvas.focus_canvas()  # a native dialog is no widget of this window: no signal tells
+        self.keys_to_canvas.focus_canvas()  # a native dialog is not a Qt widget: KeysToCanvas cannot see it close
         if folder:
             self.open_folder(Path(folder))
 
