@@ -31,7 +31,9 @@ def test_text_report_counts_the_defects_found_per_kind_and_the_false_alarms(scor
     pred, data = scored
     assert main(["evaluate", "--pred", str(pred), "--gt", str(data)]) == 0
     out = capsys.readouterr().out
-    assert "labelled defects found: 4 of 5 (80.0 %)" in out
+    # the labelled photos lie beside their labels: each square (grey 210 on about 90) is plainly visible
+    assert ("labelled defects found: 4 of 5 (80.0 %); plainly visible (|contrast| >= 20 grey levels) "
+            "4 of 5 (80.0 %), faint 0 of 0") in out
     assert "per kind: scratch 4 of 5 (80.0 %)" in out
     assert "false alarms: 1 (0.17 per image)" in out
     row_t1 = next(line for line in out.splitlines() if line.startswith("t1 "))
@@ -48,3 +50,12 @@ def test_json_summary_and_records_carry_the_defect_figures(scored, capsys):
     assert s["defect_kinds"] == {"scratch": {"labelled": 5, "found": 4, "recall": 0.8}}
     by_name = {r["name"]: r for r in out["images"]}
     assert (by_name["t1"]["defects_found"], by_name["t5"]["false_alarms"]) == (0, 1)
+
+
+def test_without_the_photos_the_defects_are_counted_but_not_judged_visible(scored, capsys):
+    pred, data = scored
+    for photo in data.glob("t*.png"):
+        photo.unlink()
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(data), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)["summary"]
+    assert (s["defects_labelled"], s["defects_found"], s["defects_visible"], s["defects_faint"]) == (5, 4, 0, 0)

@@ -3,6 +3,9 @@ several side by side (the paper's Tables 3 and 4), and folders of predicted mask
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
 
 from iunet_gui.app.inspect import inspect_images
 from iunet_gui.app.settings import InspectSettings, open_predictor
@@ -73,7 +76,7 @@ def evaluate_dirs(pred_dir, gt_dir, settings: InspectSettings | None = None):
     if not preds:
         raise IunetError(f"{pred_dir}: no predicted mask PNGs")
     project = Project.open(gt_dir)
-    pair_masks = {img.stem: m for img, m in project.masks.items()}
+    pairs = {img.stem: (img, m) for img, m in project.masks.items()}
     # A folder with labelme sidecars is a labelled project: its PNGs without a sidecar are
     # unlabelled photos, not masks. A folder without any JSON holds ground-truth mask PNGs.
     labelme_project = any(p.name != "iunet_project.json" for p in gt_dir.glob("*.json"))
@@ -82,33 +85,43 @@ def evaluate_dirs(pred_dir, gt_dir, settings: InspectSettings | None = None):
                    chain_gap_px=settings.chain_gap_px)
     missing = []
     for stem, pred_path in preds.items():
-        found = _ground_truth(stem, pred_path, gt_dir, pair_masks, labelme_project)
-        if found is None:
+        truth = _ground_truth(stem, pred_path, gt_dir, pairs, labelme_project)
+        if truth is None:
             missing.append(stem)
             continue
-        pred, gt, mm, kinds = found
-        ev.add(stem, pred, gt, settings.mm_per_px or mm or project.settings.mm_per_px, kinds=kinds)
+        ev.add(stem, truth.pred, truth.gt, settings.mm_per_px or truth.mm_per_px or project.settings.mm_per_px,
+               image=truth.photo, kinds=truth.kinds)
     if not ev.records:
         raise IunetError(f"no predicted mask in {pred_dir} has a ground truth in {gt_dir}")
     return ev.records, ev.summary(), missing
 
 
-def _ground_truth(stem: str, pred_path: Path, gt_dir: Path, pair_masks: dict, labelme_project: bool):
-    """(predicted mask, ground-truth mask, the labels' calibration or None, labelme shapes by kind or None),
-    or None without ground truth."""
+class _Truth(NamedTuple):
+    pred: np.ndarray  # the predicted mask
+    gt: np.ndarray  # its ground truth
+    mm_per_px: float | None  # the labels' calibration
+    kinds: list | None  # labelme shapes as (kind, mask) pairs
+    photo: np.ndarray | None  # the labelled photo, when it is there to read (for each defect's contrast)
+
+
+def _ground_truth(stem: str, pred_path: Path, gt_dir: Path, pairs: dict, labelme_project: bool) -> _Truth | None:
+    """The predicted mask of `stem` with its ground truth, or None without one. `pairs`: stem ->
+    (photo, mask file) of an image+mask folder."""
     from iunet_gui.core.annotation import Annotation
     from iunet_gui.core.detection import shape_kinds
     from iunet_gui.core.geometry import shapes_to_mask
     from iunet_gui.core.images import read_mask
 
-    pred, mm, kinds = read_mask(pred_path), None, None
+    pred, mm, kinds, photo = read_mask(pred_path), None, None, None
     if (gt_dir / f"{stem}.json").exists():
         ann = Annotation.load(gt_dir / f"{stem}.json")
         h, w = ann.image_height or pred.shape[0], ann.image_width or pred.shape[1]
         gt, mm = shapes_to_mask(ann.shapes, (h, w)), ann.mm_per_px
         kinds = shape_kinds(ann.shapes, (h, w)) if ann.shapes else None
-    elif stem in pair_masks:
-        gt = read_mask(pair_masks[stem])
+        photo = gt_dir / ann.image_path if ann.image_path else None
+    elif stem in pairs:
+        photo, mask = pairs[stem]
+        gt = read_mask(mask)
     elif (gt_dir / f"{stem}.png").exists() and not labelme_project:
         gt = read_mask(gt_dir / f"{stem}.png")
     else:
@@ -116,4 +129,19 @@ def _ground_truth(stem: str, pred_path: Path, gt_dir: Path, pair_masks: dict, la
     if gt.shape != pred.shape:
         raise IunetError(f"{pred_path}: size {pred.shape[1]}x{pred.shape[0]} differs from its ground truth "
                          f"{gt.shape[1]}x{gt.shape[0]}")
-    return pred, gt, mm, kinds
+    return _Truth(pred, gt, mm, kinds, _photo(photo, gt.shape))
+
+
+def _photo(path: Path | None, hw: tuple[int, int]) -> np.ndarray | None:
+    """The photo at `path` when it reads and has the masks' size, else None (the contrast of each
+    labelled defect is then unknown; the scores do not depend on it)."""
+    from iunet_gui.core.errors import ImageLoadError
+    from iunet_gui.core.images import load_image
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        image = load_image(path, "rgb")
+    except ImageLoadError:
+        return None
+    return image if image.shape[:2] == tuple(hw) else None
