@@ -9,7 +9,8 @@ from iunet_gui.gui.theme import icon
 
 # what the keys do beyond the actions: (what, keys) rows of the shortcuts table
 MORE_KEYS = (("Pick class 1-9 (relabels the selection)", "1 … 9"),
-             ("Close polygon", "click first vertex, double-click or Enter"),
+             ("Close polygon", "click first vertex, double-click the last one, or Enter"),
+             ("Shape menu: label, description, duplicate, delete", "right-click a shape"),
              ("Cancel drawing / deselect", "Esc"), ("Remove last vertex while drawing", "Backspace"),
              ("Constrain to 45° / square", "hold Shift"), ("Pan", "middle drag or Space + drag"),
              ("Zoom around the cursor", "mouse wheel"), ("Move selection by 1 / 10 px", "arrows / Shift+arrows"),
