@@ -118,6 +118,11 @@ def test_empty_folder_shows_a_hint_and_no_stale_status(qtbot, folder, tmp_path):
     assert win.document is None and win.statusBar().currentMessage() == ""
     assert win.hint.label.isVisible() and f"No images in {empty}" in win.hint.label.text() and "Open Folder" in win.hint.label.text()
     assert win.hint.label.geometry() == win.canvas.viewport().geometry()
+    grab = win.canvas.grab().toImage()  # light text on the dark canvas
+    middle = win.hint.label.geometry().center()
+    lightest = max(grab.pixelColor(x, y).lightness() for x in range(0, grab.width(), 2)
+                   for y in range(middle.y() - 40, middle.y() + 40))
+    assert lightest > 150
     win.open_folder(folder)
     assert not win.hint.label.isVisible() and win.document is not None
 

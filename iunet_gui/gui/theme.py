@@ -41,4 +41,5 @@ QStatusBar QLabel { padding: 0 8px; color: #37474f; }
 QLabel#unsaved { color: #c62828; font-weight: 600; }
 QLabel#saved { color: #2e7d32; }
 QLabel#count { color: #546e7a; padding: 2px 4px; }
+QLabel#hint { color: #cfd8dc; font-size: 13pt; }
 """
