@@ -73,6 +73,7 @@ class _Run:
         from iunet_gui.training.batchnorm import BatchNormStats
         from iunet_gui.training.data import CropSampler
         from iunet_gui.training.network import Precision, build_network, make_optimizer
+        from iunet_gui.training.schedule import RunClock, lr_scheduler
         from iunet_gui.training.state import RunState, load_resume, write_config_json
 
         self.cfg, self.data, self.device, self.dist = cfg, data, device, dist
@@ -109,20 +110,20 @@ class _Run:
         if dist.main:
             write_config_json(self.run_dir, cfg, self.model_cfg, data.summary)
         self.end_seconds: float | None = None  # the longest end of an epoch measured (BN refresh, validation, saves)
-        self.step_seconds: list[float] = []
+        self.step_seconds: list[float] = []  # the last steps' durations
+        self.image_seconds = 0.0  # one validation image's logits
+        self.losses: list[float] = []  # this epoch's
+        self.lr_now = cfg.lr  # the rate of the last step
+        self.nan_message = ""
+        self.deadline = t_start + cfg.time_limit_min * 60 if cfg.time_limit_min else None  # the whole run's
+        self.clock = RunClock(self.state.global_step, (cfg.epochs - self.state.epoch) * self.steps_per_epoch,
+                              self.deadline)
+        self.sched = lr_scheduler(self.opt, cfg.lr, cfg.schedule, cfg.warmup_steps, self.clock)
 
     # -- the loop --------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
-        from iunet_gui.training.schedule import RunClock, lr_scheduler
-
         cfg, state = self.cfg, self.state
         start_epoch = state.epoch
-        self.deadline = self.t_start + cfg.time_limit_min * 60 if cfg.time_limit_min else None
-        self.clock = RunClock(state.global_step, (cfg.epochs - start_epoch) * self.steps_per_epoch, self.deadline)
-        self.sched = lr_scheduler(self.opt, cfg.lr, cfg.schedule, cfg.warmup_steps, self.clock)
-        self.losses: list[float] = []  # this epoch's
-        self.lr_now = cfg.lr
-        self.image_seconds = 0.0
         status, message, clean = DONE, "", False
         try:
             if self.deadline:
@@ -132,7 +133,7 @@ class _Run:
                 message = f"time limit of {cfg.time_limit_min:g} min reached"
                 self._keep_progress(final_validation=True)
             elif status == NAN:
-                message = self._nan_message
+                message = self.nan_message
             clean = True
         except Cancelled:
             status, message, clean = STOPPED, "training stopped", True
@@ -211,7 +212,7 @@ class _Run:
                                self.device)
         if code == _NAN:
             what = loss.item() if not finite else "nan in another process"
-            self._nan_message = (f"the loss became {what} at epoch {epoch}, step {step}; "
+            self.nan_message = (f"the loss became {what} at epoch {epoch}, step {step}; "
                                  f"the last good checkpoint is kept (try a lower --lr)")
             return _NAN
         if self._raise_or_return(code) == _TIME:
