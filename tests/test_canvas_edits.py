@@ -287,3 +287,16 @@ def test_autosave_does_not_write_while_the_quit_question_is_open(qtbot, win, fol
     win.ask_unsaved = discard_after_a_while
     key(qtbot, win, Qt.Key_Q, Qt.ControlModifier)
     assert not win.isVisible() and not (folder / "a.json").exists()
+
+
+def test_a_broken_labels_file_is_read_again_when_the_operator_comes_back(qtbot, win, folder):
+    (folder / "a.json").write_text("{broken")
+    win.ask_start_over = lambda text: False  # "Not now"
+    win.open_folder(folder, image="a.png")
+    assert win.broken_labels is not None
+    key(qtbot, win, Qt.Key_D)
+    key(qtbot, win, Qt.Key_A)
+    assert win.document.image_path.name == "a.png" and win.broken_labels is not None
+    draw_square(qtbot, win)
+    key(qtbot, win, Qt.Key_S, Qt.ControlModifier)
+    assert (folder / "a.json").read_text() == "{broken"  # never overwritten

@@ -65,6 +65,9 @@ class EditHistory:
         if image in self._kept:
             self._kept[image].update(values)
 
+    def forget(self, image: Path) -> None:
+        self._kept.pop(image, None)
+
     def clear(self) -> None:
         self._kept.clear()
 
@@ -120,7 +123,8 @@ class ImageDocument(QObject):
                     ann.warnings.append(f"{self.image_path.name}: the JSON says {ann.image_width}x{ann.image_height}"
                                         f" but the image is {w}x{h}; using the image's size")
                 ann.image_width, ann.image_height = w, h
-        self.annotation = ann
+        self._attach(AnnotationDocument(ann))
+        self.undo_stack.clear()
         self.warnings = list(ann.warnings)
         self._keep()
 
@@ -146,10 +150,12 @@ class ImageDocument(QObject):
 
     @annotation.setter
     def annotation(self, ann: Annotation) -> None:
-        """A new annotation starts a new document and undo history."""
+        """A new annotation starts a new document and undo history. One set from outside (e.g. in
+        place of a labels file that cannot be read) is not kept: the image is read again next time."""
         self._attach(AnnotationDocument(ann))
         self.undo_stack.clear()
-        self._keep()
+        if self.history is not None:
+            self.history.forget(self.image_path)
 
     @property
     def shapes(self) -> list[Shape]:
