@@ -54,6 +54,11 @@ def press(qtbot, key, modifier=Qt.NoModifier):
     qtbot.keyClick(target, key, modifier)
 
 
+def click_row(qtbot, lst, row):
+    """A click on a row of a list widget."""
+    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, Qt.NoModifier, lst.visualItemRect(lst.item(row)).center())
+
+
 def draw_triangle(qtbot, win):
     press(qtbot, Qt.Key_N, Qt.ControlModifier)
     for x, y in [(50, 50), (150, 60), (100, 150)]:
@@ -164,8 +169,7 @@ def test_keys_d_and_a_and_the_arrows_step_through_the_images(qtbot, win):
     assert win.document.image_path.name == "b.png"
     press(qtbot, Qt.Key_A)
     assert win.document.image_path.name == "a.png"
-    lst = win.images_dock.list
-    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, Qt.NoModifier, lst.visualItemRect(lst.item(0)).center())
+    click_row(qtbot, win.images_dock.list, 0)
     press(qtbot, Qt.Key_Down)  # in the image list the arrows step
     assert win.document.image_path.name == "b.png"
     press(qtbot, Qt.Key_Down)
@@ -193,10 +197,10 @@ def test_broken_image_and_broken_json_are_marked_and_work_goes_on(qtbot, win, fo
     win.open_folder(folder)
     names = [p.name for p in win.project.images]
     assert win.images_dock.status(names.index("e.png")) == "broken"  # known before it is opened
-    win.images_dock.list.setCurrentRow(names.index("d.png"))  # as a click in the list does
+    click_row(qtbot, win.images_dock.list, names.index("d.png"))
     assert win.images_dock.status(names.index("d.png")) == "broken" and win.document is None
     assert any("d.png" in e and "nothing was changed" in e for e in win.errors)
-    win.images_dock.list.setCurrentRow(names.index("b.png"))
+    click_row(qtbot, win.images_dock.list, names.index("b.png"))
     draw_triangle(qtbot, win)
     press(qtbot, Qt.Key_S, Qt.ControlModifier)
     assert json.loads((folder / "b.json").read_text())["shapes"][0]["label"] == "scratch"
@@ -258,8 +262,7 @@ def test_shape_list_selection_follows_the_canvas(qtbot, win):
     press(qtbot, Qt.Key_J, Qt.ControlModifier)
     click(qtbot, win, 1, 250)
     assert win.canvas.selected == []
-    lst = win.shape_dock.list
-    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, Qt.NoModifier, lst.visualItemRect(lst.item(0)).center())
+    click_row(qtbot, win.shape_dock.list, 0)
     assert win.canvas.selected == [s]
     assert "scratch" in win.shape_dock.list.item(0).text() and "px" in win.shape_dock.list.item(0).text()
 
@@ -300,10 +303,11 @@ def test_circle_and_shift_constrained_square(qtbot, win):
 
 def test_hiding_a_class_hides_its_shapes(qtbot, win):
     s = draw_triangle(qtbot, win)
-    item = win.class_dock.list.item(0)
-    item.setCheckState(Qt.Unchecked)
+    click_row(qtbot, win.class_dock.list, 0)
+    press(qtbot, Qt.Key_Space)  # unchecks the class
+    assert win.class_dock.list.item(0).checkState() == Qt.Unchecked
     assert not win.canvas.items[id(s)].isVisible()
-    item.setCheckState(Qt.Checked)
+    press(qtbot, Qt.Key_Space)
     assert win.canvas.items[id(s)].isVisible()
 
 
