@@ -22,3 +22,15 @@ def _private_home(tmp_path_factory, monkeypatch):
         for scope in (QSettings.UserScope, QSettings.SystemScope):
             QSettings.setPath(fmt, scope, str(home / ".config"))
     yield home
+
+
+@pytest.fixture(autouse=True)
+def _empty_clipboard():
+    """After each test the clipboard is emptied: no test pastes what another copied, and Qt's
+    offscreen clipboard still holding data at exit crashes the interpreter (segmentation fault)."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()
