@@ -1,6 +1,6 @@
 """Random edit sequences in the real window against a plain model of what the operator did.
 
-The model is a list of (label, points) per image, an undo history per image and the last saved
+The model is a list of (label, points, description) per image, an undo history per image and the last saved
 state per image. After each step the window's document, the canvas items and the JSON on disk
 must agree with it."""
 import json
@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from iunet_gui.gui.app import make_app
@@ -27,7 +28,8 @@ triangle = st.lists(st.tuples(coord_x, coord_y).map(list), min_size=3, max_size=
 
 
 def snapshot(shapes) -> tuple:
-    return tuple((s.label, tuple(tuple(float(c) for c in p) for p in s.points)) for s in shapes)
+    """(label, points, description) of each shape, in order."""
+    return tuple((s.label, tuple(tuple(float(c) for c in p) for p in s.points), s.description) for s in shapes)
 
 
 class ImageModel:
@@ -103,11 +105,19 @@ class EditMachine(RuleBasedStateMachine):
     def keep(self, new_shapes_of_doc):
         self.model.edit(new_shapes_of_doc)
 
+    def change(self, i, label=None, points=None, description=None):
+        """The model after shape i (modulo the count) takes the values given."""
+        shapes = list(self.model.shapes)
+        old = shapes[i % len(shapes)]
+        shapes[i % len(shapes)] = (old[0] if label is None else label, old[1] if points is None else points,
+                                   old[2] if description is None else description)
+        self.keep(tuple(shapes))
+
     # -- rules --------------------------------------------------------------------------------
     @rule(label=st.sampled_from(LABELS), points=triangle)
     def add(self, label, points):
         add_shape(self.win, label, points)
-        self.keep(self.model.shapes + ((label, tuple(tuple(p) for p in points)),))
+        self.keep(self.model.shapes + ((label, tuple(tuple(p) for p in points), ""),))
 
     @precondition(lambda self: self.win is not None and self.model.shapes)
     @rule(i=st.integers(0, 20))
@@ -130,42 +140,66 @@ class EditMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.win is not None and self.model.shapes)
     @rule(i=st.integers(0, 20), v=st.integers(0, 10), x=coord_x, y=coord_y)
     def move_vertex(self, i, v, x, y):
-        n = len(self.model.shapes)
-        label, pts = self.model.shapes[i % n]
+        pts = self.model.shapes[i % len(self.model.shapes)][1]
         k = v % len(pts)
         if pts[k] == (x, y):
             return
         new = pts[:k] + ((x, y),) + pts[k + 1:]
         set_points(self.win, self.shape(i), new, "Move vertex")
-        shapes = list(self.model.shapes)
-        shapes[i % n] = (label, new)
-        self.keep(tuple(shapes))
+        self.change(i, points=new)
 
     @precondition(lambda self: self.win is not None and self.model.shapes)
     @rule(i=st.integers(0, 20), v=st.integers(0, 10))
     def insert_vertex(self, i, v):
-        n = len(self.model.shapes)
-        label, pts = self.model.shapes[i % n]
+        pts = self.model.shapes[i % len(self.model.shapes)][1]
         k = v % len(pts)
         a, b = pts[k], pts[(k + 1) % len(pts)]
         new = pts[: k + 1] + ((float((a[0] + b[0]) // 2), float((a[1] + b[1]) // 2)),) + pts[k + 1:]
         set_points(self.win, self.shape(i), new, "Insert vertex")
-        shapes = list(self.model.shapes)
-        shapes[i % n] = (label, new)
-        self.keep(tuple(shapes))
+        self.change(i, points=new)
 
     @precondition(lambda self: self.win is not None and self.model.shapes)
     @rule(i=st.integers(0, 20), label=st.sampled_from(LABELS))
     def relabel(self, i, label):
-        n = len(self.model.shapes)
-        old_label, pts = self.model.shapes[i % n]
-        if old_label == label:
+        if self.model.shapes[i % len(self.model.shapes)][0] == label:
             return
         self.win.canvas.select_shapes([self.shape(i)])
         self.win.canvas.set_label_of_selection(label)
-        shapes = list(self.model.shapes)
-        shapes[i % n] = (label, pts)
-        self.keep(tuple(shapes))
+        self.change(i, label=label)
+
+    @precondition(lambda self: self.win is not None and self.model.shapes)
+    @rule(i=st.integers(0, 20), key=st.sampled_from([Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down]),
+          shift=st.booleans())
+    def nudge(self, i, key, shift):
+        """An arrow key moves the selected shape 1 px (Shift: 10 px), never out of the image."""
+        pts = self.model.shapes[i % len(self.model.shapes)][1]
+        step = 10.0 if shift else 1.0
+        dx = {Qt.Key_Left: -step, Qt.Key_Right: step}.get(key, 0.0)
+        dy = {Qt.Key_Up: -step, Qt.Key_Down: step}.get(key, 0.0)
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        dx = min(max(dx, -min(xs)), W - 1 - max(xs))
+        dy = min(max(dy, -min(ys)), H - 1 - max(ys))
+        self.win.canvas.select_shapes([self.shape(i)])
+        QTest.keyClick(self.win.canvas, key, Qt.ShiftModifier if shift else Qt.NoModifier)
+        if dx or dy:
+            self.change(i, points=tuple((x + dx, y + dy) for x, y in pts))
+
+    @precondition(lambda self: self.win is not None and self.model.shapes)
+    @rule(i=st.integers(0, 20), text=st.sampled_from(["", "near the rim", "predicted by m.pt"]))
+    def describe(self, i, text):
+        if self.model.shapes[i % len(self.model.shapes)][2] == text:
+            return
+        self.win.canvas.set_description(self.shape(i), text)
+        self.change(i, description=text)
+
+    @precondition(lambda self: self.win is not None and self.model.shapes)
+    @rule(i=st.integers(0, 20))
+    def duplicate(self, i):
+        label, pts, description = self.model.shapes[i % len(self.model.shapes)]
+        self.win.canvas.select_shapes([self.shape(i)])
+        self.win.canvas.duplicate_selection()
+        moved = tuple((min(x + 10, W - 1.0), min(y + 10, H - 1.0)) for x, y in pts)
+        self.keep(self.model.shapes + ((label, moved, description),))
 
     @rule()
     def undo(self):
@@ -238,7 +272,8 @@ class EditMachine(RuleBasedStateMachine):
                 assert not path.exists()
                 continue
             data = json.loads(path.read_text())
-            on_disk = tuple((s["label"], tuple(tuple(p) for p in s["points"])) for s in data["shapes"])
+            on_disk = tuple((s["label"], tuple(tuple(p) for p in s["points"]), s["description"])
+                            for s in data["shapes"])
             assert on_disk == m.saved
 
 
