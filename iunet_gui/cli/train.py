@@ -133,8 +133,8 @@ def _progress():
     line = ProgressLine("train")
 
     def progress(ev):
-        if ev.stage in ("notice", "done", "stopped", "nan", "oom") and ev.message:
-            print(f"{ev.stage}: {ev.message}", flush=True)
+        if ev.stage == "notice" and ev.message:  # the run's end is told by run() from its result
+            print(f"notice: {ev.message}", flush=True)
         elif ev.stage == "epoch":
             vals = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in ev.metrics.items())
             print(f"epoch {ev.epoch}/{ev.epochs}  loss {ev.loss:.4f}  {vals}", flush=True)

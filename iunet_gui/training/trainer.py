@@ -172,9 +172,10 @@ class _Run:
                     return TIME_LIMIT
                 if code == _NAN:
                     return NAN
-                self.step_seconds = (self.step_seconds + [time.perf_counter() - t_step])[-20:]
-                seen += cfg.batch_size * self.dist.world
                 done = (epoch - start_epoch - 1) * self.steps_per_epoch + step
+                if done > 1:  # the first step warms up (allocations): not a measure of the others
+                    self.step_seconds = (self.step_seconds + [time.perf_counter() - t_step])[-20:]
+                seen += cfg.batch_size * self.dist.world
                 elapsed = time.perf_counter() - t_loop
                 eta = elapsed / done * (total - done)
                 if self.deadline:
