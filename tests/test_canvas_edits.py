@@ -300,3 +300,21 @@ def test_a_broken_labels_file_is_read_again_when_the_operator_comes_back(qtbot, 
     draw_square(qtbot, win)
     key(qtbot, win, Qt.Key_S, Qt.ControlModifier)
     assert (folder / "a.json").read_text() == "{broken"  # never overwritten
+
+
+def test_ctrl_z_during_a_vertex_drag_ends_the_drag_without_an_error(qtbot, win):
+    key(qtbot, win, Qt.Key_N, Qt.ControlModifier)
+    for x, y in [(60, 60), (140, 60), (100, 140)]:
+        click(qtbot, win, x, y)
+    key(qtbot, win, Qt.Key_Return)
+    key(qtbot, win, Qt.Key_J, Qt.ControlModifier)
+    v = win.canvas.viewport()
+    qtbot.mousePress(v, Qt.LeftButton, Qt.NoModifier, vp(win, 140, 60))  # grab a vertex of the new triangle
+    qtbot.mouseMove(v, vp(win, 160, 70))
+    undo(qtbot, win)  # the triangle goes while the button is still down
+    qtbot.mouseMove(v, vp(win, 170, 80))
+    qtbot.mouseRelease(v, Qt.LeftButton, Qt.NoModifier, vp(win, 170, 80))
+    assert win.document.shapes == [] and not win.canvas.items
+    redo(qtbot, win)
+    assert len(win.document.shapes) == 1
+    assert win.document.shapes[0].points[1] == pytest.approx([140, 60], abs=1.0)  # the drag left no trace

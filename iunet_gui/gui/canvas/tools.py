@@ -184,8 +184,22 @@ class EditTool:
         c.active_vertex = None
         self.drag = ("move", list(c.selected), pos, [[list(p) for p in x.points] for x in c.selected])
 
+    def _items_gone(self) -> bool:
+        """True (and the drag dropped) when a dragged shape left the canvas meanwhile (an undo)."""
+        shapes = [self.drag[1]] if self.drag[0] == "vertex" else self.drag[1]
+        if all(self.canvas.shape_items.get(s) is not None for s in shapes):
+            return False
+        for s in shapes:
+            item = self.canvas.shape_items.get(s)
+            if item is not None:
+                item.set_preview(None)
+        self.drag = None
+        return True
+
     def move(self, pos: QPointF, modifiers) -> QPointF:
         c = self.canvas
+        if self.drag and self._items_gone():
+            return pos
         if self.drag and self.drag[0] == "vertex":
             _, s, i, _old = self.drag
             item = c.shape_items.get(s)
@@ -203,6 +217,8 @@ class EditTool:
         return pos
 
     def release(self, pos: QPointF, modifiers) -> None:
+        if self.drag and self._items_gone():
+            return
         drag, self.drag = self.drag, None
         c = self.canvas
         if drag and drag[0] == "vertex":

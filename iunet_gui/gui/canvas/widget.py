@@ -70,6 +70,7 @@ class Canvas(ZoomPanView):
     def set_document(self, document) -> None:
         """Show an image, its shapes and its own undo history."""
         self.settle_drawing()
+        self.tool = self._make_tool(self.mode)  # no drag outlives its image
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -141,10 +142,15 @@ class Canvas(ZoomPanView):
             raise ValueError(mode)
         self.settle_drawing()
         self.mode = mode
-        self.tool = {"edit": EditTool, "polygon": PolygonTool}.get(mode, lambda c: TwoPointTool(c, mode))(self)
+        self.tool = self._make_tool(mode)
         self.viewport().setCursor(self.tool_cursor())
         self._update_preview()
         self.mode_changed.emit(mode)
+
+    def _make_tool(self, mode: str):
+        if mode == "edit":
+            return EditTool(self)
+        return PolygonTool(self) if mode == "polygon" else TwoPointTool(self, mode)
 
     def tool_cursor(self):
         return Qt.ArrowCursor if self.mode == "edit" else Qt.CrossCursor
