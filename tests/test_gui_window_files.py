@@ -208,3 +208,21 @@ def test_shapes_copied_in_one_window_paste_in_another_and_other_text_is_refused(
     press(qtbot, Qt.Key_V, Qt.ControlModifier)
     assert len(other.document.shapes) == 1
     assert other.statusBar().currentMessage().startswith("Nothing to paste")
+
+
+def test_the_app_exits_cleanly_with_copied_shapes_on_the_clipboard(folder, tmp_path):
+    import subprocess
+    import sys
+
+    (folder / "a.json").write_text(json.dumps({"shapes": [{"label": "scratch", "points": [[5, 5], [40, 5], [20, 30]],
+                                                           "shape_type": "polygon"}], "imagePath": "a.png"}))
+    code = ("from PySide6.QtCore import QSettings, Qt\nfrom PySide6.QtTest import QTest\n"
+            "from iunet_gui.gui.app import make_app\nfrom iunet_gui.gui.main_window import MainWindow\n"
+            f"app = make_app(); w = MainWindow({str(folder)!r}, QSettings({str(tmp_path / 's.ini')!r}, "
+            "QSettings.IniFormat)); w.show(); app.processEvents()\n"
+            "w.canvas.select_shapes(list(w.document.shapes))\n"
+            "QTest.keyClick(w.canvas, Qt.Key_C, Qt.ControlModifier)\n"
+            "assert 'scratch' in app.clipboard().text(), app.clipboard().text()\n"
+            "w.close()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -7,8 +7,6 @@ import json
 from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.errors import AnnotationError
 
-CLIPBOARD_MIME = "application/x-iunet-gui-shapes"
-
 
 def shapes_to_json(shapes: list[Shape]) -> str:
     """`{"shapes": [labelme shape, ...]}` as text."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from iunet_gui.core.annotation import Annotation, Shape
-from iunet_gui.core.clipboard import CLIPBOARD_MIME, shapes_from_json, shapes_to_json
+from iunet_gui.core.clipboard import shapes_from_json, shapes_to_json
 from iunet_gui.core.errors import AnnotationError, IunetError
 from iunet_gui.core.measure import describe_shape
 from iunet_gui.core.project import Project
@@ -380,21 +380,16 @@ class MainWindow(QMainWindow):
     def copy_shapes(self) -> None:
         if not self.canvas.selected:
             return
-        mime = QMimeData()
-        text = shapes_to_json(self.canvas.selected)
-        mime.setData(CLIPBOARD_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QGuiApplication.clipboard().setMimeData(mime)
+        # plain text: custom clipboard formats crash PySide at exit (a QMimeData left on the clipboard)
+        QGuiApplication.clipboard().setText(shapes_to_json(self.canvas.selected))
         self.statusBar().showMessage(f"Copied {len(self.canvas.selected)} shape(s)", 2500)
 
     def paste_shapes(self) -> None:
         """Paste the shapes on the clipboard (copied here, in another window, or as labelme JSON text)."""
-        mime = QGuiApplication.clipboard().mimeData()
-        if self.document is None or mime is None:
+        if self.document is None:
             return
-        text = bytes(mime.data(CLIPBOARD_MIME)).decode("utf-8") if mime.hasFormat(CLIPBOARD_MIME) else mime.text()
         try:
-            shapes = shapes_from_json(text)
+            shapes = shapes_from_json(QGuiApplication.clipboard().text())
         except IunetError as exc:
             self.statusBar().showMessage(f"Nothing to paste: {exc}", 4000)
             return
