@@ -152,3 +152,20 @@ def test_setting_aside_a_missing_labels_file_says_so(tmp_path):
     _img(tmp_path / "a.png")
     with pytest.raises(ProjectError, match=r"a\.json: cannot keep it aside"):
         Project.open(tmp_path).set_aside_annotation(tmp_path / "a.png")
+
+
+def test_a_broken_labels_file_is_set_aside_without_hard_links_too(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    _img(tmp_path / "a.png")
+    (tmp_path / "a.json").write_text("{first")
+    (tmp_path / "a.json.broken").write_text("{older")
+
+    def no_links(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    kept = Project.open(tmp_path).set_aside_annotation(tmp_path / "a.png")
+    assert kept == tmp_path / "a.json.broken.2" and kept.read_text() == "{first"
+    assert (tmp_path / "a.json.broken").read_text() == "{older" and not (tmp_path / "a.json").exists()

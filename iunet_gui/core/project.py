@@ -2,6 +2,7 @@
 small settings file `iunet_project.json` (classes and colours, mm-per-pixel calibration)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from iunet_gui.core.errors import AnnotationError, ProjectError
 from iunet_gui.core.images import IMAGE_SUFFIXES, read_mask
 
 SETTINGS_FILE = "iunet_project.json"
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 BROKEN_SUFFIX = ".broken"  # a labels file set aside so its image's labels can start over: name.json.broken
 
 
@@ -219,13 +221,18 @@ class Project:
         source = self.annotation_path(Path(image))
         for n in range(1, 1000):
             target = source.with_name(source.name + BROKEN_SUFFIX + (f".{n}" if n > 1 else ""))
+            if target.exists():
+                continue
             try:
                 os.link(source, target)  # fails when the target exists: nothing is overwritten
+                os.unlink(source)
             except FileExistsError:
                 continue
             except OSError as exc:
-                raise ProjectError(f"{source}: cannot keep it aside as {target.name} ({exc.strerror or exc})") from None
-            os.unlink(source)
+                if not source.exists() or exc.errno not in _NO_HARD_LINKS:
+                    raise ProjectError(f"{source}: cannot keep it aside as {target.name} "
+                                       f"({exc.strerror or exc})") from None
+                os.replace(source, target)  # a file system without hard links: the name was free just now
             return target
         raise ProjectError(f"{source}: too many {BROKEN_SUFFIX} copies beside it; remove some first")
 
