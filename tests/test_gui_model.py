@@ -144,6 +144,21 @@ def test_accepted_shapes_are_not_relabelled_by_the_next_class_key_and_undo_shows
     assert win.canvas.has_prediction and "Accepted" not in pp.result.text()
 
 
+def test_an_accepted_prediction_is_not_shown_again_over_its_shapes_after_leaving_the_image(qtbot, win, tmp_path):
+    fake_predictor(win, tmp_path)
+    predict(qtbot, win)
+    pp = win.model_dock.predict_panel
+    qtbot.keyClick(win, Qt.Key_A, Qt.ControlModifier | Qt.ShiftModifier)
+    qtbot.keyClick(win.canvas, Qt.Key_D)
+    qtbot.keyClick(win.canvas, Qt.Key_A)  # back: the shapes show it, not the cached prediction too
+    assert win.document.image_path.name == "a.png" and len(win.document.shapes) == 3
+    assert not win.canvas.has_prediction and "Accepted 2 shape(s)" in pp.result.text()
+    qtbot.keyClick(win, Qt.Key_A, Qt.ControlModifier | Qt.ShiftModifier)  # nothing to accept twice
+    assert len(win.document.shapes) == 3
+    qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)  # its undo still brings the prediction back
+    assert len(win.document.shapes) == 1 and win.canvas.has_prediction and "2 defect(s)" in pp.result.text()
+
+
 def test_auto_predict_while_stepping_through_images_and_the_cache(qtbot, win, tmp_path):
     calls = fake_predictor(win, tmp_path)
     md, m = win.model_dock, win.model_dock.models

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from shiboken6 import isValid
 from iunet_gui.core.annotation import predicted_shapes
 from iunet_gui.core.metrics import Evaluator
 from iunet_gui.gui.jobs import Job
+from iunet_gui.gui.model.accepts import Accepted, AcceptTracker
 from iunet_gui.gui.model.results import FolderResult, ImagePrediction
 from iunet_gui.resources import DEFAULT_CHECKPOINT
 
@@ -32,18 +32,6 @@ def load_predictor(checkpoint: Path, loaded: tuple):
 
     path, predictor = loaded
     return predictor if predictor is not None and path == checkpoint else Predictor.from_path(checkpoint)
-
-
-@dataclass
-class _Accepted:
-    """An Accept on an undo stack: where it sits (the stack's index after it) and what it accepted."""
-
-    stack: object  # QUndoStack
-    index: int
-    command: object  # the QUndoCommand pushed
-    prediction: ImagePrediction
-    count: int
-    label: str
 
 
 class ModelController(QObject):
@@ -77,7 +65,9 @@ class ModelController(QObject):
         self._pending: Path | None = None
         self._project = None  # the project the cache and folder results belong to
         self._run = 0  # folder results of an older run number are out of date
-        self._accepted: _Accepted | None = None  # the last Accept, while its undo can bring the prediction back
+        self.accepts = AcceptTracker(self._open_image, self)
+        self.accepts.undone.connect(self._accept_undone)
+        self.accepts.redone.connect(self._accept_redone)
 
     # -- the model ---------------------------------------------------------------------------------
     def set_checkpoint(self, path: Path | None) -> bool:
@@ -177,17 +167,27 @@ class ModelController(QObject):
             self.predict_current()
 
     def image_opened(self, auto_predict: bool) -> None:
-        """The window opened another image (or folder): show its prediction if there is one, or make it."""
+        """The window opened another image (or folder): show its prediction if there is one, or make it;
+        not when the image holds it as accepted shapes."""
         if self.win.project is not self._project:  # another folder: nothing of the last one stays
             self._project = self.win.project
             self.cache.clear()
+            self.accepts.clear()
             self.clear_results()
-        self._forget_accept()
         doc = self.win.document
+        accepted = self.accepts.standing(doc.image_path) if doc is not None else None
+        if accepted is not None:
+            self._display(None)
+            self.accepted.emit(accepted.count, accepted.label)
+            return
         p = self.cache.get(doc.image_path) if doc is not None else None
         self._display(p)
         if p is None and doc is not None and auto_predict and self.checkpoint is not None:
             self.predict_current()
+
+    def _open_image(self) -> Path | None:
+        doc = self.win.document
+        return doc.image_path if doc is not None else None
 
     def _display(self, p: ImagePrediction | None) -> None:
         self.shown = p
@@ -239,37 +239,24 @@ class ModelController(QObject):
             return 0
         canvas, p = self.win.canvas, self.shown
         stack = canvas.undo_stack
-        self._forget_accept()
         canvas.add_shapes(shapes, f"Accept {len(shapes)} predicted shape(s)")
         canvas.select_shapes([])
-        command = stack.command(stack.index() - 1)
-        self._accepted = _Accepted(stack, stack.index(), command, p, len(shapes), label)
-        stack.indexChanged.connect(self._undo_moved)
-        self._hide_accepted()
+        accepted = Accepted(stack, stack.index(), stack.command(stack.index() - 1), p, len(shapes), label)
+        self.accepts.add(p.image, accepted)
+        self._accept_redone(accepted)
         return len(shapes)
 
-    def _hide_accepted(self) -> None:
+    def _accept_redone(self, a: Accepted) -> None:
+        """The shapes show the prediction now."""
+        if self.closing or not isValid(self.win.canvas):
+            return
         self.shown = None
-        self.win.canvas.set_prediction(None)  # the shapes show it now
-        self.accepted.emit(self._accepted.count, self._accepted.label)
+        self.win.canvas.set_prediction(None)
+        self.accepted.emit(a.count, a.label)
 
-    def _undo_moved(self, index: int) -> None:
-        a, doc = self._accepted, self.win.document
-        if a is None or self.closing or not isValid(self.win.canvas):
-            return
-        if doc is None or doc.image_path != a.prediction.image:  # the stack was cleared for another image
-            return
-        if index < a.index and self.shown is None:  # Accept undone: the prediction is back on show
+    def _accept_undone(self, a: Accepted) -> None:
+        if not self.closing and isValid(self.win.canvas) and self.shown is None:
             self._display(a.prediction)
-        elif a.stack.count() < a.index or a.stack.command(a.index - 1) is not a.command:
-            self._forget_accept()  # undone, then another edit took its place: nothing to redo
-        elif index >= a.index and self.shown is a.prediction:  # redone
-            self._hide_accepted()
-
-    def _forget_accept(self) -> None:
-        if self._accepted is not None:
-            self._accepted.stack.indexChanged.disconnect(self._undo_moved)
-            self._accepted = None
 
     # -- a folder ----------------------------------------------------------------------------------
     def clear_results(self) -> None:
