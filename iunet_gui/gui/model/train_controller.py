@@ -112,6 +112,7 @@ class TrainingController(QObject):
                                                time_limit_min=float(minutes), init=init))
 
         def work(progress, cancel):
+            import gc
             from dataclasses import replace
 
             from iunet_gui.training.trainer import train
@@ -122,7 +123,10 @@ class TrainingController(QObject):
 
                 scale = load_checkpoint(cfg.init).meta.get("input_scale")
                 run_cfg = replace(cfg, scale=float(scale or cfg.scale))
-            return train(run_cfg, progress=progress, cancel=cancel)
+            try:
+                return train(run_cfg, progress=progress, cancel=cancel)
+            finally:  # the run's network, optimizer and data are freed here, not by a collection in the GUI thread
+                gc.collect()
 
         self.job = job = Job(work, self)
         job.progressed.connect(self.progressed)
