@@ -169,3 +169,15 @@ def test_a_broken_labels_file_is_set_aside_without_hard_links_too(tmp_path, monk
     kept = Project.open(tmp_path).set_aside_annotation(tmp_path / "a.png")
     assert kept == tmp_path / "a.json.broken.2" and kept.read_text() == "{first"
     assert (tmp_path / "a.json.broken").read_text() == "{older" and not (tmp_path / "a.json").exists()
+
+
+def test_run_and_predictions_folders_are_named_in_the_project(tmp_path):
+    from iunet_gui.core.project import PREDICTIONS_FOLDER, RUNS_FOLDER, new_run_folder, predictions_folder
+
+    first = new_run_folder(tmp_path, now=0)
+    assert first.parent == tmp_path / RUNS_FOLDER and not first.exists()
+    first.mkdir(parents=True)
+    second = new_run_folder(tmp_path, now=0)  # the same second: never another run's folder
+    assert second.name == first.name + "-2"
+    assert predictions_folder(tmp_path, first / "best.pt") == tmp_path / PREDICTIONS_FOLDER / first.name
+    assert predictions_folder(tmp_path, tmp_path / "models" / "tiles.onnx") == tmp_path / PREDICTIONS_FOLDER / "tiles"
