@@ -61,6 +61,7 @@ def test_broken_labels_beside_a_readable_image_start_over_keeping_the_file(qtbot
     (folder / "b.json").write_text("{broken")
     seen = []
     win = open_window(qtbot, tmp_path, folder)
+    win.quiet_errors = False  # the window asks
     answer_dialog(qtbot, "Start labels over", seen)
     qtbot.keyClick(win.canvas, Qt.Key_D)
     assert win.document.image_path.name == "b.png" and win.document.image is not None  # the image shows
@@ -78,14 +79,16 @@ def test_broken_labels_not_now_shows_the_image_and_never_overwrites_them(qtbot, 
     (folder / "b.json").write_text("{broken")
     seen = []
     win = open_window(qtbot, tmp_path, folder)
+    win.quiet_errors = False  # the window asks
     assert win.images_dock.status(1) == "broken"
     answer_dialog(qtbot, "Not now", seen)
     qtbot.keyClick(win.canvas, Qt.Key_D)
     assert seen and win.document.image_path.name == "b.png" and win.canvas._pixmap_item is not None
     draw_triangle(qtbot, win)
+    answer_dialog(qtbot, "OK", seen)
     qtbot.keyClick(win.canvas, Qt.Key_S, Qt.ControlModifier)
     assert (folder / "b.json").read_text() == "{broken"  # never overwritten
-    assert any("Labels not saved" in e for e in win.errors)
+    assert "is not overwritten" in seen[1] and any("Labels not saved" in e for e in win.errors)
     assert win.act_start_over.isEnabled()
     win.act_start_over.trigger()  # a menu command: no key for it
     assert (folder / "b.json.broken").read_text() == "{broken"
@@ -97,6 +100,7 @@ def test_broken_labels_are_asked_about_each_time_the_image_opens(qtbot, folder, 
     (folder / "b.json").write_text("{broken")
     seen = []
     win = open_window(qtbot, tmp_path, folder)
+    win.quiet_errors = False  # the window asks
     answer_dialog(qtbot, "Not now", seen)
     press(qtbot, Qt.Key_D)
     press(qtbot, Qt.Key_D)
@@ -105,8 +109,17 @@ def test_broken_labels_are_asked_about_each_time_the_image_opens(qtbot, folder, 
     press(qtbot, Qt.Key_A)
     assert len(seen) == 2 and win.broken_labels == folder / "b.json" and win.act_start_over.isEnabled()
     draw_triangle(qtbot, win)
+    answer_dialog(qtbot, "OK", seen)
     press(qtbot, Qt.Key_S, Qt.ControlModifier)
-    assert (folder / "b.json").read_text() == "{broken"
+    assert (folder / "b.json").read_text() == "{broken" and len(seen) == 3
+
+
+def test_without_dialogs_broken_labels_are_kept_and_the_image_shows(qtbot, folder, tmp_path):
+    (folder / "a.json").write_text("{broken")
+    win = open_window(qtbot, tmp_path, folder)  # quiet_errors: as in --screenshot, nothing waits for a click
+    assert win.document.image_path.name == "a.png" and win.broken_labels == folder / "a.json"
+    assert any(e.startswith("Broken labels file") and "a.json.broken" in e for e in win.errors)
+    assert (folder / "a.json").read_text() == "{broken"
 
 
 def test_empty_folder_shows_a_hint_and_no_stale_status(qtbot, folder, tmp_path):

@@ -219,7 +219,10 @@ class MainWindow(QMainWindow):
                                          f"start its labels over (Edit > Start Labels Over)", 15000)
 
     def ask_start_over(self, text: str) -> bool:
-        """Whether to start a broken labels file over (a dialog)."""
+        """Whether to start a broken labels file over (a dialog; with `quiet_errors` the answer is no)."""
+        if self.quiet_errors:
+            self.errors.append(f"Broken labels file: {text}")
+            return False
         box = QMessageBox(QMessageBox.Warning, "Broken labels file", text, parent=self)
         start = box.addButton("Start labels over", QMessageBox.AcceptRole)
         box.addButton("Not now", QMessageBox.RejectRole)
