@@ -20,3 +20,7 @@ class ProjectError(IunetError):
 
 class CheckpointError(IunetError):
     """A model checkpoint (or ONNX file) that is missing, broken or from an incompatible version."""
+
+
+class SpecError(IunetError):
+    """A specification (defect limits, verdict margins) with a nonsense value."""

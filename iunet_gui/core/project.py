@@ -203,6 +203,24 @@ class Project:
         atomic_write_json(self.settings_path, self.settings.to_dict())
         self.settings_error = None
 
+    @property
+    def specification(self):
+        """The part's core.spec.Specification stored in the settings file (key "specification"), None
+        when none is set; a stored one that makes no sense raises core.errors.SpecError naming the file."""
+        from iunet_gui.core.spec import Specification
+
+        raw = self.settings.extra.get("specification")
+        return None if raw is None else Specification.from_dict(raw, f"{self.settings_path}: specification")
+
+    @specification.setter
+    def specification(self, spec) -> None:
+        """Store `spec` (a Specification, or None to remove it) and save the settings file atomically."""
+        if spec is None:
+            self.settings.extra.pop("specification", None)
+        else:
+            self.settings.extra["specification"] = spec.to_dict()
+        self.save_settings()
+
     # -- annotations ----------------------------------------------------------------------------
     def annotation_path(self, image: Path) -> Path:
         return sidecar_path(image)
