@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iunet_gui.app.output import check_output_folder, output_folder, save_prediction
+from iunet_gui.app.pipeline import predictions
 from iunet_gui.app.settings import InspectSettings
+from iunet_gui.app.verdicts import Judge
 from iunet_gui.core.errors import IunetError
 from iunet_gui.core.metrics import Evaluator
 from iunet_gui.core.progress import Cancelled, CancelToken, ProgressEvent
@@ -30,6 +32,8 @@ class InspectedImage:
     record: dict | None = None
     rows: list[dict] = field(default_factory=list)
     saved: list[Path] = field(default_factory=list)
+    verdict: object = None  # core.spec.Verdict by the specification
+    inspection_id: int | None = None  # its row in the inspection log (app.records), when logged
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Inspection:
     times_ms: list[float] = field(default_factory=list)
     out: Path | None = None
     cancelled: bool = False
+    verdicts: dict[str, int] = field(default_factory=dict)  # images per verdict ("OK", "NG", "check", ...)
 
 
 class _Calibrations:
@@ -77,11 +82,15 @@ class _Calibrations:
 
 def inspect_images(predictor, images, settings: InspectSettings | None = None, *, project=None, score: bool = True,
                    out=None, mirror_root=None, labelme: bool = False, progress=None,
-                   cancel: CancelToken | None = None) -> Inspection:
+                   cancel: CancelToken | None = None, spec=None, log=None, model_id: str | None = None,
+                   pipeline: bool = False) -> Inspection:
     """Inspect `images` (paths) with `predictor` (an inference Predictor, already set up, e.g. by
     app.settings.open_predictor). `project`: the images' project (default: each image's folder);
     `score`: compare with the ground truth where there is one; `out`: write each image's files there
     (under its sub-folder of `mirror_root` when given); `labelme`: also as labelme polygons.
+    Every image predicted gets a core.spec.Verdict by `spec` (default: its project's specification,
+    app.verdicts.Judge) and, given `log` (an app.records.InspectionLog), a row there under `model_id`.
+    `pipeline`: decode and post-process while the network runs on the next image (app.pipeline).
     Raises Cancelled (with the partial Inspection) when `cancel` is set."""
     settings = (settings or InspectSettings()).validated()
     images = [Path(p) for p in images]
@@ -94,13 +103,23 @@ def inspect_images(predictor, images, settings: InspectSettings | None = None, *
         check_output_folder(run.out, images, mirror_root)
         run.out.mkdir(parents=True, exist_ok=True)
     calibration = _Calibrations(settings.mm_per_px, project)
-    for k, path in enumerate(images):
-        if cancel is not None and cancel.cancelled:
-            run.cancelled = True
-            raise Cancelled("inspection stopped", partial=_finish(run, ev))
-        item = _inspect_one(predictor, path, calibration, ev, gaps, run, score, mirror_root, labelme)
-        if progress:
-            progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name, result=item))
+    judge = Judge(spec, log, model_id or predictor.name)
+    stream = predictions(predictor, images, calibration, pipeline)
+    try:
+        for k in range(len(images)):
+            if cancel is not None and cancel.cancelled:
+                run.cancelled = True
+                raise Cancelled("inspection stopped", partial=_finish(run, ev))
+            path, mm, outcome = next(stream)
+            item = _inspect_one(predictor, path, mm, outcome, calibration, ev, gaps, run, score, mirror_root,
+                                labelme)
+            if item is not None:
+                judge(item, calibration.project_of(path), predictor.threshold, item.record)
+                run.verdicts[item.verdict.status] = run.verdicts.get(item.verdict.status, 0) + 1
+            if progress:
+                progress(ProgressEvent("predict", step=k + 1, steps=len(images), message=path.name, result=item))
+    finally:
+        stream.close()
     return _finish(run, ev)
 
 
@@ -110,15 +129,14 @@ def _finish(run: Inspection, ev: Evaluator) -> Inspection:
     return run
 
 
-def _inspect_one(predictor, path: Path, calibration, ev: Evaluator, gaps: dict, run: Inspection, score: bool,
-                 mirror_root, labelme: bool) -> InspectedImage | None:
-    """Predict, save, score and report one image into `run`; None when it could not be read."""
-    mm = calibration(path)
-    try:
-        res, image = predictor.predict_file(path, mm)
-    except IunetError as exc:  # an unreadable image: told, the others go on
-        run.failures.append(f"{path.name}: {exc}")
+def _inspect_one(predictor, path: Path, mm, outcome, calibration, ev: Evaluator, gaps: dict, run: Inspection,
+                 score: bool, mirror_root, labelme: bool) -> InspectedImage | None:
+    """Save, score and report one predicted image (`outcome`: (Prediction, image) or the IunetError that
+    kept it from being predicted) into `run`; None when it could not be read."""
+    if isinstance(outcome, IunetError):  # an unreadable image: told, the others go on
+        run.failures.append(f"{path.name}: {outcome}")
         return None
+    res, image = outcome
     gt, kinds = None, None
     if score:
         try:
