@@ -54,6 +54,7 @@ class Inspection:
     saved: int = 0
     records: list[dict] = field(default_factory=list)
     summary: dict | None = None  # None when no image was scored
+    defects: list = field(default_factory=list)  # (image name, core.detection.LabelledDefect) of the scored images
     rows: list[dict] = field(default_factory=list)
     times_ms: list[float] = field(default_factory=list)
     out: Path | None = None
@@ -96,7 +97,7 @@ def inspect_images(predictor, images, settings: InspectSettings | None = None, *
     images = [Path(p) for p in images]
     gaps = {"merge_gap_px": predictor.merge_gap_px if settings.merge_gap_px is None else settings.merge_gap_px,
             "chain_gap_px": predictor.chain_gap_px if settings.chain_gap_px is None else settings.chain_gap_px}
-    ev = Evaluator(iou_threshold=settings.iou_threshold, **gaps)
+    ev = Evaluator(iou_threshold=settings.iou_threshold, tolerance_px=settings.tolerance_px, **gaps)
     run = Inspection(predictor.name, predictor.backend, predictor.threshold, predictor.tta, images=len(images),
                      out=None if out is None else Path(out))
     if run.out is not None:
@@ -125,6 +126,7 @@ def inspect_images(predictor, images, settings: InspectSettings | None = None, *
 
 def _finish(run: Inspection, ev: Evaluator) -> Inspection:
     run.records = ev.records
+    run.defects = ev.defects
     run.summary = ev.summary() if ev.records else None
     return run
 
@@ -205,8 +207,9 @@ def collect_images(inputs) -> list[Path]:
 
 
 def save_report(path, inspection: Inspection, provenance: dict | None = None) -> None:
-    """The run's report rows as CSV (core.report), written atomically; `provenance` (core.report.PROVENANCE:
-    the model, threshold, folder and time that produced the run) leads every row when given."""
-    from iunet_gui.core.report import write_report_csv
+    """The run's report rows as CSV (core.report), then the defect-level figures over its labelled
+    images (core.report.summary_rows), written atomically; `provenance` (core.report.PROVENANCE: the
+    model, threshold, folder and time that produced the run) leads every row when given."""
+    from iunet_gui.core.report import summary_rows, write_report_csv
 
-    write_report_csv(path, inspection.rows, provenance)
+    write_report_csv(path, inspection.rows + summary_rows(inspection.summary), provenance)
