@@ -11,6 +11,7 @@ from iunet_gui.app.settings import InspectSettings, apply_settings
 from iunet_gui.core.errors import IunetError
 from iunet_gui.core.progress import Cancelled, CancelToken
 from iunet_gui.core.project import Project
+from iunet_gui.core.report import summary_rows
 from iunet_gui.inference.predictor import Predictor
 from iunet_gui.inference.runners import normalise_backend
 from tests.test_training import make_toy
@@ -62,7 +63,8 @@ def test_inspection_scores_the_labelled_images_reports_and_saves_every_one(rule,
     assert np.array_equal(mask > 0, project.ground_truth_mask(folder / "t0.png"))
     save_report(tmp_path / "report.csv", run)
     lines = (tmp_path / "report.csv").read_text().splitlines()
-    assert len(lines) == 1 + len(run.rows) and "status" in lines[0]
+    assert len(lines) == 1 + len(run.rows) + len(summary_rows(run.summary)) and "status" in lines[0]
+    assert any(",summary," in line and line.endswith(",found all,5,5,1.0") for line in lines)  # every square found
 
 
 def test_settings_decide_the_scoring_and_leave_the_callers_predictor_alone(rule, folder):

@@ -59,3 +59,30 @@ def test_without_the_photos_the_defects_are_counted_but_not_judged_visible(score
     assert main(["evaluate", "--pred", str(pred), "--gt", str(data), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)["summary"]
     assert (s["defects_labelled"], s["defects_found"], s["defects_visible"], s["defects_faint"]) == (5, 4, 0, 0)
+
+
+def test_tolerance_sets_how_far_a_pixel_may_lie_from_the_other_mask(tmp_path, capsys):
+    """Predictions 3 px off their labelled squares: every predicted pixel is right within 3 px, not within 1."""
+    data = make_toy(tmp_path / "data", n=3, size=64)
+    project, pred = Project.open(data), tmp_path / "pred"
+    pred.mkdir()
+    for img in sorted(data.glob("t*.png")):
+        m = np.roll(project.ground_truth_mask(img), 3, axis=1)
+        cv2.imwrite(str(pred / f"{img.stem}.png"), m.astype(np.uint8) * 255)
+    figures = {}
+    for tol in ("1", "3"):
+        assert main(["evaluate", "--pred", str(pred), "--gt", str(data), "--json", "--tolerance", tol]) == 0
+        figures[tol] = json.loads(capsys.readouterr().out)["summary"]
+    assert figures["3"]["tolerance_px"] == 3.0 and figures["1"]["tolerance_px"] == 1.0
+    assert figures["3"]["tolerance_precision"] == 1.0 and figures["3"]["tolerance_recall"] == 1.0
+    assert figures["1"]["tolerance_precision"] < 0.9 and figures["1"]["tolerance_f1"] < 0.9
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(data), "--tolerance", "-1"]) != 0
+    assert "--tolerance must be >= 0" in capsys.readouterr().err
+
+
+
+def test_the_inspection_settings_default_tolerance_is_the_detection_one():
+    from iunet_gui.app.settings import InspectSettings
+    from iunet_gui.core.detection import TOLERANCE_PX
+
+    assert InspectSettings().tolerance_px == TOLERANCE_PX

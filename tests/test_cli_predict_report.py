@@ -19,6 +19,10 @@ def test_predict_writes_a_report_row_per_defect_with_labelled_images_matched(tmp
     assert main(["predict", str(data), "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"), "--backend",
                  "torch", "--no-crop", "--threshold", "0.99", "--report", str(report)]) == 0
     rows = list(csv.DictReader(report.open()))
+    summary = {r["figure"]: r for r in rows if r["status"] == "summary"}
+    rows = [r for r in rows if r["status"] != "summary"]
+    assert (summary["found all"]["count"], summary["found all"]["of"], summary["found all"]["value"]) == ("0", "2", "0.0")
+    assert summary["false alarms per image"]["count"] == "0" and summary["false alarms per image"]["of"] == "3"
     # an untrained network at 0.99 predicts nothing: each labelled square is reported missed, with its length
     assert [(r["image"], r["status"]) for r in rows] == [("t0.png", "missed"), ("t1.png", "missed")]
     # each row says what produced it: the model, its threshold, the inputs and when

@@ -80,7 +80,7 @@ def test_predict_shows_the_defects_over_the_image_with_lengths_and_a_comparison(
     text = win.model_dock.predict_panel.result.text()
     assert "2 defect(s)" in text and "threshold 0.50" in text
     # one of the two is labelled: found 1 of 1, the mid-grey square a false alarm
-    assert "found 1 of 1" in text and "1 false alarm" in text
+    assert "found 1 of 1 (plainly visible 1 of 1)" in text and "1 false alarm" in text
     qtbot.keyClick(win, Qt.Key_H, Qt.ControlModifier)  # Ctrl+H hides it, the shapes stay
     assert not win.model_dock.show_box.isChecked()
     assert not any(it.isVisible() for it in win.canvas._prediction_items)
@@ -222,6 +222,9 @@ def test_predict_all_scores_the_labelled_images_and_fills_the_cache(qtbot, win, 
     text = pp.summary.text()
     assert "3 defect(s)</b> predicted on 2 of 3 images at threshold 0.50" in text
     assert "Not predicted (1)</b>:<br>&nbsp;• c.png: " in text
+    # the defect-level figures: the bright labelled square found, plainly visible, of kind scratch
+    assert ("Labelled defects found</b>: 1 of 1 (100 %); plainly visible 1 of 1 (100 %) (bright 1 of 1, dark 0 of 0), "
+            "faint 0 of 0; scratch 1 of 1<br>1 false alarm(s), 1.00 per image") in text
     assert {p.name for p in m.cache} == {"a.png", "b.png"} and m.shown is not None  # a.png, open, shown
     runs = len(calls)
     qtbot.keyClick(win.canvas, Qt.Key_D)
@@ -242,6 +245,12 @@ def test_export_report_writes_one_row_per_defect_naming_what_produced_it(qtbot, 
     import csv
 
     rows = list(csv.DictReader(out.open()))
+    # after the defects, the figures over the labelled a.png: its bright square found, one false alarm
+    summary = {r["figure"]: (r["count"], r["of"], r["value"]) for r in rows if r["status"] == "summary"}
+    assert summary["found kind scratch"] == summary["found plainly visible bright"] == ("1", "1", "1.0")
+    assert summary["found plainly visible dark"] == ("0", "0", "") and summary["found faint"] == ("0", "0", "")
+    assert summary["false alarms per image"] == ("1", "1", "1.0")
+    rows = [r for r in rows if r["status"] != "summary"]
     assert [(r["image"], r["status"]) for r in rows] == [("a.png", "found"), ("a.png", "false alarm"),
                                                         ("b.png", "predicted")]
     assert {(r["model"], r["threshold"], r["folder"]) for r in rows} == {(str(tmp_path / "fake.pt"), "0.5",
@@ -359,7 +368,10 @@ def test_the_model_menu_predicts_all_saves_and_exports(qtbot, win, tmp_path):
                                                     "b.json", "b.png", "b_defects.json", "b_prob.png"]
     pp.ask_report_path = lambda: str(tmp_path / "menu.csv")
     win.act_export_report.trigger()
-    assert (tmp_path / "menu.csv").read_text().count("\n") == 4  # header + 3 defects
+    import csv
+
+    assert [r["status"] for r in csv.DictReader((tmp_path / "menu.csv").open())].count("summary") < 12
+    assert sum(r["status"] != "summary" for r in csv.DictReader((tmp_path / "menu.csv").open())) == 3  # 3 defects
     win.act_predict_all.trigger()
     assert m.all_job is not None
     qtbot.waitUntil(lambda: m.all_job is None, timeout=30000)

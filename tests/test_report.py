@@ -59,3 +59,26 @@ def test_one_pairing_serves_the_evaluator_and_the_report(monkeypatch):
     assert report_rows("x.png", pred, gt, 0.5, matched=matched) == rows_alone
     assert calls == []  # neither paired the defects again
     assert ev.summary() == ev_alone.summary()
+
+
+def test_summary_rows_carry_recall_per_group_and_false_alarms_per_image(tmp_path):
+    from iunet_gui.core.metrics import Evaluator
+    from iunet_gui.core.report import summary_rows
+
+    grey = np.full((100, 120), 100, np.uint8)
+    pred, gt = masks()
+    grey[10:20, 10:50] = 160  # the found defect: bright (+60)
+    grey[60:70, 80:90] = 60  # the missed one: dark (-40)
+    ev = Evaluator()
+    ev.add("x.png", pred, gt, image=grey, kinds=[("scratch", gt & (np.arange(120) < 60)), ("hole", gt & (np.arange(120) >= 60))])
+    ev.add("y.png", np.zeros_like(gt), np.zeros_like(gt))
+    rows = {r["figure"]: (r["count"], r["of"], r["value"]) for r in summary_rows(ev.summary())}
+    assert rows["found all"] == (1, 2, 0.5) and rows["found kind scratch"] == (1, 1, 1.0)
+    assert rows["found kind hole"] == (0, 1, 0.0) and rows["found plainly visible"] == (1, 2, 0.5)
+    assert rows["found plainly visible bright"] == (1, 1, 1.0) and rows["found plainly visible dark"] == (0, 1, 0.0)
+    assert rows["found faint"] == (0, 0, "") and rows["false alarms per image"] == (1, 2, 0.5)
+    assert summary_rows(None) == []
+    out = tmp_path / "r.csv"
+    write_report_csv(out, report_rows("x.png", pred, gt) + summary_rows(ev.summary()))
+    read = list(csv.DictReader(out.open()))
+    assert [r["status"] for r in read].count("summary") == len(rows) and read[-1]["value"] == "0.5"

@@ -53,7 +53,7 @@ def display_name(path) -> str:
 
             ck = load_checkpoint(p)
             return f"{ck.arch} ({p.parent.name}/{p.name})"
-        except Exception:  # noqa: BLE001 - the name is cosmetic; scoring reports real errors
+        except Exception:  # the name is cosmetic; scoring reports real errors
             pass
     return p.name
 
@@ -80,7 +80,7 @@ def evaluate_dirs(pred_dir, gt_dir, settings: InspectSettings | None = None):
     # A folder with labelme sidecars is a labelled project: its PNGs without a sidecar are
     # unlabelled photos, not masks. A folder without any JSON holds ground-truth mask PNGs.
     labelme_project = any(p.name != "iunet_project.json" for p in gt_dir.glob("*.json"))
-    ev = Evaluator(iou_threshold=settings.iou_threshold,
+    ev = Evaluator(iou_threshold=settings.iou_threshold, tolerance_px=settings.tolerance_px,
                    merge_gap_px=DEFAULT_MERGE_GAP_PX if settings.merge_gap_px is None else settings.merge_gap_px,
                    chain_gap_px=settings.chain_gap_px)
     missing = []

@@ -25,6 +25,7 @@ class InspectSettings:
     tile: int | None = None  # run in overlapping tiles of this size (bounds memory)
     mm_per_px: float | None = None  # one calibration for every image
     iou_threshold: float = 0.5  # an image is segmented accurately when its defect IoU reaches this
+    tolerance_px: float = 2.0  # thin-defect precision / recall / F1 count pixels this close (core.detection.TOLERANCE_PX)
 
     def validated(self, name: Callable[[str], str] = lambda field: field.replace("_", " ")) -> InspectSettings:
         """These settings with the backend name normalised; IunetError names the first bad one
@@ -37,6 +38,8 @@ class InspectSettings:
                 raise IunetError(f"{name(key)} must be >= 0")
         if not 0 <= self.iou_threshold <= 1:
             raise IunetError(f"{name('iou_threshold')} must be between 0 and 1")
+        if not self.tolerance_px >= 0:
+            raise IunetError(f"{name('tolerance_px')} must be >= 0")
         if self.mm_per_px is not None and self.mm_per_px <= 0:
             raise IunetError(f"{name('mm_per_px')} must be > 0")
         if self.tile is not None and self.tile < 16:

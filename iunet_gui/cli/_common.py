@@ -76,7 +76,8 @@ def print_table(headers: list[str], rows: list[list], stream=None) -> None:
 
 # the command-line flag of each inspection setting, for messages about a bad value
 FLAGS = {"threshold": "--threshold", "merge_gap_px": "--merge-gap", "chain_gap_px": "--chain-gap",
-         "iou_threshold": "--iou-threshold", "mm_per_px": "--mm-per-px", "tile": "--tile"}
+         "iou_threshold": "--iou-threshold", "mm_per_px": "--mm-per-px", "tile": "--tile",
+         "tolerance_px": "--tolerance"}
 
 
 def add_backend_argument(p, help_text: str = "inference backend (auto = ONNX Runtime on the CPU when installed)"):
@@ -92,7 +93,8 @@ def inspect_settings(args):
 
     given = {"backend": "backend", "device": "device", "threads": "threads", "threshold": "threshold",
              "flip_mean": "tta", "merge_gap_px": "merge_gap", "chain_gap_px": "chain_gap", "tile": "tile",
-             "mm_per_px": "mm_per_px", "iou_threshold": "iou_threshold"}
+             "mm_per_px": "mm_per_px", "iou_threshold": "iou_threshold",
+             "tolerance_px": "tolerance"}
     values = {key: getattr(args, opt) for key, opt in given.items() if hasattr(args, opt)}
     if hasattr(args, "no_crop"):
         values["crop_to_part"] = not args.no_crop

@@ -19,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_backend_argument(p, "inference backend (with a checkpoint; auto = ONNX Runtime on the CPU when installed)")
     p.add_argument("--iou-threshold", "--threshold-iou", dest="iou_threshold", type=float, default=0.5,
                    help="an image counts as accurately segmented when its defect IoU reaches this (default 0.5)")
+    p.add_argument("--tolerance", type=float, default=2.0, metavar="PX",
+                   help="thin-defect scores: a predicted pixel is right, and a labelled one found, when the other "
+                        "lies within PX (precision, recall and F1 as crack detection is scored; default 2)")
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration for length errors (default: per image)")
     p.add_argument("--merge-gap", type=float, default=None, metavar="PX",
                    help="predicted pieces closer than this are one defect when lengths are compared "
@@ -74,6 +77,9 @@ def print_defect_figures(s: dict) -> None:
         line += (f"; plainly visible (|contrast| >= {s['visible_contrast']:g} grey levels) "
                  f"{_share(s['found_visible'], s['defects_visible'])}, faint {_share(s['found_faint'], s['defects_faint'])}")
     print(line)
+    if s["defects_visible"]:
+        print(f"  plainly visible bright {_share(s['found_visible_bright'], s['defects_visible_bright'])}, "
+              f"dark {_share(s['found_visible_dark'], s['defects_visible_dark'])}")
     if s["defect_kinds"]:
         print("  per kind: " + ", ".join(f"{kind} {_share(v['found'], v['labelled'])}"
                                          for kind, v in s["defect_kinds"].items()))
@@ -89,9 +95,10 @@ def print_comparison(results) -> None:
     from iunet_gui.cli._common import print_table
 
     print_table(["model", "Accuracy %", "MIoU %", "IoU defect %", "Max error (mm)", "Average error (mm)",
-                 "Defects found %", "False alarms / image"],
+                 "Defects found %", "Visible found %", "False alarms / image"],
                 [[name, 100 * s["accuracy"], 100 * s["miou"], 100 * s["iou_defect"], s["length_error_max"],
                   s["length_error_mean"], None if s["defect_recall"] is None else 100 * s["defect_recall"],
+                  None if s["recall_visible"] is None else 100 * s["recall_visible"],
                   s["false_alarms_per_image"]] for name, s in results])
 
 

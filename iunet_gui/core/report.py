@@ -1,5 +1,7 @@
 """Detection reports for QA: one CSV row per defect of a folder's predictions, matched with the
-ground truth where an image is labelled (found / false alarm / missed, with the length error)."""
+ground truth where an image is labelled (found / false alarm / missed, with the length error), then
+the defect-level figures over the labelled images as "summary" rows (labelled defects found, per kind,
+plainly visible bright / dark and faint; false alarms per image; core.detection)."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +14,7 @@ from iunet_gui.core.atomic import atomic_write_text
 from iunet_gui.core.metrics import match_defects
 
 COLUMNS = ("image", "defect", "status", "unit", "length", "width", "angle_deg", "area_px", "centroid_x",
-           "centroid_y", "gt_length", "length_error", "iou")
+           "centroid_y", "gt_length", "length_error", "iou", "figure", "count", "of", "value")
 PROVENANCE = ("model", "threshold", "folder", "created")  # a report's leading columns: what produced it
 
 
@@ -62,6 +64,26 @@ def report_rows(image: str, pred_mask: np.ndarray, gt_mask: np.ndarray | None, m
         row("false alarm", d)
     for gt in missed:
         row("missed", None, gt)
+    return rows
+
+
+def summary_rows(summary: dict | None) -> list[dict]:
+    """The defect-level figures of an Evaluator summary as rows of status "summary": "found <group>"
+    (count labelled defects found of `of`, value the recall, empty without defects) for all, each
+    kind, plainly visible, its bright and dark ones, and faint ones; "false alarms per image" (count
+    false alarms of `of` images). No rows without a summary."""
+    if not summary:
+        return []
+    groups = [("all", summary["defects_found"], summary["defects_labelled"])]
+    groups += [(f"kind {k}", v["found"], v["labelled"]) for k, v in summary["defect_kinds"].items()]
+    groups += [(name.replace("_", " "), summary[f"found_{key}"], summary[f"defects_{key}"])
+               for key, name in (("visible", "plainly_visible"), ("visible_bright", "plainly_visible_bright"),
+                                 ("visible_dark", "plainly_visible_dark"), ("faint", "faint"))]
+    rows = [{"status": "summary", "figure": f"found {name}", "count": found, "of": labelled,
+             "value": round(found / labelled, 4) if labelled else ""} for name, found, labelled in groups]
+    n = summary["images"]
+    rows.append({"status": "summary", "figure": "false alarms per image", "count": summary["false_alarms"], "of": n,
+                 "value": round(summary["false_alarms"] / n, 4) if n else ""})
     return rows
 
 

@@ -205,8 +205,10 @@ class ModelController(QObject):
         self.prediction_shown.emit(p)
 
     def comparison(self) -> dict | None:
-        """The prediction on show against the operator's own shapes (not accepted predicted ones): an
-        Evaluator record, {} when the image has none of theirs, None with no image."""
+        """The prediction on show against the operator's own shapes (not accepted predicted ones), each
+        labelled defect judged on the photo and by its kind: an Evaluator record, {} when the image has
+        none of theirs, None with no image."""
+        from iunet_gui.core.detection import shape_kinds
         from iunet_gui.core.geometry import shapes_to_mask
 
         doc = self.win.document
@@ -219,7 +221,9 @@ class ModelController(QObject):
         gt = shapes_to_mask(own, self.shown_mask.shape)
         pred = self.predictor
         ev = Evaluator(merge_gap_px=pred.merge_gap_px if pred else 0, chain_gap_px=pred.chain_gap_px if pred else None)
-        return ev.add(doc.image_path.name, self.shown_mask, gt, doc.mm_per_px())
+        image = doc.image if doc.image is not None and doc.image.shape[:2] == gt.shape else None
+        return ev.add(doc.image_path.name, self.shown_mask, gt, doc.mm_per_px(), image=image,
+                      kinds=shape_kinds(own, gt.shape) if own else None)
 
     # -- accepting a prediction ------------------------------------------------------------------
     def accept(self) -> int:

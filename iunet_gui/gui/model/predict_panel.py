@@ -72,6 +72,24 @@ def _problems(what: str, items: list[str]) -> str:
     return f"<b>{what} ({len(items)})</b>:{shown}{more}"
 
 
+def _share(found: int, labelled: int) -> str:
+    return f"{found} of {labelled}" + (f" ({100 * found / labelled:.0f} %)" if labelled else "")
+
+
+def defect_text(s: dict) -> str:
+    """The defect-level figures of a summary (core.metrics.Evaluator): labelled defects found, plainly
+    visible and faint apart, per kind, and the false alarms per image."""
+    text = f"<b>Labelled defects found</b>: {_share(s['defects_found'], s['defects_labelled'])}"
+    if s["defects_visible"] or s["defects_faint"]:
+        text += (f"; plainly visible {_share(s['found_visible'], s['defects_visible'])} (bright "
+                 f"{s['found_visible_bright']} of {s['defects_visible_bright']}, dark {s['found_visible_dark']} of "
+                 f"{s['defects_visible_dark']}), faint {_share(s['found_faint'], s['defects_faint'])}")
+    kinds = s.get("defect_kinds") or {}
+    if kinds:
+        text += "; " + ", ".join(f"{html.escape(k)} {v['found']} of {v['labelled']}" for k, v in kinds.items())
+    return text + f"<br>{s['false_alarms']} false alarm(s), {s['false_alarms_per_image']:.2f} per image"
+
+
 def folder_text(result: FolderResult) -> str:
     r = result.run
     lines = [f"{'Stopped: ' if r.cancelled else ''}<b>{r.found} defect(s)</b> predicted on {r.predicted} of "
@@ -82,10 +100,10 @@ def folder_text(result: FolderResult) -> str:
     if s:
         unit = s["length_unit"]
         lines.append(f"<b>On the {s['images']} labelled</b>: MIoU {s['miou']:.3f}, defect IoU {s['iou_defect']:.3f}, "
-                     f"accuracy {s['accuracy']:.2f}; {s['matched_defects']} of {s['defects_gt']} defects found, "
-                     f"{s['unmatched_pred']} false alarm(s)"
+                     f"accuracy {s['accuracy']:.2f}"
                      + (f"; length error mean {s['length_error_mean']:.2f} {unit}, max {s['length_error_max']:.2f} "
                         f"{unit}" if s["length_error_mean"] is not None else ""))
+        lines.append(defect_text(s))
     for what, items in (("Not predicted", r.failures), ("Not scored", r.unscored), ("Not saved", r.unsaved)):
         if items:
             lines.append(_problems(what, items))
@@ -231,8 +249,10 @@ class PredictPanel(QWidget):
             return ""
         if not rec:
             return "<i>No labels of yours to compare with.</i>"
-        text = (f"<b>Against your labels</b>: defect IoU {rec['iou_defect']:.2f}, found {rec['matched']} of "
-                f"{rec['defects_gt']}, {rec['unmatched_pred']} false alarm(s)")
+        text = (f"<b>Against your labels</b>: defect IoU {rec['iou_defect']:.2f}, found {rec['defects_found']} of "
+                f"{rec['defects_labelled']}"
+                + (f" (plainly visible {rec['found_visible']} of {rec['defects_visible']})" if rec["defects_visible"]
+                   else "") + f", {rec['false_alarms']} false alarm(s)")
         if rec["length_error_mean"] is not None:
             unit = rec["length_unit"]
             text += f"; length error mean {rec['length_error_mean']:.2f} {unit}, max {rec['length_error_max']:.2f} {unit}"
