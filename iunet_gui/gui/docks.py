@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from iunet_gui.gui.theme import color_swatch, icon
 
 SHAPE_ROWS = 8  # the Shapes list is never shorter than this many rows
+VERDICT_ROLE = Qt.UserRole + 1  # an image row's inspection verdict
 
 
 def rows_height(lst: QListWidget, rows: int) -> int:
@@ -79,6 +80,20 @@ class ImageListDock(QDockWidget):
 
     def status(self, row: int) -> str:
         return self._statuses[row] if 0 <= row < len(self._statuses) else ""
+
+    def set_verdict(self, row: int, verdict: str, color: str, reasons=()) -> None:
+        """Show an image's inspection verdict (OK / NG / check / uncalibrated) after its name, in `color`;
+        the filter box finds it by the verdict too."""
+        if 0 <= row < self.list.count():
+            it = self.list.item(row)
+            name = it.toolTip().split("\n")[0]
+            it.setText(f"{Path(name).name}  [{verdict}]")
+            it.setForeground(QColor(color))
+            it.setData(VERDICT_ROLE, verdict)
+            it.setToolTip("\n".join([name, self._statuses[row], f"verdict: {verdict}", *reasons]))
+
+    def verdict(self, row: int) -> str | None:
+        return self.list.item(row).data(VERDICT_ROLE) if 0 <= row < self.list.count() else None
 
     def select_row(self, row: int) -> None:
         self._quiet = True

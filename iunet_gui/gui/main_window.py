@@ -21,6 +21,7 @@ from iunet_gui.gui.focus import CanvasHint, KeysToCanvas
 from iunet_gui.gui.folders import FolderMemory
 from iunet_gui.gui.menus import build_actions, build_menus, shortcuts_dialog
 from iunet_gui.gui.model_dock import ModelDock
+from iunet_gui.gui.qa.window import QAWindow
 from iunet_gui.gui.status import WindowStatus
 from iunet_gui.gui.theme import icon
 
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.status = WindowStatus(self.statusBar())
         self._build_actions()
         self._connect()
+        self.qa = QAWindow(self)  # specification, verdicts, the Review dock
         self.keys_to_canvas = KeysToCanvas(self, self.canvas)
         if folder is not None:
             self.open_folder(folder)
@@ -136,6 +138,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_document(None)
         self.model_dock.cache.clear()
         self.model_dock.image_opened()
+        self.qa.project_opened(project)
         self.status.show_image(None, None)
         self.statusBar().clearMessage()
         if not project.images:
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         self.status.show_image((w, h), False)
         self._sync_flags()
         self.model_dock.image_opened()
+        self.qa.image_opened()
         self.folders.set_last_image(self.project.folder, self._image_key(path))
         if doc.warnings:
             self.statusBar().showMessage("; ".join(doc.warnings)[:300], 10000)
@@ -200,6 +204,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_document(None)
         self.status.show_image(None, None)
         self.model_dock.image_opened()  # no prediction of the image before stays on show
+        self.qa.image_opened()
         self.error("Cannot open image", f"{exc}\n\nThe file stays in the list, marked broken; nothing was "
                                         f"changed on disk.")
         return False
@@ -327,6 +332,7 @@ class MainWindow(QMainWindow):
                 ev.ignore()
                 return
         self.model_dock.shut_down()
+        self.qa.station.close()
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("state", self.saveState(LAYOUT_VERSION))
         ev.accept()
