@@ -51,7 +51,8 @@ def test_wal_mode_and_a_plain_sqlite_tool_reads_the_file(tmp_path):
     db = sqlite3.connect(tmp_path / LOG_FILE)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"inspections", "defects", "decisions", "training_runs"}
+    assert tables == {"inspections", "defects", "decisions", "training_runs",
+                      "models", "registry_state", "golden_images", "gate_decisions"}  # app.registry
     db.close()
 
 

@@ -19,6 +19,7 @@ tool reads it):
             judged ["ng"|"check"|"ok"])
     decisions(id, inspection_id, defect_index [NULL: the whole image], decision, note, reviewer, created)
     training_runs(id, model_id, data_size, settings JSON, metrics JSON, created)
+    models, registry_state, golden_images, gate_decisions: the model registry (app.registry)
 """
 from __future__ import annotations
 
@@ -64,6 +65,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX inspections_image ON inspections(image_path, id)",
         "CREATE INDEX defects_inspection ON defects(inspection_id)",
         "CREATE INDEX decisions_inspection ON decisions(inspection_id, id)",
+    ),
+    (  # 3: the model registry, golden sets and gate decisions (app.registry, app.golden, app.gate)
+        """CREATE TABLE IF NOT EXISTS models (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, arch TEXT, preset TEXT,
+            parameters INTEGER, classes TEXT NOT NULL DEFAULT '[]', input_scale REAL, threshold REAL,
+            train_images INTEGER, labels_hash TEXT, parent_id INTEGER REFERENCES models(id), created TEXT NOT NULL,
+            path TEXT NOT NULL, onnx_path TEXT, run_dir TEXT, golden_set TEXT, golden TEXT,
+            removed INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX IF NOT EXISTS models_path ON models(path)",
+        "CREATE TABLE IF NOT EXISTS registry_state (key TEXT PRIMARY KEY, value TEXT)",
+        """CREATE TABLE IF NOT EXISTS golden_images (
+            id INTEGER PRIMARY KEY, set_name TEXT NOT NULL, image TEXT NOT NULL, labels_hash TEXT,
+            added TEXT NOT NULL, UNIQUE(set_name, image))""",
+        """CREATE TABLE IF NOT EXISTS gate_decisions (
+            id INTEGER PRIMARY KEY, challenger_id INTEGER NOT NULL, champion_id INTEGER, accepted INTEGER NOT NULL,
+            overridden INTEGER NOT NULL DEFAULT 0, reasons TEXT NOT NULL DEFAULT '[]', note TEXT NOT NULL DEFAULT '',
+            reviewer TEXT, figures TEXT, created TEXT NOT NULL)""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "measure": ("measure", "measure every defect of a mask or labelme JSON (minimum rotated rectangle)"),
     "evaluate": ("evaluate", "score predicted masks against ground truth (IoU, MIoU, accuracy, length error)"),
     "calibrate": ("calibrate", "find the washer's outer circle and derive mm per pixel"),
-    "models": ("models", "list the registered networks, presets, parameters and GFLOP"),
+    "models": ("models", "list the networks, presets, parameters and GFLOP; --project DIR: its model registry"),
     "export-onnx": ("export_onnx", "export a checkpoint to ONNX (BN folded, dynamic size)"),
     "train": ("train", "train a segmentation network on a project or image+mask folder"),
     "predict": ("predict", "predict defect masks, probabilities and lengths for images"),

@@ -1,4 +1,5 @@
-"""iunet-gui models: every registered network, its presets, parameters and GFLOP."""
+"""iunet-gui models: every network architecture, its presets, parameters and GFLOP; with --project DIR
+the project's model registry (app.registry): its models, the one in use marked, their golden-set figures."""
 from __future__ import annotations
 
 import argparse
@@ -7,9 +8,21 @@ import argparse
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--size", default="1280x1024", help="image size for GFLOP (WxH, default 1280x1024)")
+    p.add_argument("--project", metavar="DIR", help="list the models registered in this project instead")
+    p.add_argument("--register", nargs="+", metavar="FILE", default=[],
+                   help="with --project: register checkpoint or ONNX files (kept where they are)")
+    p.add_argument("--use", type=int, metavar="ID", help="with --project: make this model the model in use")
+    p.add_argument("--add-golden", nargs="+", metavar="IMAGE", default=[],
+                   help="with --project: add labelled images (names in the project) to the golden set")
 
 
 def run(args) -> int:
+    if args.project:
+        return run_registry(args)
+    if args.register or args.use is not None or args.add_golden:
+        from iunet_gui.core.errors import IunetError
+
+        raise IunetError("--register, --use and --add-golden need --project DIR")
     from iunet_gui.cli._common import print_json, print_table
     from iunet_gui.core.errors import IunetError
     from iunet_gui.models.registry import DESCRIPTIONS, PRESETS, build_preset, count_parameters, gflop
@@ -30,4 +43,58 @@ def run(args) -> int:
     print_table(["model", "preset", "parameters", f"GFLOP @{w}x{h}"],
                 [[r["model"], r["preset"], f"{r['parameters']:,}", r["gflop"]] for r in rows])
     print("\npaper (Table 2): IU-Net 3,061,680 parameters, U-Net 3,836,213")
+    return 0
+
+
+COLUMNS = [("", "in_use"), ("id", "id"), ("name", "name"), ("source", "source"), ("arch", "arch"),
+           ("preset", "preset"), ("parameters", "parameters"), ("classes", "classes"), ("scale", "input_scale"),
+           ("threshold", "threshold"), ("images", "train_images"), ("labels", "labels_hash"), ("parent", "parent_id"),
+           ("date", "created"), ("golden MIoU %", "golden_miou"), ("golden len err (mm)", "golden_length_error_mean_mm")]
+
+
+def cell(row: dict, key: str):
+    """A registry row's value as the table shows it (shared with the Models panel)."""
+    v = row[key]
+    if key == "in_use":
+        return "*" if v else ""
+    if key == "golden_miou":
+        return None if v is None else round(100 * v, 2)
+    if key == "created":
+        return (v or "")[:16].replace("T", " ")
+    if key == "parameters":
+        return None if v is None else f"{v:,}"
+    return v
+
+
+def run_registry(args) -> int:
+    from pathlib import Path
+
+    from iunet_gui.app.golden import GoldenSets
+    from iunet_gui.app.registry import ModelRegistry
+    from iunet_gui.cli._common import print_json, print_table
+    from iunet_gui.core.errors import IunetError
+
+    if not Path(args.project).is_dir():
+        raise IunetError(f"{args.project}: not a folder")
+    with ModelRegistry(args.project) as registry:
+        for f in args.register:
+            e = registry.register(f, "onnx" if f.lower().endswith(".onnx") else "file")
+            print(f"registered {e.id}: {e.name}")
+        if args.use is not None:
+            print(f"in use: {registry.set_in_use(args.use).name}")
+        if args.add_golden:
+            golden = GoldenSets(registry)
+            added = golden.add([Path(args.project) / n for n in args.add_golden])
+            print(f"golden set: {len(added)} image(s) added, {len(golden.images())} in all")
+        rows = [e.row() for e in registry.models()]
+        golden = [p.name for p in GoldenSets(registry).images()]
+    if args.json:
+        print_json({"models": rows, "golden_set": golden})
+        return 0
+    if not rows:
+        print(f"no models registered in {args.project}")
+    else:
+        print_table([h for h, _ in COLUMNS], [[cell(r, k) for _, k in COLUMNS] for r in rows])
+    print(f"golden set: {len(golden)} image(s)" + (f" ({', '.join(golden[:8])}{' ...' if len(golden) > 8 else ''})"
+                                                   if golden else ""))
     return 0

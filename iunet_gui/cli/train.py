@@ -73,6 +73,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         p.add_argument(flag, dest=name, type=kind, default=S, metavar=metavar,
                        help=text.format(d=d.get(name)).replace("%", "%%"))
     p.add_argument("--resume", action="store_true", default=S, help="continue the run in --out from its last.pt")
+    p.add_argument("--gate", action="store_true", default=False,
+                   help="score the new model and the model in use on the project's golden set; the new one is put "
+                        "in use only if it does not regress (exit 4 when refused)")
+    p.add_argument("--include-golden", action="store_true", default=False,
+                   help="train on the golden set's images too (they are left out by default)")
 
 
 def parse_overrides(pairs) -> dict:
@@ -175,7 +180,9 @@ def run(args) -> int:
     from iunet_gui.training.result import DONE, STOPPED, TIME_LIMIT
     from iunet_gui.training.trainer import train
 
-    cfg = config_from_args(args)
+    cfg = _leave_out_golden(config_from_args(args), getattr(args, "include_golden", False))
+    if getattr(args, "gate", False):
+        _check_golden(cfg.data)
     token = CancelToken()
     previous = _stop_on_ctrl_c(token)
     try:
@@ -191,4 +198,67 @@ def run(args) -> int:
     miou = "-" if result.best_val_miou is None else f"{result.best_val_miou:.4f}"
     print(f"{result.status}: {result.message}; validation MIoU of best.pt {miou}; best checkpoint "
           f"{result.best_checkpoint}; last checkpoint {result.last_checkpoint}", flush=True)
+    if code == 0 and getattr(args, "gate", False):
+        return _gate(cfg, result)
     return code
+
+
+def _leave_out_golden(cfg, include_golden: bool):
+    """The config with the data folder's golden set left out (unless `include_golden`), the notice printed."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from iunet_gui.app.records import LOG_FILE
+
+    if not (Path(cfg.data) / LOG_FILE).is_file():  # no project database: no golden set
+        return cfg
+    from iunet_gui.app.golden import training_exclusions
+    from iunet_gui.app.registry import ModelRegistry
+
+    with ModelRegistry(cfg.data) as registry:
+        names, notice = training_exclusions(registry, include_golden)
+    if notice:
+        print(f"notice: {notice}", flush=True)
+    return replace(cfg, exclude=sorted(set(cfg.exclude) | set(names))) if names else cfg
+
+
+def _check_golden(data) -> None:
+    """--gate needs a golden set in the data folder's project (checked before training)."""
+    import contextlib
+    from pathlib import Path
+
+    from iunet_gui.app.golden import GoldenSets
+    from iunet_gui.app.records import LOG_FILE
+    from iunet_gui.app.registry import ModelRegistry
+    from iunet_gui.core.errors import IunetError
+
+    known = (Path(data) / LOG_FILE).is_file()
+    with contextlib.nullcontext() if not known else ModelRegistry(data) as registry:
+        if not known or not GoldenSets(registry).images():
+            raise IunetError(f"--gate: {data} has no golden set to score on; add images with "
+                             f"'iunet-gui models --project {data} --add-golden IMAGE ...'")
+
+
+def _gate(cfg, result) -> int:
+    """Register the new model in the data folder's project, gate it against the model in use."""
+    from iunet_gui.app.gate import EXIT_REFUSED, run_gate
+    from iunet_gui.app.registry import ModelRegistry
+
+    with ModelRegistry(cfg.data) as registry:
+        entry = registry.register_training(result, data=cfg.data)
+        outcome = run_gate(registry, entry.id)
+        if outcome.notice:
+            print(f"notice: {outcome.notice}", flush=True)
+        ch, cp = outcome.challenger, outcome.champion
+        line = f"gate: new model {entry.id} MIoU {100 * ch['miou']:.2f} % on {ch['images']} golden image(s)"
+        if cp is not None:
+            line += f", model in use {outcome.champion_id} {100 * cp['miou']:.2f} %"
+        print(line, flush=True)
+        if outcome.accepted:
+            print(f"gate: accepted; model {entry.id} ({entry.name}) is now the model in use", flush=True)
+            return 0
+        for reason in outcome.verdict.reasons:
+            print(f"gate: refused: {reason}", flush=True)
+        print(f"gate: the model in use stays {outcome.champion_id}; the new model is registered as {entry.id}",
+              flush=True)
+        return EXIT_REFUSED

@@ -67,6 +67,8 @@ class TrainConfig:
     init: str | None = None  # start a new run from this checkpoint's weights (fine-tuning: its architecture, a fresh
     # optimizer and schedule, this run's data and settings); `resume` continues a run instead
     limit_images: int | None = None
+    exclude: list = field(default_factory=list)  # image names of `data` left out of training and validation
+    # (a golden set, app.golden)
 
 
 def effective_lr(cfg: TrainConfig) -> float:
@@ -148,6 +150,8 @@ def parse_setting(key: str, text: str):
             return name, int(text)
         if base is float:
             return name, float(text)
+        if base is list:
+            return name, [t.strip() for t in text.split(",") if t.strip()]
         if base is dict:
             value = json.loads(text)
             if not isinstance(value, dict):

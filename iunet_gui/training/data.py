@@ -221,6 +221,12 @@ class TrainData:
 
         progress(ProgressEvent("load", message=f"loading {cfg.data}"))
         items = load_items(cfg.data, limit=cfg.limit_images, progress=load_progress)
+        if cfg.exclude:
+            left_out = set(cfg.exclude)
+            items = [it for it in items if it.name not in left_out]
+            if not items:
+                raise IunetError(f"{cfg.data}: every labelled image is left out of training (exclude)")
+            progress(ProgressEvent("notice", message=f"{len(left_out)} image(s) left out of training and validation"))
         if cfg.val:
             train_items, val_items = items, load_items(cfg.val, progress=load_progress)
         else:

@@ -1,0 +1,267 @@
+"""The model registry of a project: every model the project knows (shipped, trained in the window or
+with `iunet-gui train`, chosen from a file, exported to ONNX), one row each in the project's database
+(app.records, `<project>/iunet_inspections.sqlite`), the files kept where they are.
+
+A row holds: id, name (editable), architecture and preset, parameters, classes, input scale,
+threshold, the data it was trained on (image count and a content hash of the labels), its parent when
+fine-tuned, the date, its file(s), and its figures on the golden set (app.golden). One model is the
+model in use. Gate decisions (app.gate) are rows of `gate_decisions`, override notes included.
+
+Tables (schema step 3 of app.records.MIGRATIONS):
+    models(id, name, source ["shipped"|"trained"|"file"|"onnx"], arch, preset, parameters, classes JSON,
+           input_scale, threshold, train_images, labels_hash, parent_id, created, path, onnx_path,
+           run_dir, golden_set, golden JSON [figures on the golden set], removed [0/1])
+    registry_state(key, value)   key "model_in_use" -> a models.id
+    golden_images(id, set_name, image, labels_hash, added)
+    gate_decisions(id, challenger_id, champion_id, accepted, overridden, reasons JSON, note, reviewer,
+                   figures JSON, created)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iunet_gui.core.errors import IunetError
+
+SOURCES = ("shipped", "trained", "file", "onnx")
+
+@dataclass
+class ModelEntry:
+    id: int
+    name: str
+    source: str
+    path: Path
+    arch: str | None = None
+    preset: str | None = None
+    parameters: int | None = None
+    classes: list[str] = field(default_factory=list)
+    input_scale: float | None = None
+    threshold: float | None = None
+    train_images: int | None = None
+    labels_hash: str | None = None
+    parent_id: int | None = None
+    created: str = ""
+    onnx_path: Path | None = None
+    run_dir: Path | None = None
+    golden_set: str | None = None
+    golden: dict | None = None  # figures on the golden set (app.gate.golden_figures)
+    in_use: bool = False
+
+    def row(self) -> dict:
+        """The registry listing's columns (CLI table, Models panel)."""
+        g = self.golden or {}
+        return {"id": self.id, "in_use": self.in_use, "name": self.name, "source": self.source, "arch": self.arch,
+                "preset": self.preset, "parameters": self.parameters, "classes": ", ".join(self.classes),
+                "input_scale": self.input_scale, "threshold": self.threshold, "train_images": self.train_images,
+                "labels_hash": (self.labels_hash or "")[:10], "parent_id": self.parent_id, "created": self.created,
+                "golden_miou": g.get("miou"), "golden_length_error_mean_mm": g.get("length_error_mean_mm"),
+                "path": str(self.path), "onnx_path": None if self.onnx_path is None else str(self.onnx_path)}
+
+
+def labels_hash(project, images) -> str:
+    """SHA-1 over the labels of `images` (their labelme sidecar, or mask file), by name: the same
+    labels give the same hash whatever order or folder they are listed in."""
+    h = hashlib.sha1()
+    for img in sorted(Path(p) for p in images):
+        label = project.masks.get(img) if img in project.masks else project.annotation_path(img)
+        h.update(img.name.encode() + b"\0")
+        h.update(label.read_bytes() if label is not None and Path(label).is_file() else b"-")
+    return h.hexdigest()
+
+
+def describe_checkpoint(path) -> dict:
+    """Architecture, preset, parameters, classes, input scale and threshold of a checkpoint or ONNX file."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        return {"arch": "onnx", "classes": ["defect"]}
+    from iunet_gui.models.checkpoint import load_checkpoint
+    from iunet_gui.models.registry import count_parameters
+
+    ck = load_checkpoint(path)
+    cfg = ck.meta.get("train_config") or {}
+    return {"arch": ck.arch, "preset": cfg.get("preset") or ck.config.get("preset"),
+            "parameters": count_parameters(ck.model), "classes": list(ck.classes),
+            "input_scale": ck.meta.get("input_scale"), "threshold": ck.threshold, "meta": ck.meta}
+
+
+class ModelRegistry:
+    """The registry of one project folder, in its database. `log`: an open app.records.InspectionLog
+    to share (else one is opened, and closed by close())."""
+
+    def __init__(self, project_folder, log=None):
+        from iunet_gui.app.records import InspectionLog
+
+        self.folder = Path(project_folder)
+        self._own = log is None
+        self.log = log if log is not None else InspectionLog(self.folder)
+
+    def close(self) -> None:
+        if self._own:
+            self.log.close()
+
+    def __enter__(self) -> ModelRegistry:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- registering ------------------------------------------------------------------------------
+    def register(self, path, source: str = "file", *, name: str | None = None, parent_id: int | None = None,
+                 data=None, run_dir=None) -> ModelEntry:
+        """The entry of the model file `path`, registered now unless it is already (a file is
+        registered once). `data`: the folder it was trained on (image count and labels hash from the
+        checkpoint's record of its training images)."""
+        from iunet_gui.app.records import _now
+
+        if source not in SOURCES:
+            raise IunetError(f"unknown model source {source!r}; one of {', '.join(SOURCES)}")
+        path = Path(path).resolve()
+        known = self.by_path(path)
+        if known is not None:
+            return known
+        if not path.is_file():
+            raise IunetError(f"{path}: no such model file")
+        info = describe_checkpoint(path)
+        images, digest = self._training_data(info.get("meta") or {}, data)
+        if parent_id is None and (info.get("meta") or {}).get("train_config", {}).get("init"):
+            parent = self.by_path(info["meta"]["train_config"]["init"])
+            parent_id = parent.id if parent is not None else None
+        row = (name or self._default_name(path), source, info.get("arch"), info.get("preset"), info.get("parameters"),
+               json.dumps(info.get("classes") or []), info.get("input_scale"), info.get("threshold"), images, digest,
+               parent_id, _now(), str(path), None if run_dir is None else str(Path(run_dir).resolve()))
+        new_id = self.log._write(lambda db: db.execute(
+            "INSERT INTO models (name, source, arch, preset, parameters, classes, input_scale, threshold,"
+            " train_images, labels_hash, parent_id, created, path, run_dir) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            row).lastrowid)
+        return self.get(new_id)
+
+    def register_training(self, result, data=None) -> ModelEntry:
+        """The best checkpoint of a training run (training.result.TrainResult), registered."""
+        if result.best_checkpoint is None:
+            raise IunetError(f"{result.run_dir}: the run kept no checkpoint to register")
+        return self.register(result.best_checkpoint, "trained", data=data, run_dir=result.run_dir)
+
+    def register_onnx(self, entry_id: int, onnx_path) -> ModelEntry:
+        """An ONNX export of a registered checkpoint: kept beside its entry and registered itself."""
+        src = self.get(entry_id)
+        onnx_path = Path(onnx_path).resolve()
+        self.log._write(lambda db: db.execute("UPDATE models SET onnx_path = ? WHERE id = ?",
+                                              (str(onnx_path), entry_id)))
+        entry = self.register(onnx_path, "onnx", name=f"{src.name} (ONNX)", parent_id=entry_id)
+        self.log._write(lambda db: db.execute(
+            "UPDATE models SET arch = ?, preset = ?, parameters = ?, classes = ?, input_scale = ?, threshold = ?,"
+            " train_images = ?, labels_hash = ? WHERE id = ?",
+            (src.arch, src.preset, src.parameters, json.dumps(src.classes), src.input_scale, src.threshold,
+             src.train_images, src.labels_hash, entry.id)))
+        return self.get(entry.id)
+
+    def _training_data(self, meta: dict, data) -> tuple[int | None, str | None]:
+        summary = meta.get("data") or {}
+        names = list(summary.get("train_names") or []) + list(summary.get("val_names") or [])
+        if not names:
+            return None, None
+        folder = Path(data or summary.get("source") or self.folder)
+        if not folder.is_dir():
+            return len(names), None
+        from iunet_gui.core.project import Project
+
+        return len(names), labels_hash(Project.open(folder), [folder / n for n in names])
+
+    def _default_name(self, path: Path) -> str:
+        return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+    # -- reading ----------------------------------------------------------------------------------
+    def models(self) -> list[ModelEntry]:
+        """Every registered model, oldest first."""
+        return [self._entry(r) for r in self.log._read("SELECT * FROM models WHERE removed = 0 ORDER BY id")]
+
+    def get(self, entry_id: int) -> ModelEntry:
+        rows = self.log._read("SELECT * FROM models WHERE id = ? AND removed = 0", (int(entry_id),))
+        if not rows:
+            raise IunetError(f"no model {entry_id} in the registry of {self.folder}")
+        return self._entry(rows[0])
+
+    def by_path(self, path) -> ModelEntry | None:
+        rows = self.log._read("SELECT * FROM models WHERE path = ? AND removed = 0 ORDER BY id DESC",
+                              (str(Path(path).resolve()),))
+        return self._entry(rows[0]) if rows else None
+
+    def in_use(self) -> ModelEntry | None:
+        rows = self.log._read("SELECT value FROM registry_state WHERE key = 'model_in_use'")
+        if not rows or rows[0]["value"] is None:
+            return None
+        try:
+            return self.get(int(rows[0]["value"]))
+        except IunetError:  # the model in use was removed meanwhile
+            return None
+
+    def _entry(self, r: dict) -> ModelEntry:
+        in_use = self.log._read("SELECT value FROM registry_state WHERE key = 'model_in_use'")
+        return ModelEntry(
+            id=r["id"], name=r["name"], source=r["source"], path=Path(r["path"]), arch=r["arch"], preset=r["preset"],
+            parameters=r["parameters"], classes=json.loads(r["classes"] or "[]"), input_scale=r["input_scale"],
+            threshold=r["threshold"], train_images=r["train_images"], labels_hash=r["labels_hash"],
+            parent_id=r["parent_id"], created=r["created"],
+            onnx_path=Path(r["onnx_path"]) if r["onnx_path"] else None,
+            run_dir=Path(r["run_dir"]) if r["run_dir"] else None, golden_set=r["golden_set"],
+            golden=json.loads(r["golden"]) if r["golden"] else None,
+            in_use=bool(in_use) and in_use[0]["value"] == str(r["id"]))
+
+    # -- changing ---------------------------------------------------------------------------------
+    def set_in_use(self, entry_id: int) -> ModelEntry:
+        self.get(entry_id)
+        self.log._write(lambda db: db.execute(
+            "INSERT INTO registry_state (key, value) VALUES ('model_in_use', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(int(entry_id)),)))
+        return self.get(entry_id)
+
+    def rename(self, entry_id: int, name: str) -> ModelEntry:
+        name = str(name).strip()
+        if not name:
+            raise IunetError("a model's name can't be empty")
+        self.get(entry_id)
+        self.log._write(lambda db: db.execute("UPDATE models SET name = ? WHERE id = ?", (name, int(entry_id))))
+        return self.get(entry_id)
+
+    def set_golden(self, entry_id: int, set_name: str, figures: dict) -> None:
+        from iunet_gui.app.records import _plain
+
+        self.log._write(lambda db: db.execute("UPDATE models SET golden_set = ?, golden = ? WHERE id = ?",
+                                              (set_name, json.dumps(_plain(figures)), int(entry_id))))
+
+    def delete(self, entry_id: int, delete_files: bool = False) -> list[Path]:
+        """Take a model out of the registry; with `delete_files` also its checkpoint and ONNX file
+        (returns the files deleted). The model in use can't be deleted."""
+        entry = self.get(entry_id)
+        if entry.in_use:
+            raise IunetError(f"{entry.name} is the model in use: choose another model before deleting it")
+        gone = []
+        if delete_files:
+            for p in (entry.path, entry.onnx_path):
+                if p is not None and p.is_file():
+                    p.unlink()
+                    gone.append(p)
+        self.log._write(lambda db: db.execute("UPDATE models SET removed = 1 WHERE id = ?", (int(entry_id),)))
+        return gone
+
+    # -- gate decisions ---------------------------------------------------------------------------
+    def log_gate(self, challenger_id: int, champion_id: int | None, accepted: bool, reasons, *,
+                 overridden: bool = False, note: str = "", reviewer: str | None = None,
+                 figures: dict | None = None) -> int:
+        from iunet_gui.app.records import _now, _plain, default_reviewer
+
+        return self.log._write(lambda db: db.execute(
+            "INSERT INTO gate_decisions (challenger_id, champion_id, accepted, overridden, reasons, note, reviewer,"
+            " figures, created) VALUES (?,?,?,?,?,?,?,?,?)",
+            (int(challenger_id), champion_id, int(bool(accepted)), int(bool(overridden)),
+             json.dumps(list(reasons), ensure_ascii=False), str(note or ""), reviewer or default_reviewer(),
+             None if figures is None else json.dumps(_plain(figures)), _now())).lastrowid)
+
+    def gate_decisions(self) -> list[dict]:
+        rows = self.log._read("SELECT * FROM gate_decisions ORDER BY id")
+        for r in rows:
+            r["reasons"] = json.loads(r["reasons"] or "[]")
+            r["figures"] = json.loads(r["figures"]) if r["figures"] else None
+        return rows
