@@ -253,3 +253,27 @@ def test_decisions_persist_across_a_restart(qtbot, tmp_path, folder):
     assert {again.images_dock.verdict(k) for k in range(3)} == {"NG", "check", "OK"}
     dock.status_filter.setCurrentText("undecided")
     assert [dock.queue.item(k).text().split()[2] for k in range(dock.queue.count())] == ["near.png", "ok.png"]
+
+
+def test_file_export_inspection_report_writes_html_pdf_and_csv(qtbot, tmp_path, folder):
+    win = review_folder(qtbot, tmp_path, folder)
+    show_review(qtbot, win)
+    win.go_to(row_of(win, "ng.png"))
+    win.canvas.setFocus()
+    answer_note(qtbot, "<img src=x onerror=alert(1)>")
+    press(qtbot, Qt.Key_O)
+    qtbot.waitUntil(lambda: win.document.image_path.name != "ng.png")
+    out = tmp_path / "report"
+    win.qa.ask_report_folder = lambda: str(out)
+    file_menu = win.menuBar().actions()[0].menu()
+    assert file_menu.title() == "&File"
+    qtbot.keyClick(win, Qt.Key_F, Qt.AltModifier)  # File menu
+    qtbot.waitUntil(file_menu.isVisible)
+    qtbot.mouseClick(file_menu, Qt.LeftButton, Qt.NoModifier, file_menu.actionGeometry(win.qa.act_report).center())
+    qtbot.waitUntil(lambda: (out / "inspection_report.csv").exists(), timeout=120000)
+    html = (out / "inspection_report.html").read_text(encoding="utf-8")
+    assert "ng.png" in html and "near.png" in html and "ok.png" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html  # the note as text
+    assert (out / "inspection_report.pdf").read_bytes().startswith(b"%PDF")
+    csv_text = (out / "inspection_report.csv").read_text(encoding="utf-8")
+    assert "NG" in csv_text and "check" in csv_text

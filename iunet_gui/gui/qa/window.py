@@ -16,8 +16,6 @@ from iunet_gui.gui.qa.review_panel import ReviewDock
 from iunet_gui.gui.qa.spec_dialog import SpecDialog
 from iunet_gui.gui.qa.station import QAStation, image_key
 
-REPORT_FORMATS = ("html", "pdf", "csv")
-
 
 class QAWindow(QObject):
     def __init__(self, win):
@@ -215,7 +213,11 @@ class QAWindow(QObject):
 
 
 def write_reports(log, folder: Path, project) -> list[Path]:
-    """HTML, PDF and CSV of the inspection log (app.reports) into `folder`."""
-    from iunet_gui.app import reports
+    """HTML, PDF and CSV of the inspection log (app.reports) into `folder`; the PDF by Chromium where
+    one is installed, else by Qt (the same writer as `iunet-gui report`)."""
+    from iunet_gui.app.reports import KINDS
+    from iunet_gui.app.reports import write_reports as write
+    from iunet_gui.cli.qt_pdf import qt_pdf
 
-    return list(reports.write_reports(log, folder, project=project, formats=REPORT_FORMATS))
+    folder_text = str(Path(project.folder).resolve()) if project is not None else ""
+    return list(write(log, folder, KINDS, folder=folder_text, pdf_fallback=qt_pdf).values())
