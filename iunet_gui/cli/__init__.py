@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a segmentation network on a project or image+mask folder"),
     "predict": ("predict", "predict defect masks, probabilities and lengths for images"),
     "samples": ("samples", "write the sample washer photos and their labels into a folder"),
+    "inspect": ("inspect", "judge parts by the project's specification, log them, write reports (QA station)"),
+    "report": ("report", "the inspection reports (HTML, PDF, CSV) of a project from its log alone"),
 }
 
 def _build_parser() -> argparse.ArgumentParser:

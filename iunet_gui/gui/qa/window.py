@@ -214,10 +214,9 @@ class QAWindow(QObject):
 
 def write_reports(log, folder: Path, project) -> list[Path]:
     """HTML, PDF and CSV of the inspection log (app.reports) into `folder`; the PDF by Chromium where
-    one is installed, else by Qt (the same writer as `iunet-gui report`)."""
+    one is installed, else by Qt (app.reports.pdf: the same writer as `iunet-gui report`)."""
     from iunet_gui.app.reports import KINDS
     from iunet_gui.app.reports import write_reports as write
-    from iunet_gui.cli.qt_pdf import qt_pdf
 
     folder_text = str(Path(project.folder).resolve()) if project is not None else ""
-    return list(write(log, folder, KINDS, folder=folder_text, pdf_fallback=qt_pdf).values())
+    return list(write(log, folder, KINDS, folder=folder_text).values())
