@@ -15,7 +15,7 @@ BANNER_REASONS = 3  # reasons shown in the banner (the review panel lists them a
 
 
 def banner_text(status: str, reasons: list[str], final: str | None = None) -> str:
-    head = status if final in (None, status) else f"{status} → {final} (reviewed)"
+    head = status if final is None else f"{status} (confirmed)" if final == status else f"{status} → {final} (reviewed)"
     shown = "; ".join(reasons[:BANNER_REASONS]) + (f"; +{len(reasons) - BANNER_REASONS} more"
                                                    if len(reasons) > BANNER_REASONS else "")
     return f"<b>{html.escape(head)}</b>" + (f" &nbsp; {html.escape(shown)}" if shown else "")

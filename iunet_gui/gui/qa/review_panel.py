@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,7 +25,7 @@ from iunet_gui.gui.qa.colors import verdict_color
 from iunet_gui.gui.qa.station import image_key
 from iunet_gui.gui.theme import color_swatch
 
-ALL = "All"
+ANY = ("All verdicts", "All classes", "Decided or not")  # each filter's first entry: no filter
 KEYS_HELP = ("Y confirm defect · N false alarm · Enter confirm verdict · O / G override to OK / NG · "
              "J / ] next undecided · K / [ previous · draw a missed defect (Ctrl+N)")
 DECISION_WORDS = {"confirm": "confirmed", "false_alarm": "false alarm", None: "undecided"}
@@ -61,9 +61,9 @@ class ReviewDock(QDockWidget):
         lay = QVBoxLayout(w)
         lay.setContentsMargins(6, 6, 6, 6)
         filters = QHBoxLayout()
-        self.verdict_filter = self._combo("Verdict", [ALL, *STATUSES])
-        self.kind_filter = self._combo("Defect class", [ALL])
-        self.status_filter = self._combo("Reviewer status", [ALL, "undecided", "decided"])
+        self.verdict_filter = self._combo("Verdict", [ANY[0], *STATUSES])
+        self.kind_filter = self._combo("Defect class", [ANY[1]])
+        self.status_filter = self._combo("Reviewer status", [ANY[2], "undecided", "decided"])
         for box in (self.verdict_filter, self.kind_filter, self.status_filter):
             filters.addWidget(box)
         lay.addLayout(filters)
@@ -72,6 +72,8 @@ class ReviewDock(QDockWidget):
         lay.addWidget(self.progress)
         self.queue = QListWidget()
         self.queue.setObjectName("review-queue")
+        self.queue.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # long reasons are cut: the tooltip has them
+        self.queue.setTextElideMode(Qt.ElideRight)
         lay.addWidget(self.queue, 3)
         self.reasons = QLabel()
         self.reasons.setWordWrap(True)
@@ -97,7 +99,7 @@ class ReviewDock(QDockWidget):
 
     # -- the queue ----------------------------------------------------------------------------
     def filters(self) -> dict:
-        pick = {box: (None if box.currentText() == ALL else box.currentText())
+        pick = {box: (None if box.currentIndex() <= 0 else box.currentText())
                 for box in (self.verdict_filter, self.kind_filter, self.status_filter)}
         return {"verdict": pick[self.verdict_filter], "kind": pick[self.kind_filter],
                 "reviewer_status": pick[self.status_filter]}
@@ -130,8 +132,8 @@ class ReviewDock(QDockWidget):
             chosen = self.kind_filter.currentText()
             self.kind_filter.blockSignals(True)
             self.kind_filter.clear()
-            self.kind_filter.addItems([ALL, *kinds])
-            self.kind_filter.setCurrentText(chosen if chosen in kinds else ALL)
+            self.kind_filter.addItems([ANY[1], *kinds])
+            self.kind_filter.setCurrentText(chosen if chosen in kinds else ANY[1])
             self.kind_filter.blockSignals(False)
 
     def row_of(self, image) -> int:
