@@ -21,6 +21,7 @@ from iunet_gui.gui.focus import CanvasHint, KeysToCanvas
 from iunet_gui.gui.folders import FolderMemory
 from iunet_gui.gui.menus import build_actions, build_menus, shortcuts_dialog
 from iunet_gui.gui.model_dock import ModelDock
+from iunet_gui.gui.models_panel import ModelsWindowPart
 from iunet_gui.gui.qa.window import QAWindow
 from iunet_gui.gui.status import WindowStatus
 from iunet_gui.gui.theme import icon
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
         self.qa = QAWindow(self)  # specification, verdicts, the Review dock
+        self.models_part = ModelsWindowPart(self)  # the model registry, its dock and the gate after training
         self.keys_to_canvas = KeysToCanvas(self, self.canvas)
         if folder is not None:
             self.open_folder(folder)
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
         self.model_dock.cache.clear()
         self.model_dock.image_opened()
         self.qa.project_opened(project)
+        self.models_part.project_opened(project)
         self.status.show_image(None, None)
         self.statusBar().clearMessage()
         if not project.images:
@@ -333,6 +336,7 @@ class MainWindow(QMainWindow):
                 return
         self.model_dock.shut_down()
         self.qa.station.close()
+        self.models_part.close()
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("state", self.saveState(LAYOUT_VERSION))
         ev.accept()

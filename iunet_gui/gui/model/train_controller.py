@@ -41,7 +41,7 @@ def recipe_choices() -> list[RecipeChoice]:
 @dataclass
 class Outcome:
     """How a run ended, for the panel: `kind` is "trained", "stopped" (a model kept), "unchanged" (stopped
-    before an epoch ended) or "failed"; `text` says it."""
+    before an epoch ended), "refused" (by the gate on the golden set, app.gate) or "failed"; `text` says it."""
 
     kind: str
     text: str
@@ -110,6 +110,9 @@ class TrainingController(QObject):
         init = str(ckpt) if finetune and ckpt is not None and ckpt.suffix == ".pt" else None
         cfg = self.adjust_config(recipe_config(recipe, data=str(folder), out=str(out),
                                                time_limit_min=float(minutes), init=init))
+        registry = getattr(win, "models_part", None)
+        if registry is not None:  # the golden set is left out of training
+            cfg = registry.training_config(cfg)
 
         def work(progress, cancel):
             import gc
@@ -145,8 +148,13 @@ class TrainingController(QObject):
 
     def _trained(self, result) -> None:
         outcome = outcome_of(result)
+        registry = getattr(self.win, "models_part", None)
         if outcome.kind in ("trained", "stopped"):
-            self.models.set_checkpoint(Path(result.best_checkpoint))
+            if registry is None or registry.admit(result):  # the gate lets it in
+                self.models.set_checkpoint(Path(result.best_checkpoint))
+            else:
+                outcome = Outcome("refused", outcome.text.split(" Now using")[0] + " The gate refused it: the model "
+                                  "in use is unchanged (see the Models panel).", result)
         self.finished.emit(outcome)
         if outcome.kind in ("trained", "stopped") and self.win.document is not None and not self.models.closing:
             self.models.predict_current()

@@ -182,7 +182,7 @@ class TrainPanel(QGroupBox):
         self._lock(False)
         self.plot.redraw()
         self.train_status.setText(outcome.text)
-        if outcome.kind in ("trained", "stopped"):
+        if outcome.kind in ("trained", "stopped", "refused"):
             self.progress.setValue(1000)
         if outcome.kind == "failed":
             run = self.trainer.last_run

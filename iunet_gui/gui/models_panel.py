@@ -1,0 +1,346 @@
+"""The Models panel (a dock) and the registry's part of the window: every model the project knows
+(app.registry) with its columns, the model in use marked; use, rename, delete (asked; the files of the
+model in use can't be deleted), export to ONNX, open the run folder, compare. The window calls
+`project_opened`; the Model panel's model choice and the end of a training run come here: a chosen
+model is registered and put in use, a trained one goes through the gate (app.gate) and, when
+refused, the window asks whether to use it anyway, with a note that goes into the log."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from iunet_gui.app.registry import COLUMNS, cell
+from iunet_gui.core.errors import IunetError
+from iunet_gui.gui.menus import add_action
+
+
+class ModelsDock(QDockWidget):
+    """The registry's table and its buttons."""
+
+    use_clicked = Signal(int)
+    rename_clicked = Signal(int)
+    delete_clicked = Signal(int)
+    export_clicked = Signal(int)
+    folder_clicked = Signal(int)
+    compare_clicked = Signal(list)
+
+    def __init__(self, window):
+        super().__init__("Models", window)
+        self.setObjectName("models")
+        inner = QWidget()
+        lay = QVBoxLayout(inner)
+        lay.setContentsMargins(6, 6, 6, 6)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels([h for h, _ in COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.itemDoubleClicked.connect(lambda _it: self._emit(self.use_clicked))
+        lay.addWidget(self.table, 1)
+        self.golden_label = QLabel("")
+        self.golden_label.setWordWrap(True)
+        lay.addWidget(self.golden_label)
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        self.use_button = self._button(row1, "Use", "Make the selected model the model in use", self.use_clicked)
+        self.rename_button = self._button(row1, "Rename…", "Give the selected model another name", self.rename_clicked)
+        self.delete_button = self._button(row1, "Delete…", "Take the model out of the registry (and its files)",
+                                          self.delete_clicked)
+        self.export_button = self._button(row2, "Export ONNX", "Write the model as ONNX beside its checkpoint",
+                                          self.export_clicked)
+        self.folder_button = self._button(row2, "Run folder", "Open the folder of the model's training run",
+                                          self.folder_clicked)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setToolTip("The selected models side by side on the project's labelled images")
+        self.compare_button.clicked.connect(lambda: self.compare_clicked.emit(self.selected_ids()))
+        row2.addWidget(self.compare_button)
+        lay.addLayout(row1)
+        lay.addLayout(row2)
+        self.setWidget(inner)
+        self.ids: list[int] = []
+
+    def _button(self, row, text, tip, signal) -> QPushButton:
+        b = QPushButton(text)
+        b.setToolTip(tip)
+        b.clicked.connect(lambda: self._emit(signal))
+        row.addWidget(b)
+        return b
+
+    def _emit(self, signal) -> None:
+        ids = self.selected_ids()
+        if ids:
+            signal.emit(ids[0])
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.ids[r] for r in rows if r < len(self.ids)]
+
+    def show_models(self, entries, golden: list[str]) -> None:
+        keep = set(self.selected_ids())
+        self.ids = [e.id for e in entries]
+        self.table.setRowCount(len(entries))
+        bold = QFont(self.table.font())
+        bold.setBold(True)
+        for r, e in enumerate(entries):
+            row = e.row()
+            for c, (_h, key) in enumerate(COLUMNS):
+                v = cell(row, key)
+                item = QTableWidgetItem("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v))
+                item.setToolTip(row["path"])
+                if e.in_use:
+                    item.setFont(bold)
+                self.table.setItem(r, c, item)
+            if e.id in keep:
+                self.table.selectRow(r)
+        self.table.resizeColumnsToContents()
+        self.golden_label.setText(f"Golden set: {len(golden)} image(s)" if golden else
+                                  "No golden set: add labelled images with Model > Add to Golden Set")
+
+    def row_of(self, entry_id: int) -> int:
+        return self.ids.index(entry_id)
+
+
+class ModelsWindowPart(QObject):
+    """The registry of the open project and what the window does with it."""
+
+    changed = Signal()
+
+    def __init__(self, win):
+        super().__init__(win)
+        self.win = win
+        self.registry = None
+        self.outcomes: list = []  # the gate's outcomes of this session (tests read them)
+        self.dock = ModelsDock(win)
+        win.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        win.tabifyDockWidget(win.model_dock, self.dock)
+        win.model_dock.raise_()
+        d = self.dock
+        d.use_clicked.connect(self.use)
+        d.rename_clicked.connect(self.rename)
+        d.delete_clicked.connect(self.delete)
+        d.export_clicked.connect(self.export_onnx)
+        d.folder_clicked.connect(self.open_run_folder)
+        d.compare_clicked.connect(self.compare)
+        self.compare_view = None
+        self.act_golden = add_action(win, "Add to &Golden Set", self.add_open_image_to_golden,
+                                     tip="Put the open labelled image in the golden set the gate scores models on")
+        self._add_menu_entries()
+        win.model_dock.models.model_changed.connect(self._model_chosen)
+
+    def _add_menu_entries(self) -> None:
+        bar = self.win.menuBar()
+        menus = [a.menu() for a in bar.actions() if a.menu() is not None]
+        target = next((m for m in menus if m.title().replace("&", "") in ("Model", "View")), menus[-1] if menus else None)
+        if target is not None:
+            target.addSeparator()
+            target.addAction(self.dock.toggleViewAction())
+            target.addAction(self.act_golden)
+
+    # -- the project --------------------------------------------------------------------------------
+    def project_opened(self, project) -> None:
+        """Open the project's registry; the model in use there becomes the window's, else the window's
+        model is registered as the model in use."""
+        from iunet_gui.app.registry import ModelRegistry
+
+        self.close()
+        try:
+            self.registry = ModelRegistry(project.folder)
+        except IunetError as exc:
+            self.win.error("Model registry", f"{exc}\nModels are not registered for this folder.")
+            return
+        controller = self.win.model_dock.models
+        in_use = self.registry.in_use()
+        if in_use is not None and in_use.path.is_file():
+            if controller.checkpoint is None or Path(controller.checkpoint).resolve() != in_use.path:
+                controller.set_checkpoint(in_use.path)
+        else:
+            self._model_chosen()
+        self.refresh()
+
+    def close(self) -> None:
+        if self.registry is not None:
+            self.registry.close()
+            self.registry = None
+
+    def refresh(self) -> None:
+        if self.registry is None:
+            self.dock.show_models([], [])
+            return
+        from iunet_gui.app.golden import GoldenSets
+
+        self.dock.show_models(self.registry.models(), [p.name for p in GoldenSets(self.registry).images()])
+        self.changed.emit()
+
+    def _source_of(self, path: Path) -> str:
+        from iunet_gui.gui.model.controller import DEFAULT_CHECKPOINT
+
+        if path.suffix.lower() == ".onnx":
+            return "onnx"
+        return "shipped" if path.resolve() == Path(DEFAULT_CHECKPOINT).resolve() else "file"
+
+    def _model_chosen(self) -> None:
+        """The Model panel's model, registered (once) and marked in use."""
+        ckpt = self.win.model_dock.models.checkpoint
+        if self.registry is None or ckpt is None or not Path(ckpt).is_file():
+            return
+        in_use = self.registry.in_use()
+        if in_use is not None and in_use.path == Path(ckpt).resolve():
+            return
+        try:
+            entry = self.registry.register(ckpt, self._source_of(Path(ckpt)))
+        except IunetError as exc:
+            self.win.error("Model registry", str(exc))
+            return
+        self.registry.set_in_use(entry.id)
+        self.refresh()
+
+    # -- training and the gate ----------------------------------------------------------------------
+    def training_config(self, cfg):
+        """The run's config with the golden set left out; the notice goes to the status bar."""
+        if self.registry is None:
+            return cfg
+        from dataclasses import replace
+
+        from iunet_gui.app.golden import training_exclusions
+
+        names, notice = training_exclusions(self.registry)
+        if notice:
+            self.win.statusBar().showMessage(notice, 8000)
+        return replace(cfg, exclude=sorted(set(cfg.exclude) | set(names))) if names else cfg
+
+    def admit(self, result) -> bool:
+        """A finished run's model: registered, gated on the golden set; True when it may be put in use
+        (accepted, no golden set to score on, or the user overrode the gate with a note)."""
+        from iunet_gui.app.gate import override, run_gate
+        from iunet_gui.app.golden import GoldenSets
+
+        if self.registry is None:
+            return True
+        try:
+            entry = self.registry.register_training(result, data=self.registry.folder)
+            if not GoldenSets(self.registry).images():
+                self.registry.set_in_use(entry.id)
+                self.refresh()
+                return True
+            outcome = run_gate(self.registry, entry.id)
+        except IunetError as exc:
+            self.win.error("Model gate", f"{exc}\nThe model in use is unchanged.")
+            return False
+        self.outcomes.append(outcome)
+        if not outcome.accepted:
+            note = self.ask_override(outcome)
+            if note:
+                override(self.registry, outcome, note)
+        self.refresh()
+        return outcome.in_use
+
+    def ask_override(self, outcome) -> str | None:
+        """The refused challenger's reasons; the note of an override, or None to keep the model in use."""
+        if self.win.quiet_errors:
+            self.win.errors.append("Model gate: " + "; ".join(outcome.verdict.reasons))
+        text = ("The new model is worse than the model in use on the golden set:\n\n"
+                + "\n".join(f"• {r}" for r in outcome.verdict.reasons)
+                + "\n\nThe model in use stays. To use the new model anyway, say why (this goes into the log):")
+        while True:
+            note, ok = QInputDialog.getText(self.win, "New model refused", text)
+            if not ok:
+                return None
+            if note.strip():
+                return note.strip()
+
+    # -- the buttons --------------------------------------------------------------------------------
+    def use(self, entry_id: int) -> None:
+        entry = self.registry.get(entry_id)
+        if self.win.model_dock.models.set_checkpoint(entry.path):
+            self.registry.set_in_use(entry_id)
+        self.refresh()
+
+    def rename(self, entry_id: int) -> None:
+        entry = self.registry.get(entry_id)
+        name, ok = QInputDialog.getText(self.win, "Rename model", "Name:", text=entry.name)
+        if ok:
+            try:
+                self.registry.rename(entry_id, name)
+            except IunetError as exc:
+                self.win.error("Rename model", str(exc))
+        self.refresh()
+
+    def delete(self, entry_id: int) -> None:
+        entry = self.registry.get(entry_id)
+        if entry.in_use:
+            self.win.error("Delete model", f"{entry.name} is the model in use: use another model before deleting it.")
+            return
+        box = QMessageBox(QMessageBox.Question, "Delete model",
+                          f"Take {entry.name} out of the registry?\n{entry.path}", parent=self.win)
+        files = box.addButton("Delete with its files", QMessageBox.DestructiveRole)
+        only = box.addButton("Only from the list", QMessageBox.AcceptRole)
+        box.addButton(QMessageBox.Cancel)
+        box.exec()
+        if box.clickedButton() not in (files, only):
+            return
+        self.registry.delete(entry_id, delete_files=box.clickedButton() is files)
+        self.refresh()
+
+    def export_onnx(self, entry_id: int) -> None:
+        from iunet_gui.inference.onnx_export import export_onnx
+
+        entry = self.registry.get(entry_id)
+        if entry.path.suffix.lower() == ".onnx":
+            self.win.error("Export ONNX", f"{entry.name} is an ONNX model already.")
+            return
+        try:
+            path = export_onnx(entry.path, entry.path.with_suffix(".onnx"))
+            self.registry.register_onnx(entry_id, path)
+        except (IunetError, OSError) as exc:
+            self.win.error("Export ONNX", str(exc))
+            return
+        self.win.statusBar().showMessage(f"Wrote {path}", 6000)
+        self.refresh()
+
+    def open_run_folder(self, entry_id: int) -> None:
+        entry = self.registry.get(entry_id)
+        folder = entry.run_dir or entry.path.parent
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def add_open_image_to_golden(self) -> None:
+        from iunet_gui.app.golden import GoldenSets
+
+        doc = self.win.document
+        if self.registry is None or doc is None:
+            return
+        if not self.win.save():
+            return
+        try:
+            added = GoldenSets(self.registry).add([doc.image_path])
+        except IunetError as exc:
+            self.win.error("Golden set", str(exc))
+            return
+        self.win.statusBar().showMessage(f"{doc.image_path.name} is in the golden set" if added else
+                                         f"{doc.image_path.name} was in the golden set already", 5000)
+        self.refresh()
+
+    def compare(self, ids: list[int]) -> None:
+        from iunet_gui.gui.compare_view import CompareView
+
+        if len(ids) < 2:
+            self.win.error("Compare models", "Select two or more models (Ctrl+click) to compare them.")
+            return
+        entries = [self.registry.get(i) for i in ids]
+        self.compare_view = CompareView(self.win, [e.path for e in entries], [e.name for e in entries],
+                                        self.registry.folder)
+        self.compare_view.show()
+        self.compare_view.start()
