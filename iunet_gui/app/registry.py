@@ -60,6 +60,26 @@ class ModelEntry:
                 "path": str(self.path), "onnx_path": None if self.onnx_path is None else str(self.onnx_path)}
 
 
+COLUMNS = [("", "in_use"), ("id", "id"), ("name", "name"), ("source", "source"), ("arch", "arch"),
+           ("preset", "preset"), ("parameters", "parameters"), ("classes", "classes"), ("scale", "input_scale"),
+           ("threshold", "threshold"), ("images", "train_images"), ("labels", "labels_hash"), ("parent", "parent_id"),
+           ("date", "created"), ("golden MIoU %", "golden_miou"), ("golden len err (mm)", "golden_length_error_mean_mm")]
+
+
+def cell(row: dict, key: str):
+    """A listing row's value as the CLI table and the Models panel show it."""
+    v = row[key]
+    if key == "in_use":
+        return "*" if v else ""
+    if key == "golden_miou":
+        return None if v is None else round(100 * v, 2)
+    if key == "created":
+        return (v or "")[:16].replace("T", " ")
+    if key == "parameters":
+        return None if v is None else f"{v:,}"
+    return v
+
+
 def labels_hash(project, images) -> str:
     """SHA-1 over the labels of `images` (their labelme sidecar, or mask file), by name: the same
     labels give the same hash whatever order or folder they are listed in."""

@@ -46,31 +46,11 @@ def run(args) -> int:
     return 0
 
 
-COLUMNS = [("", "in_use"), ("id", "id"), ("name", "name"), ("source", "source"), ("arch", "arch"),
-           ("preset", "preset"), ("parameters", "parameters"), ("classes", "classes"), ("scale", "input_scale"),
-           ("threshold", "threshold"), ("images", "train_images"), ("labels", "labels_hash"), ("parent", "parent_id"),
-           ("date", "created"), ("golden MIoU %", "golden_miou"), ("golden len err (mm)", "golden_length_error_mean_mm")]
-
-
-def cell(row: dict, key: str):
-    """A registry row's value as the table shows it (shared with the Models panel)."""
-    v = row[key]
-    if key == "in_use":
-        return "*" if v else ""
-    if key == "golden_miou":
-        return None if v is None else round(100 * v, 2)
-    if key == "created":
-        return (v or "")[:16].replace("T", " ")
-    if key == "parameters":
-        return None if v is None else f"{v:,}"
-    return v
-
-
 def run_registry(args) -> int:
     from pathlib import Path
 
     from iunet_gui.app.golden import GoldenSets
-    from iunet_gui.app.registry import ModelRegistry
+    from iunet_gui.app.registry import COLUMNS, ModelRegistry, cell
     from iunet_gui.cli._common import print_json, print_table
     from iunet_gui.core.errors import IunetError
 
