@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from iunet_gui.app.records import InspectionLog
 from iunet_gui.app.review import KNOWN_NEGATIVES, REVIEWED_FLAG, SOURCE_KEY
-from iunet_gui.core.annotation import Annotation
+from iunet_gui.core.annotation import Annotation, Shape
 from iunet_gui.core.project import Project
 from iunet_gui.core.spec import ClassLimits, Specification
 from iunet_gui.gui.qa.colors import NG_COLOR, VERDICT_COLORS
@@ -67,6 +67,7 @@ def predict_all(qtbot, win):
     m = win.model_dock.models
     qtbot.mouseClick(win.model_dock.predict_panel.all_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: m.all_job is None and m.folder_result is not None, timeout=30000)
+    qtbot.waitUntil(lambda: all(win.images_dock.verdict(k) for k in range(len(win.project.images))))
 
 
 def row_of(win, name):
@@ -277,3 +278,18 @@ def test_file_export_inspection_report_writes_html_pdf_and_csv(qtbot, tmp_path, 
     assert (out / "inspection_report.pdf").read_bytes().startswith(b"%PDF")
     csv_text = (out / "inspection_report.csv").read_text(encoding="utf-8")
     assert "NG" in csv_text and "check" in csv_text
+
+
+def test_within_a_verdict_the_images_that_disagree_most_with_their_labels_come_first(qtbot, tmp_path, folder):
+    with_spec(folder, limit=100.0)  # every image OK: the labels decide the order
+    square = [[60, 60], [79, 60], [79, 79], [60, 79]]
+    Annotation(image_path="near.png", image_width=200, image_height=160,
+               shapes=[Shape("scratch", square)]).save(folder / "near.json")  # found as labelled
+    Annotation(image_path="ok.png", image_width=200, image_height=160,
+               shapes=[Shape("scratch", [[10, 120], [40, 120], [40, 140], [10, 140]])]).save(folder / "ok.json")
+    win = open_window(qtbot, tmp_path, folder)
+    fake_model(win, tmp_path)
+    predict_all(qtbot, win)
+    dock = show_review(qtbot, win)
+    names = [dock.queue.item(k).text().split()[2] for k in range(dock.queue.count())]
+    assert names == ["ok.png", "near.png", "ng.png"]  # missed + false alarm, a match, not labelled

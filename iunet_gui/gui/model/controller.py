@@ -297,10 +297,12 @@ class ModelController(QObject):
             cut = copy.copy(pred)  # the panel's threshold for this run; the loaded one keeps the model's
             cut.threshold = setting or pred.threshold
 
-            def each(ev):  # each image's prediction as the panel keeps it
+            def each(ev):  # each image's prediction as the panel keeps it, with its score where labelled
                 item = ev.result
                 ev.result = None if item is None else ImagePrediction.of(item.image, ckpt, item.prediction, cut,
                                                                           item.mm_per_px)
+                if item is not None:
+                    ev.result.record = item.record
                 progress(ev)
 
             try:

@@ -21,6 +21,7 @@ class ImagePrediction:
     ms: float
     mm_per_px: float | None = None
     notes: list[str] = field(default_factory=list)
+    record: dict | None = None  # its score against its labels (core.metrics record), from a folder run
 
     @classmethod
     def of(cls, image: Path, model: Path, res, predictor, mm_per_px: float | None) -> ImagePrediction:

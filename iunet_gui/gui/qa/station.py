@@ -40,7 +40,8 @@ class _DocumentProject:
 class QAStation(QObject):
     """Works for the window it is given (its project, document, canvas, model controller)."""
 
-    changed = Signal()  # an inspection or a decision was added (or another project opened)
+    changed = Signal()  # a decision was added, or another project opened
+    inspected = Signal()  # an inspection was added (many in a row during Predict all)
     failed = Signal(str)
 
     def __init__(self, window):
@@ -138,7 +139,7 @@ class QAStation(QObject):
             self.win.error("Inspection", str(exc))
             return None
         self._latest[image_key(p.image)] = log.inspection(iid)
-        self.changed.emit()
+        self.inspected.emit()
         return iid
 
     # -- decisions ------------------------------------------------------------------------------

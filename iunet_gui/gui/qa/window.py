@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from iunet_gui.core.errors import IunetError
@@ -15,6 +15,8 @@ from iunet_gui.gui.qa.colors import verdict_color
 from iunet_gui.gui.qa.review_panel import ReviewDock
 from iunet_gui.gui.qa.spec_dialog import SpecDialog
 from iunet_gui.gui.qa.station import QAStation, image_key
+
+REFRESH_MS = 150
 
 
 class QAWindow(QObject):
@@ -31,6 +33,11 @@ class QAWindow(QObject):
         self.spec_dialog: SpecDialog | None = None
         self.station.reviewing = self.dock.isVisible
         self.station.changed.connect(self.refresh)
+        self._refresh_soon = QTimer(self)  # inspections come in a stream during Predict all: one refresh
+        self._refresh_soon.setSingleShot(True)
+        self._refresh_soon.setInterval(REFRESH_MS)
+        self._refresh_soon.timeout.connect(self.refresh)
+        self.station.inspected.connect(lambda: self._refresh_soon.isActive() or self._refresh_soon.start())
         self.station.failed.connect(lambda text: win.statusBar().showMessage(text, 8000))
         self.dock.item_chosen.connect(self.open_item)
         self.dock.defect_changed.connect(self._draw)
@@ -93,6 +100,10 @@ class QAWindow(QObject):
         self._draw()
 
     def refresh(self) -> None:
+        self._refresh_soon.stop()
+        self._refresh()
+
+    def _refresh(self) -> None:
         """The log changed: the image list's verdicts, the queue, the open image's banner and outlines."""
         project = self.win.project
         if project is not None:
