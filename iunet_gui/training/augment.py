@@ -1,4 +1,5 @@
-"""Augmentation: flips, 90-degree rotations, brightness/contrast/colour/noise, and the paper's mix-up.
+"""Augmentation: flips, 90-degree rotations, brightness/contrast/colour/noise, both polarities of fine
+detail, and the paper's mix-up.
 
 Mix-up (Zhang et al. 2018): x = lam x1 + (1 - lam) x2, y = lam y1 + (1 - lam) y2 with
 lam ~ Beta(a, a). Under BCE, which is linear in the target, training on the soft mask equals
@@ -74,6 +75,28 @@ def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0,
     if rng.random() < 0.5:
         x = x + rng.standard_normal(x.shape, dtype=np.float32) * np.float32(rng.uniform(0, 0.08) * strength)
     return x.astype(np.float32, copy=False)
+
+
+POLARITY_SHARE = 0.5  # share of training crops whose fine detail is shown inverted (the `polarity` setting)
+POLARITY_SIGMA = 3.0  # px at the input scale: detail finer than this is inverted, shading kept
+
+
+def polarity(x: np.ndarray, rng: np.random.Generator, share: float = POLARITY_SHARE,
+             sigma: float = POLARITY_SIGMA) -> np.ndarray:
+    """With probability `share`, the brightness detail of a normalised float (C, H, W) crop mirrored
+    about its local mean: each channel gets 2 (blur(luma) - luma) added, so a bright thin line turns
+    into a dark one of the same contrast and back, while the shading (lit metal, dark table) and the
+    colour stay. A scratch is then learnt by its shape, not by whether it is darker or brighter than
+    the metal: without it the washers' training data shows dark defects of every kind but bright
+    ones only as scratches, beside unlabelled bright thin lines (the rims' highlights)."""
+    if share <= 0 or rng.random() >= share:
+        return x
+    import cv2
+
+    luma = x[0] if x.shape[0] != 3 else np.tensordot(np.array([0.299, 0.587, 0.114], np.float32), x, axes=1)
+    luma = np.ascontiguousarray(luma, np.float32)
+    detail = luma - cv2.GaussianBlur(luma, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    return (x - 2 * detail[None]).astype(np.float32, copy=False)
 
 
 def mixup(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, alpha: float = 0.4, w: np.ndarray | None = None):

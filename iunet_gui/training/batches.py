@@ -22,8 +22,8 @@ class Batches:
         rng = rng if rng is not None else self.rng
         img, m = (sampler or self.sampler).sample()
         img, m = augment.geometric(img, m, rng, self.rotate)
-        return augment.photometric(prepare_input(img, self.cfg.in_channels), rng, self.cfg.photometric,
-                                   self.cfg.grey_share), m
+        x = augment.polarity(prepare_input(img, self.cfg.in_channels), rng, self.cfg.polarity)
+        return augment.photometric(x, rng, self.cfg.photometric, self.cfg.grey_share), m
 
     def inputs(self, sampler, rng, count: int) -> np.ndarray:
         """`count` augmented crops stacked (N, C, H, W), without targets or mix-up (BN statistics)."""

@@ -41,6 +41,8 @@ class TrainConfig:
     rotate: str = "auto"  # 90-degree rotations among the crops' symmetries: "on", "off", or "auto" = off when the
     # training images share a texture direction (e.g. the streaks of a ground surface)
     grey_share: float = 0.5  # share of crops shown grey, so colour alone does not mark a defect
+    polarity: float = 0.5  # share of crops whose fine detail is inverted (bright lines dark and back), so that
+    # bright and dark defects are learnt alike (training.augment.polarity)
     val_fraction: float = 0.2
     val_every: int = 1
     max_val_images: int = 12  # the rest of the validation share is trained on
@@ -99,6 +101,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise IunetError("ema must be in [0, 1)")
     if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1 or not 0 <= cfg.grey_share <= 0.5:
         raise IunetError("bn_batches must be >= 0 (0 = off), freeze_bn in [0, 1) and grey_share in [0, 0.5]")
+    if not 0 <= cfg.polarity <= 1:
+        raise IunetError("polarity must be in [0, 1] (the share of crops shown with their detail inverted)")
     if not 0.1 <= cfg.scale <= 2:
         raise IunetError(f"scale must be in [0.1, 2] (got {cfg.scale:g})")
     if int(cfg.fine_loss) != cfg.fine_loss or cfg.fine_loss < 1 or cfg.fine_loss * cfg.scale > 1 + 1e-6:
