@@ -3,8 +3,9 @@
 `predictions(predictor, images, calibration, pipeline)` yields (path, mm per px, (Prediction, image)
 or the IunetError that kept the image from being predicted). One at a time, each image is read and
 predicted only when the caller asks for it. As a pipeline, images are decoded ahead by a small pool
-(sized to the machine) and the network predicts the next image while the caller scores, judges, logs
-and saves the one it holds: decoding and post-processing overlap the network. Closing the generator
+(sized to the machine) and, on a CPU, one image per core goes through the network side by side
+(`pipeline_sizes`) while the caller scores, judges, logs and saves the one it holds: decoding, finding
+the part, measuring and logging overlap the network. Results come out in the images' order. Closing the generator
 (the caller stops) lets the image in the network finish and drops the rest.
 """
 from __future__ import annotations
@@ -17,12 +18,17 @@ from pathlib import Path
 
 from iunet_gui.core.errors import IunetError
 
+NETWORK_THREADS = 1  # ONNX Runtime / torch threads per run when pipelined: the pipeline runs images side by side
 
-def pipeline_sizes() -> tuple[int, int]:
-    """(decoding threads, images decoded ahead) for this machine."""
+
+def pipeline_sizes(backend: str = "") -> tuple[int, int, int]:
+    """(decoding threads, images decoded ahead, images predicted at once) for this machine: on a CPU one
+    image per core runs the network side by side (each with NETWORK_THREADS), so that finding the part
+    and measuring one image overlaps the network on another; a GPU takes one image at a time."""
     cores = os.cpu_count() or 1
     decoders = 1 if cores <= 2 else 2
-    return decoders, decoders + 1
+    network = 1 if "cuda" in backend or "mps" in backend else max(1, min(cores, 4))
+    return decoders, decoders + network, network
 
 
 def predictions(predictor, images, calibration, pipeline: bool = False):
@@ -58,9 +64,9 @@ def _predict(predictor, decoded, mm):
 
 
 def _pipelined(predictor, images: list[Path], calibration):
-    decoders, ahead = pipeline_sizes()
+    decoders, ahead, at_once = pipeline_sizes(str(getattr(predictor, "backend", "")))
     decode = ThreadPoolExecutor(decoders, thread_name_prefix="iunet-decode")
-    network = ThreadPoolExecutor(1, thread_name_prefix="iunet-network")
+    network = ThreadPoolExecutor(at_once, thread_name_prefix="iunet-network")
     decoded: deque = deque()
     predicted: deque = deque()
     nxt_decode = nxt_predict = 0
@@ -69,7 +75,7 @@ def _pipelined(predictor, images: list[Path], calibration):
             while nxt_decode < len(images) and nxt_decode <= k + ahead:
                 decoded.append(decode.submit(_load, images[nxt_decode]))
                 nxt_decode += 1
-            while nxt_predict < len(images) and nxt_predict <= k + 1:  # the network runs one image ahead
+            while nxt_predict < len(images) and nxt_predict <= k + at_once:
                 mm = calibration(images[nxt_predict])
                 predicted.append((mm, network.submit(_predict, predictor, decoded.popleft(), mm)))
                 nxt_predict += 1

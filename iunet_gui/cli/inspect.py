@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mm-per-px", type=float, default=None, help="calibration (default: per image / project)")
     add_backend_argument(p)
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None,
+                   help="network threads per image (default 1: the images run side by side, one per core)")
     p.add_argument("--no-tta", dest="tta", action="store_false",
                    help="run the network once per image, not over the image and its three flips (2x faster)")
 
@@ -34,6 +35,7 @@ def run(args) -> int:
     import time
 
     from iunet_gui.app.inspect import collect_images, inspect_images
+    from iunet_gui.app.pipeline import NETWORK_THREADS
     from iunet_gui.app.records import InspectionLog
     from iunet_gui.app.reports import parse_kinds
     from iunet_gui.app.reports.thumbs import small_mask
@@ -43,6 +45,8 @@ def run(args) -> int:
     from iunet_gui.core.project import Project
 
     kinds = parse_kinds(args.report) if args.report else []
+    if args.threads is None:  # the pipeline runs images side by side, each on one thread
+        args.threads = NETWORK_THREADS
     settings = inspect_settings(args)
     images = collect_images(args.inputs)
     first = Path(args.inputs[0])
