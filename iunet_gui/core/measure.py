@@ -32,6 +32,7 @@ class Defect:
     length_mm: float | None = None
     width_mm: float | None = None
     label: str | None = None
+    confidence: float | None = None  # a multi-class prediction's: the mean probability of its kind (`label`)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -43,6 +44,10 @@ class Defect:
             d[k] = None if d[k] is None else round(float(d[k]), 4)
         if d["label"] is None:
             del d["label"]
+        if d["confidence"] is None:
+            del d["confidence"]
+        else:
+            d["confidence"] = round(float(d["confidence"]), 4)
         return d
 
 

@@ -1,6 +1,7 @@
 """Export a checkpoint to ONNX: BN folded into the convolutions, dynamic height and width (the
 graph pads any size to the network's multiple, models.blocks.pad_input), the network's metadata
-(input channels, size multiple, training meta) in the model's props."""
+(input channels, size multiple, class names and colours, training meta) in the model's props. The
+graph's output: (N, 1, H, W) logits of a binary network, (N, K + 1, H, W) of a multi-class one."""
 from __future__ import annotations
 
 import io
@@ -32,7 +33,8 @@ def export_onnx(ckpt, out_path, opset: int = 17) -> Path:
                           opset_version=opset, dynamo=False, do_constant_folding=True)
     proto = onnx.load_from_string(buf.getvalue())
     meta = {"arch": ckpt.arch, "config": ckpt.config, "in_channels": ckpt.in_channels, "multiple": mult,
-            "pads_input": True, "classes": ckpt.classes, "meta": ckpt.meta}
+            "pads_input": True, "classes": ckpt.classes,
+            "colors": getattr(ckpt, "colors", None), "meta": ckpt.meta}
     entry = proto.metadata_props.add()
     entry.key, entry.value = "iunet_gui", json.dumps(meta, default=str)
     out_path = Path(out_path)

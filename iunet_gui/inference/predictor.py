@@ -1,7 +1,9 @@
 """Whole-image prediction behind one interface, on torch or ONNX Runtime.
 
 `Predictor.from_path(ckpt_or_onnx)` -> `.predict(image)` -> probability map, mask, measured
-defects and timing. With backend "auto", a checkpoint runs in ONNX Runtime when it is
+defects and timing. A multi-class network (K defect kinds, softmax) also gives the class map and
+each class's probabilities; its defect probability is 1 - P(background), and each measured defect
+is labelled with its kind and that kind's mean probability over it (its confidence). With backend "auto", a checkpoint runs in ONNX Runtime when it is
 installed (exported once, BN folded, cached beside the checkpoint's hash) and in torch
 otherwise. The network takes inputs of any size (it pads them to its multiple itself).
 """
@@ -16,7 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from iunet_gui.core.errors import CheckpointError, IunetError
-from iunet_gui.core.measure import DEFAULT_MERGE_GAP_PX, Defect, measure_mask, remove_small_regions
+from iunet_gui.core.measure import (
+    DEFAULT_MERGE_GAP_PX,
+    Defect,
+    label_regions,
+    measure_mask,
+    measure_regions,
+    remove_small_regions,
+)
 from iunet_gui.inference.preprocess import flip_mean, prepare_input, rescale_image, upscale_logits
 from iunet_gui.inference.runners import (
     normalise_backend,
@@ -35,6 +44,14 @@ class Prediction:
     defects: list[Defect]
     timing_ms: dict = field(default_factory=dict)
     roi: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the part that was run
+    classes: list[str] = field(default_factory=lambda: ["defect"])  # what the network names
+    class_map: np.ndarray | None = None  # multi-class: uint8 HxW, 0 = background, k = classes[k - 1]
+    class_prob: np.ndarray | None = None  # multi-class: float32 (K + 1, H, W) softmax, background first
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return (e / e.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -45,7 +62,8 @@ class Predictor:
     """Runs one network on whole images. Use `from_path`; `threshold` and `min_area_px` may be set."""
 
     def __init__(self, run, in_channels: int, multiple: int, name: str, backend: str, threshold: float = 0.5,
-                 meta: dict | None = None, crop_to_part: bool = True, notice: str = ""):
+                 meta: dict | None = None, crop_to_part: bool = True, notice: str = "",
+                 classes: list[str] | None = None, colors: list[str] | None = None):
         self._run = run
         self.in_channels, self.multiple, self.name, self.backend = in_channels, multiple, name, backend
         self.threshold = threshold
@@ -55,6 +73,10 @@ class Predictor:
         self.crop_to_part = crop_to_part
         self.meta = meta or {}
         self.notice = notice
+        from iunet_gui.models.checkpoint import class_colors
+
+        self.classes = list(classes or ["defect"])
+        self.colors = class_colors(self.classes, colors)
         # the input scale the network was trained at (train --scale): images are resized to it and the
         # logits resized back, so every result is at the image's own size
         self.scale = float(self.meta.get("input_scale", 1.0) or 1.0)
@@ -82,6 +104,7 @@ class Predictor:
         if use_onnx:
             onnx_path = _cached_onnx(path, ckpt)
             p = cls._from_onnx(onnx_path, threads, thr, crop_to_part, meta=ckpt.meta, name=path.name)
+            p.classes, p.colors = list(ckpt.classes), list(ckpt.colors)
             p.notice = notice
             return p
         return cls._from_torch(ckpt, dev, threads, thr, crop_to_part, notice, path.name)
@@ -90,7 +113,7 @@ class Predictor:
     def _from_torch(cls, ckpt, dev, threads, thr, crop_to_part, notice, name):
         run = torch_runner(ckpt.model, dev, threads)
         return cls(run, ckpt.in_channels, getattr(ckpt.model, "multiple", 1), name, f"torch-{dev.type}", thr,
-                   ckpt.meta, crop_to_part, notice)
+                   ckpt.meta, crop_to_part, notice, ckpt.classes, ckpt.colors)
 
     @classmethod
     def _from_onnx(cls, path: Path, threads, thr, crop_to_part, meta=None, name=None):
@@ -98,7 +121,8 @@ class Predictor:
         shape = sess.get_inputs()[0].shape
         in_ch = info.get("in_channels") or (shape[1] if isinstance(shape[1], int) else 3)
         return cls(onnx_runner(sess, info), int(in_ch), int(info.get("multiple", 32)), name or path.name,
-                   "onnxruntime", thr, meta or info.get("meta", {}), crop_to_part)
+                   "onnxruntime", thr, meta or info.get("meta", {}), crop_to_part, classes=info.get("classes"),
+                   colors=info.get("colors"))
 
     # -- prediction -------------------------------------------------------------------------------
     tile: int | None = None  # run tiles of this size (plus a margin) to bound memory
@@ -110,8 +134,12 @@ class Predictor:
     # (176 -> 354 ms a photo); False for speed.
     tta: bool = True
 
+    @property
+    def multiclass(self) -> bool:
+        return len(self.classes) > 1
+
     def logits(self, image: np.ndarray) -> np.ndarray:
-        """Logits at the image's size (the network runs at its input scale, see `scale`)."""
+        """Logits at the image's size ((K + 1, H, W) for a multi-class network) (the network runs at its input scale, see `scale`)."""
         run = self._flip_mean if self.tta else self._logits
         if self.scale != 1:
             h, w = image.shape[:2]
@@ -129,7 +157,7 @@ class Predictor:
         if not self.tile or (h <= self.tile and w <= self.tile):
             return self._run(x)
         # Overlapping tiles: each tile keeps only its centre, the margin absorbs border effects.
-        out = np.empty((h, w), np.float32)
+        out = None
         t, m = int(self.tile), int(self.tile_margin)
         for y0 in range(0, h, t):
             for x0 in range(0, w, t):
@@ -137,7 +165,9 @@ class Predictor:
                 ya, xa = max(y0 - m, 0), max(x0 - m, 0)
                 yb, xb = min(y1 + m, h), min(x1 + m, w)
                 z = self._run(x[:, ya:yb, xa:xb])
-                out[y0:y1, x0:x1] = z[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+                if out is None:
+                    out = np.empty(z.shape[:-2] + (h, w), np.float32)
+                out[..., y0:y1, x0:x1] = z[..., y0 - ya:y1 - ya, x0 - xa:x1 - xa]
         return out
 
     def _part_roi(self, image: np.ndarray):
@@ -164,23 +194,44 @@ class Predictor:
             z = self.logits(image)
         else:
             x0, y0, x1, y1 = roi
-            z = np.full(image.shape[:2], -20.0, np.float32)
-            z[y0:y1, x0:x1] = self.logits(image[y0:y1, x0:x1])
+            part = self.logits(image[y0:y1, x0:x1])
+            z = np.full(part.shape[:-2] + image.shape[:2], -20.0, np.float32)
+            if part.ndim == 3:
+                z[0] = 20.0  # background outside the part
+            z[..., y0:y1, x0:x1] = part
         t2 = time.perf_counter()
-        prob = _sigmoid(z)
-        mask = z > np.log(self.threshold / (1 - self.threshold)) if 0 < self.threshold < 1 else prob > self.threshold
-        mask, defects = self.measure(mask, mm_per_px)
+        class_prob = None
+        if z.ndim == 3:
+            class_prob = _softmax(z)
+            prob = 1.0 - class_prob[0]
+            mask = prob > self.threshold
+        else:
+            prob = _sigmoid(z)
+            mask = z > np.log(self.threshold / (1 - self.threshold)) if 0 < self.threshold < 1 else prob > self.threshold
+        mask, defects = self.measure(mask, mm_per_px, class_prob)
         t3 = time.perf_counter()
         timing = {"roi": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}
-        return Prediction(prob, mask, defects, timing, roi)
+        if class_prob is None:
+            return Prediction(prob, mask, defects, timing, roi, list(self.classes))
+        return Prediction(prob, mask, defects, timing, roi, list(self.classes), class_map(class_prob, mask), class_prob)
 
-    def measure(self, mask: np.ndarray, mm_per_px: float | None = None):
+    def measure(self, mask: np.ndarray, mm_per_px: float | None = None, class_prob: np.ndarray | None = None):
         """(mask without specks, measured defects) as `predict` gives them for a thresholded mask; the
-        window uses it to re-threshold a probability map without running the network again."""
+        window uses it to re-threshold a probability map without running the network again. With a
+        multi-class network's `class_prob`, each defect is labelled with its kind (kind_of_region)."""
         if self.min_area_px > 1:
             mask = remove_small_regions(mask, self.min_area_px)
-        return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
+        if class_prob is None:
+            return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
+        regions = label_regions(mask, self.merge_gap_px, self.chain_gap_px)
+        defects = []
+        for i, d in measure_regions(mask, mm_per_px, regions=regions, merge_gap_px=self.merge_gap_px,
+                                    chain_gap_px=self.chain_gap_px):
+            k, d.confidence = kind_of_region(class_prob, (regions[1] == i) & mask)
+            d.label = self.classes[k]
+            defects.append(d)
+        return mask, defects
 
     def predict_path(self, path, mm_per_px: float | None = None) -> Prediction:
         """`predict` of an image file; its timing includes loading the file."""
@@ -197,6 +248,21 @@ class Predictor:
         pred.timing_ms["load"] = (t1 - t0) * 1e3
         pred.timing_ms["total"] += pred.timing_ms["load"]
         return pred, image
+
+
+def kind_of_region(class_prob: np.ndarray, pixels: np.ndarray) -> tuple[int, float]:
+    """(index into the classes, confidence) of a defect's pixels: the kind of the highest mean
+    probability over them, and that mean."""
+    if not pixels.any():
+        return 0, 0.0
+    means = class_prob[1:, pixels].mean(axis=1)
+    k = int(np.argmax(means))
+    return k, float(means[k])
+
+
+def class_map(class_prob: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """uint8 HxW kind of each defect pixel of `mask` (1 + the most probable kind), 0 elsewhere."""
+    return np.where(mask, 1 + np.argmax(class_prob[1:], axis=0), 0).astype(np.uint8)
 
 
 def _cached_onnx(ckpt_path: Path, ckpt) -> Path:

@@ -53,20 +53,24 @@ def fine_mask(mask: np.ndarray, coarse_hw: tuple[int, int], factor: int) -> np.n
 
 
 def upscale_logits(z: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Logits of the network's input size back at the image's h x w (bilinear)."""
-    if z.shape == (h, w):
+    """Logits of the network's input size back at the image's h x w (bilinear); (H, W) logits or
+    (C, H, W) logits of a multi-class network."""
+    if z.shape[-2:] == (h, w):
         return z
     import cv2
 
+    if z.ndim == 3:
+        return np.stack([upscale_logits(c, h, w) for c in z])
     return cv2.resize(np.ascontiguousarray(z, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def flip_mean(run, image: np.ndarray, hw_axes: tuple[int, int] = (0, 1)) -> np.ndarray:
     """Test-time augmentation shared by prediction and threshold tuning: the mean of `run`'s (H, W)
     logits over the image and its three flips, each flipped back. `hw_axes` are the image's height
-    and width axes ((0, 1) for H x W x C, (1, 2) for C x H x W)."""
+    and width axes ((0, 1) for H x W x C, (1, 2) for C x H x W); `run` returns (H, W) or (C, H, W)."""
     total = np.array(run(image), np.float32)  # a copy: added to in place
+    lead = total.ndim - 2  # the logits' channel axis, if any
     for axes in ((0,), (1,), (0, 1)):
         flipped = np.ascontiguousarray(np.flip(image, tuple(hw_axes[a] for a in axes)))
-        total += np.flip(run(flipped), axes)
+        total += np.flip(run(flipped), tuple(a + lead for a in axes))
     return total / 4

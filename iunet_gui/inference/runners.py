@@ -1,5 +1,5 @@
 """The network behind one call: a runner takes one float32 (C, H, W) input of any size and returns
-its (H, W) logits: the torch runner, the ONNX Runtime runner and `forward_padded`, which
+its (H, W) logits (a binary network) or (K + 1, H, W) logits (a multi-class network of K kinds): the torch runner, the ONNX Runtime runner and `forward_padded`, which
 training's validation uses. The network pads its input to its size multiple itself
 (models.blocks.pad_input), in torch and in the ONNX graph exported from it.
 
@@ -66,13 +66,18 @@ def _torch_run(model, device) -> Runner:
         if channels_last:
             t = t.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            return model(t)[0, 0].float().cpu().numpy()
+            return _squeeze(model(t)[0].float().cpu().numpy())
 
     return run
 
 
+def _squeeze(z: np.ndarray) -> np.ndarray:
+    """(H, W) logits of a one-channel output, the (C, H, W) logits of a multi-class one."""
+    return z[0] if z.shape[0] == 1 else z
+
+
 def forward_padded(model, x: np.ndarray, device=None) -> np.ndarray:
-    """(H, W) logits of a torch model (in eval mode) for one float32 (C, H, W) input of any size
+    """(H, W) (binary) or (C, H, W) (multi-class) logits of a torch model (in eval mode) for one float32 (C, H, W) input of any size
     (the network pads it to its multiple and crops back). `device` defaults to the model's."""
     if device is None:
         device = next(model.parameters()).device
@@ -115,7 +120,7 @@ def onnx_runner(sess, info: dict) -> Runner:
     in_name = sess.get_inputs()[0].name
 
     def run(x: np.ndarray) -> np.ndarray:
-        return sess.run(None, {in_name: np.ascontiguousarray(x, np.float32)[None]})[0][0, 0]
+        return _squeeze(sess.run(None, {in_name: np.ascontiguousarray(x, np.float32)[None]})[0][0])
 
     if info.get("pads_input"):
         return run
@@ -129,6 +134,6 @@ def _padded_for_old_export(run: Runner, multiple: int) -> Runner:
     def run_padded(x: np.ndarray) -> np.ndarray:
         h, w = x.shape[-2:]
         xp = np.pad(x, ((0, 0), (0, (-h) % multiple), (0, (-w) % multiple)), mode="edge")
-        return run(xp)[:h, :w]
+        return run(xp)[..., :h, :w]
 
     return run_padded

@@ -84,3 +84,16 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
                     module._modules[a] = fuse_conv_bn_eval(conv, bn)
                     module._modules[b] = nn.Identity()
     return model
+
+
+def output_channels(num_classes: int, config: dict) -> int:
+    """Output channels of a network of `num_classes` defect kinds: 1 logit for one kind (binary,
+    sigmoid), else background + one per kind (softmax). A multi-class network records
+    `num_classes` in its `config`; a binary one's config stays without it."""
+    num_classes = int(num_classes)
+    if num_classes < 1:
+        raise ValueError("num_classes must be >= 1")
+    if num_classes == 1:
+        return 1
+    config["num_classes"] = num_classes
+    return num_classes + 1

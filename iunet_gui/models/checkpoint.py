@@ -2,6 +2,10 @@
 
 Loaded with `torch.load(weights_only=True)`: a checkpoint can't run code. A broken file, a
 foreign file or a checkpoint of another format version raises CheckpointError.
+
+`classes` names what the network finds: ["defect"] for a binary network (one logit), the K defect
+kinds of a multi-class one (K + 1 logits, background first); `colors` ("#rrggbb", one per class)
+are the colours the window draws them in (a binary checkpoint without them: DEFAULT_COLOR).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from iunet_gui.core.errors import CheckpointError
 
 FORMAT = "iunet-gui-checkpoint"
 FORMAT_VERSION = 1
+DEFAULT_COLOR = "#ff3030"  # a binary network's "defect"
 
 
 @dataclass
@@ -25,6 +30,7 @@ class Checkpoint:
     arch: str
     config: dict
     classes: list[str] = field(default_factory=lambda: ["defect"])
+    colors: list[str] = field(default_factory=lambda: [DEFAULT_COLOR])
     meta: dict = field(default_factory=dict)
     optimizer_state: dict | None = None
     trainer_state: dict | None = None
@@ -35,25 +41,44 @@ class Checkpoint:
         return int(self.config.get("in_channels", 3))
 
     @property
+    def multiclass(self) -> bool:
+        return int(self.config.get("num_classes", 1)) > 1
+
+    @property
     def threshold(self) -> float:
         return float(self.meta.get("threshold", 0.5))
 
 
 def save_checkpoint(path, model: nn.Module, *, arch: str, config: dict | None = None, classes=("defect",),
-                    meta: dict | None = None, optimizer_state: dict | None = None,
+                    colors=None, meta: dict | None = None, optimizer_state: dict | None = None,
                     trainer_state: dict | None = None) -> None:
-    """Atomically write a checkpoint (weights on the CPU, plain data only)."""
+    """Atomically write a checkpoint (weights on the CPU, plain data only). `colors`: one per class
+    (None: the fallback colours)."""
     state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
     payload = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "arch": arch,
         "config": _plain(config if config is not None else _unwrap(model).config),
-        "state_dict": state, "classes": [str(c) for c in classes], "meta": _plain(meta or {}),
+        "state_dict": state, "classes": [str(c) for c in classes],
+        "colors": class_colors(classes, colors), "meta": _plain(meta or {}),
         "optimizer": optimizer_state, "trainer_state": trainer_state,
         "torch_version": str(torch.__version__),
     }
     buf = io.BytesIO()
     torch.save(payload, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def class_colors(classes, colors=None) -> list[str]:
+    """One "#rrggbb" colour per class: the given ones where they are colours, else fallbacks."""
+    import re
+
+    fallback = ("#e6194b", "#f58231", "#4363d8", "#3cb44b", "#911eb4", "#42d4f4", "#f032e6", "#bfef45")
+    given = list(colors or [])
+    if len(classes) == 1 and not given:
+        return [DEFAULT_COLOR]
+    return [given[i].lower() if i < len(given) and isinstance(given[i], str)
+            and re.fullmatch(r"#[0-9a-fA-F]{6}", given[i]) else fallback[i % len(fallback)]
+            for i in range(len(classes))]
 
 
 def _plain(obj):
@@ -96,6 +121,11 @@ def load_checkpoint(path, map_location="cpu") -> Checkpoint:
         raise CheckpointError(f"{path}: weights do not fit the stored {arch} architecture "
                               f"({str(exc).splitlines()[0][:200]})") from None
     model.eval()
-    return Checkpoint(model=model, arch=arch, config=config, classes=list(data.get("classes") or ["defect"]),
+    classes = list(data.get("classes") or ["defect"])
+    n_out = getattr(model, "out_channels", 1)
+    if n_out > 1 and len(classes) != n_out - 1:
+        raise CheckpointError(f"{path}: names {len(classes)} classes for a network of {n_out - 1} defect kinds")
+    return Checkpoint(model=model, arch=arch, config=config, classes=classes,
+                      colors=class_colors(classes, data.get("colors")),
                       meta=dict(data.get("meta") or {}), optimizer_state=data.get("optimizer"),
                       trainer_state=data.get("trainer_state"), path=path)

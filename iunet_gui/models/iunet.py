@@ -4,7 +4,8 @@ Nodes X(i, j), i = depth level, j = node on the skip path (eq. 6):
     x(i, 0) = H(pool(x(i-1, 0)))                                   (encoder; H(input) for i = 0)
     x(i, j) = H([x(i, 0), ..., x(i, j-1), U(x(i+1, j-1))])         (nested skip path, j > 0)
 H is a node of two 3x3 convolutions, each depth-wise separable (depthwise 3x3 -> BN -> ReLU
--> pointwise 1x1 -> BN -> ReLU). The output is a 1-channel logit from x(0, depth-1).
+-> pointwise 1x1 -> BN -> ReLU). The output is a 1-channel logit from x(0, depth-1) (`num_classes` 1,
+binary), or K + 1 logits of a softmax (background first, then the K defect kinds) for `num_classes` K > 1.
 
 `separable` chooses between the two readings of the paper's parameter count:
     "all"    - every 3x3 convolution is depth-wise separable (reading a);
@@ -21,13 +22,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from iunet_gui.models.blocks import Up, conv_node, pad_input
+from iunet_gui.models.blocks import Up, conv_node, output_channels, pad_input
 
 
 class IUNet(nn.Module):
     def __init__(self, in_channels: int = 3, base: int = 16, depth: int = 4, up: str = "bilinear",
                  separable: str = "all", deep_supervision: bool = False, widths: list[int] | None = None,
-                 prune: int | None = None, dropout: float = 0.0):
+                 prune: int | None = None, dropout: float = 0.0, num_classes: int = 1):
         super().__init__()
         if separable not in ("all", "nested"):
             raise ValueError("separable must be 'all' or 'nested'")
@@ -41,6 +42,7 @@ class IUNet(nn.Module):
                            deep_supervision=deep_supervision, widths=widths, prune=prune)
         if dropout:  # only then: configs (and checkpoints) of networks without it stay as they were
             self.config["dropout"] = dropout
+        self.out_channels = output_channels(num_classes, self.config)
         self.depth, self.widths, self.deep_supervision = depth, widths, deep_supervision
         self.prune = prune
         self.multiple = 2 ** (depth - 1)
@@ -60,7 +62,7 @@ class IUNet(nn.Module):
                     sep = True
                 self.nodes[f"{i}_{j}"] = conv_node(cin, widths[i], separable=sep)
         heads = range(1, depth) if deep_supervision else [depth - 1]
-        self.heads = nn.ModuleDict({str(j): nn.Conv2d(widths[0], 1, 1) for j in heads})
+        self.heads = nn.ModuleDict({str(j): nn.Conv2d(widths[0], self.out_channels, 1) for j in heads})
 
     def _forward_nodes(self, x: torch.Tensor, last_j: int) -> dict:
         """Compute the nodes needed for x(0, 0..last_j); returns them by (i, j)."""

@@ -40,9 +40,9 @@ class Batches:
         for _ in range(cfg.batch_size):
             x1, m = self.crop()
             xs.append(x1)
-            ys.append(m[None].astype(np.float32))
+            ys.append((m[None] if m.ndim == 2 else np.moveaxis(m, -1, 0)).astype(np.float32))  # (K, H, W) of kinds
             if cfg.region_weight:
-                ws.append(region_weights_at(m, int(cfg.fine_loss), cfg.region_weight)[None])
+                ws.append(region_weights_at(m if m.ndim == 2 else m.sum(-1), int(cfg.fine_loss), cfg.region_weight)[None])
         x, y = np.stack(xs), np.stack(ys)
         w = np.stack(ws) if ws else None
         mixed = cfg.batch_size > 1 and cfg.mixup > 0 and self.rng.random() < cfg.mixup
@@ -66,10 +66,11 @@ def region_weights_at(m: np.ndarray, fine: int, gamma: float) -> np.ndarray:
     return np.repeat(np.repeat(region_weights(coarse, gamma), fine, axis=0), fine, axis=1)
 
 
-def batch_loss(outs, y, mixed: bool, wmap, cfg: TrainConfig):
+def batch_loss(outs, y, mixed: bool, wmap, cfg: TrainConfig, class_weights=None):
     """The mean loss over every head's logits (`outs`, the predicting head last). With fine_loss > 1
     the predicting head's logits are up-sampled as prediction does and scored against the finer
-    target; the other heads against that target pooled to the input scale."""
+    target; the other heads against that target pooled to the input scale. `class_weights`: a
+    multi-class network's (losses.multiclass_loss)."""
     import torch.nn.functional as F
 
     from iunet_gui.training import losses
@@ -77,7 +78,7 @@ def batch_loss(outs, y, mixed: bool, wmap, cfg: TrainConfig):
     fine = int(cfg.fine_loss)
 
     def loss(o, target, weights):
-        return losses.segmentation_loss(o.float(), target, cfg.loss, cfg.pos_weight, mixed, weights)
+        return losses.segmentation_loss(o.float(), target, cfg.loss, cfg.pos_weight, mixed, weights, class_weights)
 
     if fine == 1:
         return sum(loss(o, y, wmap) for o in outs) / len(outs)

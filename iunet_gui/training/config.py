@@ -60,6 +60,8 @@ class TrainConfig:
     region_weight: float = 0.5  # gamma of region_weights: balance small and large defects in the loss (0 = off)
     prior: float | None = None  # a fresh network starts out predicting this defect probability everywhere
     # (None = PyTorch's initialisation)
+    multiclass: bool = False  # one output per defect kind (the project's class list; image + mask pairs: the
+    # folders the images lie in) and background, instead of one defect-vs-background output
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # "auto" (float16 mixed precision on CUDA, float32 elsewhere), "fp32", or "bf16"
@@ -108,6 +110,8 @@ def check_config(cfg: TrainConfig) -> None:
     if int(cfg.fine_loss) != cfg.fine_loss or cfg.fine_loss < 1 or cfg.fine_loss * cfg.scale > 1 + 1e-6:
         raise IunetError(f"fine_loss must be a whole factor from 1 up to 1 / scale, the photo's own size "
                          f"(got {cfg.fine_loss} at scale {cfg.scale:g})")
+    if cfg.multiclass and cfg.fine_loss != 1:
+        raise IunetError("multiclass training scores at the input scale: use fine_loss=1")
     for key, allowed in _CHOICES.items():
         if getattr(cfg, key) not in allowed:
             raise IunetError(f"unknown {key} {getattr(cfg, key)!r} ({', '.join(allowed)})")

@@ -23,12 +23,20 @@ def load_init(cfg):
     return ck
 
 
-def build_network(cfg, resumed, init_ck, progress):
+def build_network(cfg, resumed, init_ck, progress, num_classes: int = 1):
     """(model, model config): the resumed run's raw weights, the `init` checkpoint's network, or a
-    fresh one of the preset (started at the output prior when one is set)."""
+    fresh one of the preset (started at the output prior when one is set) with `num_classes`
+    defect kinds (1: binary)."""
     from iunet_gui.models.registry import build_preset
 
-    model, model_cfg = build_preset(cfg.model, cfg.preset, cfg.in_channels, **cfg.model_overrides)
+    overrides = dict(cfg.model_overrides)
+    if num_classes > 1:
+        overrides["num_classes"] = num_classes
+    model, model_cfg = build_preset(cfg.model, cfg.preset, cfg.in_channels, **overrides)
+    for what, other in (("resumed run", resumed and resumed.model_cfg), (str(cfg.init), init_ck and init_ck.config)):
+        if other and int(other.get("num_classes", 1)) != num_classes:
+            raise IunetError(f"{what}: its network names {int(other.get('num_classes', 1))} defect kind(s), "
+                             f"the training data {num_classes}")
     if resumed is not None:
         return resumed.model, resumed.model_cfg
     if init_ck is not None:
@@ -48,22 +56,27 @@ def build_network(cfg, resumed, init_ck, progress):
 def set_output_prior(model, prior: float) -> int:
     """Start the output logits at log(prior / (1 - prior)) (Lin et al. 2017, focal loss): with
     defects a fraction of a percent of the pixels, a network that starts at p = 0.5 spends its
-    first steps only learning to say "background". Sets the bias of every 1-channel output
-    convolution (each deep-supervision head); a network whose logit is a sum of score maps names
-    the one that carries the prior in `prior_heads` (FCN-8s), the others start at 0. Returns how
-    many biases were set to the prior."""
+    first steps only learning to say "background". Sets the bias of every output convolution
+    (each deep-supervision head); a network whose logit is a sum of score maps names the one that
+    carries the prior in `prior_heads` (FCN-8s), the others start at 0. A multi-class network's
+    heads start at background 1 - prior and each of its K kinds prior / K. Returns how many
+    heads were set to the prior."""
     import torch
     from torch import nn
 
     named = getattr(model, "prior_heads", None)
+    out = getattr(model, "out_channels", 1)
     heads = [(n, m) for n, m in model.named_modules()
-             if isinstance(m, nn.Conv2d) and m.out_channels == 1 and m.bias is not None]
+             if isinstance(m, nn.Conv2d) and m.out_channels == out and m.bias is not None]
     logit = math.log(prior / (1 - prior))
+    if out > 1:  # softmax logits of background 1 - prior, each kind prior / K
+        k = out - 1
+        logit = torch.tensor([math.log(1 - prior)] + [math.log(prior / k)] * k)
     count = 0
     with torch.no_grad():
         for name, h in heads:
             on = named is None or name in named
-            h.bias.fill_(logit if on else 0.0)
+            h.bias.copy_(torch.as_tensor(logit if on else 0.0, dtype=h.bias.dtype).expand_as(h.bias))
             count += on
     return count
 

@@ -78,15 +78,16 @@ def load_resume(last_path: Path, cfg) -> Resumed:
 
 
 def save_run_checkpoint(path: Path, *, saved_model, raw_model, cfg, model_cfg: dict, meta: dict, opt,
-                        state: RunState, rng_seed: int) -> None:
+                        state: RunState, rng_seed: int, classes=("defect",), colors=None) -> None:
     """best.pt / last.pt: the weights that are used (`saved_model`: the average when kept), the
-    optimizer, and the state `resume` needs (the raw weights too when they differ)."""
+    optimizer, and the state `resume` needs (the raw weights too when they differ); `classes` and
+    `colors`: the kinds a multi-class network names and their colours."""
     from iunet_gui.models.checkpoint import save_checkpoint
 
     raw = None
     if raw_model is not saved_model:
         raw = {k: v.detach().cpu() for k, v in raw_model.state_dict().items()}
-    save_checkpoint(path, saved_model, arch=cfg.model, config=model_cfg, classes=["defect"],
+    save_checkpoint(path, saved_model, arch=cfg.model, config=model_cfg, classes=list(classes), colors=colors,
                     meta={**meta, "threshold": state.threshold}, optimizer_state=opt.state_dict(),
                     trainer_state=state.trainer_state(rng_seed, raw))
 

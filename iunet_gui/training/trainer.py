@@ -93,7 +93,7 @@ class _Run:
         if resumed and resumed.rng_seed:
             self.rng = np.random.default_rng(resumed.rng_seed + rank)
             sampler.rng = np.random.default_rng(resumed.rng_seed * 3 + rank)
-        model, self.model_cfg = build_network(cfg, resumed, init_ck, progress)
+        model, self.model_cfg = build_network(cfg, resumed, init_ck, progress, len(data.kinds or ()) or 1)
         model = model.to(device)
         if device.type == "cpu":
             model = model.to(memory_format=torch.channels_last)
@@ -107,6 +107,16 @@ class _Run:
         self.batches = Batches(cfg, sampler, self.rng, data.rotate)
         self.bn = BatchNormStats(cfg, self.batches, data.train_items, device, cancel, dist.enabled)
         self.meta = {"data": data.summary, "train_config": asdict(cfg), "input_scale": cfg.scale}
+        self.classes, self.colors, self.class_weights = ["defect"], None, None
+        if data.kinds:
+            from iunet_gui.core.project import Project
+            from iunet_gui.training.losses import class_weights_of
+
+            settings = Project.open(cfg.data).settings
+            self.classes, self.colors = list(data.kinds), [settings.color_of(k) for k in data.kinds]
+            weights = class_weights_of([data.summary["kind_pixel_share"][k] for k in data.kinds], cfg.pos_weight)
+            self.meta["class_weights"] = weights
+            self.class_weights = torch.tensor(weights, dtype=torch.float32, device=device)
         if dist.main:
             write_config_json(self.run_dir, cfg, self.model_cfg, data.summary)
         self.end_seconds: float | None = None  # the longest end of an epoch measured (BN refresh, validation, saves)
@@ -207,7 +217,7 @@ class _Run:
         with self.precision.autocast():
             outs = self.net(x)  # a list of every head's logits under deep supervision
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
-        loss = batch_loss(outs, y, mixed, wmap, self.cfg)
+        loss = batch_loss(outs, y, mixed, wmap, self.cfg, self.class_weights)
         finite = bool(torch.isfinite(loss))
         code = self.dist.agree(max(_GO if finite else _NAN, self._stop_code() if self.dist.enabled else _GO),
                                self.device)
@@ -356,4 +366,5 @@ class _Run:
         self.progress(ProgressEvent("save", message=f"saving {path.name}"))
         save_run_checkpoint(path, saved_model=self.saved_model, raw_model=self.model, cfg=self.cfg,
                             model_cfg=self.model_cfg, meta=self.meta, opt=self.opt, state=self.state,
+                            classes=self.classes, colors=self.colors,
                             rng_seed=int(self.rng.integers(2 ** 31)))

@@ -15,7 +15,9 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
     logits up-sampled to each image's size. With `tune_threshold`, each image's logits are the
     mean over it and its three flips (as the Predictor computes them) and the threshold of a small
     grid with the best pixel MIoU is picked; "val_threshold" is the threshold scored. Raises
-    Cancelled when `cancel` is set (checked per image)."""
+    Cancelled when `cancel` is set (checked per image). A multi-class network is scored on its
+    defect-vs-background logit (defect_logit) as a binary one is, and its kinds by their IoU
+    ("val_iou_<kind>", at the threshold scored) and their mean ("val_kind_miou")."""
     from iunet_gui.core.metrics import Evaluator, confusion, scores
 
     grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
@@ -27,16 +29,44 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
             raise Cancelled("training stopped")
         z = image_logits(model, it, cfg, device)
         logits.append(z)
+        z = defect_logit(z)
         for k, c in enumerate(cuts):
             conf[k] += confusion(z > c, it.mask)
     k = int(np.argmax([scores(*c)["miou"] for c in conf]))
     ev = Evaluator(merge_gap_px=DEFAULT_MERGE_GAP_PX)
     for it, z in zip(val_items, logits):
-        ev.add(it.name, z > cuts[k], it.mask, it.mm_per_px)
+        ev.add(it.name, defect_logit(z) > cuts[k], it.mask, it.mm_per_px)
     s = ev.summary()
-    return {"val_miou": s["miou"], "val_iou_defect": s["iou_defect"], "val_dice": s["dice"],
+    kinds = kind_scores(val_items, logits, cuts[k])
+    return {**kinds, "val_miou": s["miou"], "val_iou_defect": s["iou_defect"], "val_dice": s["dice"],
             "val_accuracy": s["accuracy"], "val_length_error_mean": s["length_error_mean"],
             "val_threshold": float(grid[k])}
+
+
+def defect_logit(z: np.ndarray) -> np.ndarray:
+    """The defect-vs-background logit log(P(defect) / P(background)) of (K + 1, H, W) softmax logits;
+    (H, W) logits as they are."""
+    if z.ndim == 2:
+        return z
+    return np.logaddexp.reduce(z[1:], axis=0) - z[0]
+
+
+def kind_scores(val_items, logits, cut: float) -> dict:
+    """IoU of each kind over the validation images (the defect pixels above `cut`, each of its most
+    probable kind) and their mean; {} for a binary network or items without kind maps."""
+    if not logits or logits[0].ndim == 2 or any(it.kinds is None for it in val_items):
+        return {}
+    from iunet_gui.core.kinds import class_confusion, class_scores
+
+    n = logits[0].shape[0]
+    conf = np.zeros((n, n), np.int64)
+    for it, z in zip(val_items, logits):
+        pred = np.where(defect_logit(z) > cut, 1 + np.argmax(z[1:], axis=0), 0)
+        conf += class_confusion(pred, it.kinds, n)
+    iou = class_scores(conf)["iou"][1:]
+    out = {f"val_iou_kind{k + 1}": float(v) for k, v in enumerate(iou)}  # kind k + 1 of the checkpoint's classes
+    out["val_kind_miou"] = float(np.nanmean(iou)) if len(iou) else 0.0
+    return out
 
 
 def image_logits(model, item, cfg, device) -> np.ndarray:

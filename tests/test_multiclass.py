@@ -1,0 +1,162 @@
+"""Multi-class segmentation: K defect kinds + background for every network, trained from the
+project's class list (or the folders of image + mask pairs), predicted as a class map; binary
+networks and the shipped checkpoint stay as they were."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from iunet_gui.core.annotation import Annotation, Shape
+from iunet_gui.training.trainer import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_two_kinds(folder, n=8, size=64, seed=0):
+    """Bright squares labelled "scratch" and dark discs labelled "hole" on a mid-grey noisy background."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        img = rng.normal(120, 8, (size, size, 3)).clip(0, 255).astype(np.uint8)
+        ann = Annotation.empty(f"k{i}.png", size, size)
+        x, y = (int(v) for v in rng.integers(4, size // 2 - 14, 2))
+        img[y:y + 12, x:x + 12] = 230
+        ann.shapes.append(Shape("scratch", [[x, y], [x + 11, y], [x + 11, y + 11], [x, y + 11]]))
+        cx, cy = (int(v) for v in rng.integers(size // 2 + 8, size - 8, 2))
+        cv2.circle(img, (cx, cy), 6, (15, 15, 15), -1)
+        pts = [[cx + 6 * np.cos(a), cy + 6 * np.sin(a)] for a in np.linspace(0, 2 * np.pi, 12, endpoint=False)]
+        ann.shapes.append(Shape("hole", pts))
+        cv2.imwrite(str(folder / f"k{i}.png"), img)
+        ann.save(folder / f"k{i}.json")
+    return folder
+
+
+def tiny_multiclass(tmp_path, **kw):
+    base = dict(data=str(make_two_kinds(tmp_path / "data")), out=str(tmp_path / "run"), model="iunet",
+                model_overrides={"base": 8, "depth": 3}, epochs=6, crop=32, crops_per_epoch=32, lr=1e-2,
+                max_val_images=2, threads=1, seed=0, scale=1.0, multiclass=True, ema=0, bn_batches=4)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.mark.parametrize("arch", ["iunet", "unet", "fcn8s", "segnet"])
+def test_every_network_gives_one_logit_per_kind_and_background(arch):
+    import torch
+
+    from iunet_gui.models.registry import build_preset
+
+    binary, cfg = build_preset(arch, "default", 3)
+    assert "num_classes" not in cfg and binary.out_channels == 1
+    model, cfg = build_preset(arch, "default", 3, num_classes=3)
+    assert cfg["num_classes"] == 3 and model.out_channels == 4
+    model.eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 40, 56)).shape == (1, 4, 40, 56)
+
+
+def test_the_shipped_binary_checkpoint_predicts_as_before_bit_for_bit():
+    import torch
+
+    from iunet_gui.core.images import load_image
+    from iunet_gui.inference.preprocess import prepare_input
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    ck = load_checkpoint(ROOT / "iunet_gui" / "resources" / "iunet_default.pt")
+    assert ck.classes == ["defect"] and not ck.multiclass and ck.model.out_channels == 1
+    img = load_image(ROOT / "iunet_gui" / "samples" / "washer_000.jpg", "rgb")
+    x = torch.from_numpy(prepare_input(img[400:464, 300:380], 3))[None]
+    with torch.no_grad():
+        z = ck.model(x).numpy()
+    before = np.load(ROOT / "tests" / "data" / "iunet_default_logits_washer000_400_300.npy")
+    assert np.array_equal(z, before)  # saved from this checkpoint before networks knew kinds
+
+
+def test_multiclass_loss_prefers_the_right_kind_and_mixup_keeps_the_shares():
+    import torch
+
+    from iunet_gui.training.augment import mixup
+    from iunet_gui.training.losses import class_weights_of, segmentation_loss
+
+    y = np.zeros((2, 2, 8, 8), np.float32)  # kinds' shares: image 0 kind 1 in a square, image 1 kind 2
+    y[0, 0, 2:5, 2:5] = 1
+    y[1, 1, 4:7, 1:4] = 1
+    right = torch.from_numpy(np.concatenate([1 - y.sum(1, keepdims=True), y], 1) * 8 - 4)
+    wrong = right[:, [0, 2, 1]]
+    cw = torch.tensor(class_weights_of([0.01, 0.001], 3.0))
+    t = torch.from_numpy(y)
+    assert segmentation_loss(right, t, "bce_dice", class_weights=cw) < segmentation_loss(wrong, t, "bce_dice", class_weights=cw)
+    assert cw[0] == 1 and cw[2] > cw[1]  # the rarer kind weighs more
+    x = np.random.default_rng(0).normal(size=(2, 3, 8, 8)).astype(np.float32)
+    xm, ym, lam = mixup(x, y, np.random.default_rng(3))
+    assert 0 < lam < 1 and ym.min() >= 0 and ym.sum(1).max() <= 1 + 1e-6
+    assert np.allclose(ym[0, 0, 2:5, 2:5], lam) or np.allclose(ym[0, 0, 2:5, 2:5], 1)
+
+
+def test_image_mask_folders_name_the_kinds(tmp_path):
+    from iunet_gui.training.data import load_items, project_kinds
+
+    for kind, value in (("MT_Blowhole", 0), ("MT_Crack", 1), ("MT_Free", 2)):
+        d = tmp_path / kind
+        d.mkdir()
+        img = np.full((32, 32), 100, np.uint8)
+        m = np.zeros((32, 32), np.uint8)
+        if value < 2:
+            m[8:16, 8:16] = 255
+        cv2.imwrite(str(d / f"{kind}_1.jpg"), img)
+        cv2.imwrite(str(d / f"{kind}_1.png"), m)
+    kinds = project_kinds(tmp_path)
+    items = load_items(tmp_path, kinds=kinds)
+    assert kinds == ["MT_Blowhole", "MT_Crack"]  # the defect-free folder names no kind
+    by_name = {it.name: it for it in items}
+    assert set(np.unique(by_name["MT_Crack_1.jpg"].kinds)) == {0, 2}
+    assert not by_name["MT_Free_1.jpg"].kinds.any()
+
+
+def test_a_tiny_multiclass_model_learns_more_than_one_kind(tmp_path):
+    from iunet_gui.core.images import load_image
+    from iunet_gui.inference.predictor import Predictor
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    res = train(tiny_multiclass(tmp_path))
+    assert res.status == "done"
+    ck = load_checkpoint(res.best_checkpoint)
+    assert ck.classes == ["scratch", "edge_crack", "hole", "oxidation"]  # the project's class list
+    assert ck.model.out_channels == 5
+    assert ck.colors[0] == "#e6194b"  # the project's colour of "scratch"
+    p = Predictor.from_path(res.best_checkpoint, backend="torch", crop_to_part=False)
+    found = set()
+    for i in range(3):
+        pred = p.predict(load_image(tmp_path / "data" / f"k{i}.png", "rgb"))
+        assert pred.class_prob.shape[0] == len(ck.classes) + 1
+        assert np.allclose(pred.class_prob.sum(0), 1, atol=1e-4)
+        found |= set(np.unique(pred.class_map[pred.class_map > 0]).tolist())
+        assert all(d.label in ck.classes and 0 < d.confidence <= 1 for d in pred.defects)
+    assert {1, 3} <= found  # scratches and holes are both predicted, not one class everywhere
+
+
+def test_onnx_export_agrees_with_torch_per_class(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import torch
+
+    from iunet_gui.inference.onnx_export import export_onnx
+    from iunet_gui.inference.runners import onnx_runner, onnx_session
+    from iunet_gui.models.checkpoint import load_checkpoint, save_checkpoint
+    from iunet_gui.models.registry import build_preset
+
+    torch.manual_seed(0)
+    model, cfg = build_preset("iunet", "default", 3, num_classes=3)
+    save_checkpoint(tmp_path / "m.pt", model, arch="iunet", config=cfg, classes=["a", "b", "c"],
+                    colors=["#010203", "#040506", "#070809"])
+    ck = load_checkpoint(tmp_path / "m.pt")
+    assert ck.colors == ["#010203", "#040506", "#070809"]
+    out = export_onnx(ck, tmp_path / "m.onnx")
+    sess, info = onnx_session(out)
+    assert info["classes"] == ["a", "b", "c"] and info["colors"][1] == "#040506"
+    x = np.random.default_rng(0).normal(size=(3, 37, 45)).astype(np.float32)
+    z_onnx = onnx_runner(sess, info)(x)
+    with torch.no_grad():
+        z_torch = ck.model(torch.from_numpy(x)[None])[0].numpy()
+    assert z_onnx.shape == (4, 37, 45)
+    for k in range(4):
+        assert np.abs(z_onnx[k] - z_torch[k]).max() < 1e-3
