@@ -155,6 +155,8 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--crop", str(args.crop)]
     if args.precision:
         argv += ["--set", f"precision={args.precision}"]
+    for setting in args.set or []:
+        argv += ["--set", setting]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
     from iunet_gui.cli import main as cli
 
@@ -324,6 +326,8 @@ def main() -> int:
                     help="train the real images with `train --recipe NAME` (tiles: the magnetic-tile recipe); then only "
                          "--minutes, --threads, --seed and --real-set apply on top of it, the other --real-* and "
                          "training options are the recipe's")
+    ap.add_argument("--set", nargs="+", default=None, metavar="KEY=VALUE",
+                    help="any training setting of the synthetic run, as train --set (e.g. polarity=0)")
     ap.add_argument("--real-set", nargs="+", default=None, metavar="KEY=VALUE",
                     help="any other training setting on the real images, e.g. weight_decay=0.05 mixup=0.5")
     ap.add_argument("--real-rotate", default="auto", choices=["auto", "on", "off"],
