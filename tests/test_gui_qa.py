@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication, QLineEdit, QTableWidget
 
 from iunet_gui.app.records import InspectionLog
 from iunet_gui.app.review import KNOWN_NEGATIVES, REVIEWED_FLAG, SOURCE_KEY
@@ -83,7 +83,7 @@ def press(qtbot, key, modifier=Qt.NoModifier):
 def show_review(qtbot, win):
     dock = win.qa.dock
     dock.raise_()
-    qtbot.waitUntil(dock.isVisible)
+    qtbot.waitUntil(lambda: win.qa.on_show)
     win.canvas.setFocus()
     return dock
 
@@ -293,3 +293,28 @@ def test_within_a_verdict_the_images_that_disagree_most_with_their_labels_come_f
     dock = show_review(qtbot, win)
     names = [dock.queue.item(k).text().split()[2] for k in range(dock.queue.count())]
     assert names == ["ok.png", "near.png", "ng.png"]  # missed + false alarm, a match, not labelled
+
+
+def test_the_keyboard_shortcuts_table_lists_the_review_keys(qtbot, tmp_path, folder):
+    win = open_window(qtbot, tmp_path, folder)
+    press(qtbot, Qt.Key_F1)
+    table = win.shortcuts_dialog.findChild(QTableWidget)
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows["Confirm Defect"] == "Y" and rows["False Alarm"] == "N" and rows["Override to OK…"] == "O"
+    assert rows["Next Undecided Image"] == "J, ]" and rows["Specification…"] == "Ctrl+Shift+L"
+
+
+def test_the_review_keys_leave_enter_to_the_canvas_while_the_review_panel_is_hidden(qtbot, tmp_path, folder):
+    win = open_window(qtbot, tmp_path, folder)
+    assert not win.qa.on_show and not win.qa.act_verdict.isEnabled()
+    press(qtbot, Qt.Key_N, Qt.ControlModifier)  # a polygon closed with Enter, as without the QA station
+    for x, y in [(20, 20), (80, 20), (50, 70)]:
+        qtbot.mouseClick(win.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, win.canvas.mapFromScene(x, y))
+    press(qtbot, Qt.Key_Return)
+    assert len(win.document.shapes) == 1 and not win.canvas.drawing
+    show_review(qtbot, win)  # with the panel on show Enter still closes a polygon being drawn
+    press(qtbot, Qt.Key_N, Qt.ControlModifier)
+    for x, y in [(120, 20), (180, 20), (150, 70)]:
+        qtbot.mouseClick(win.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, win.canvas.mapFromScene(x, y))
+    press(qtbot, Qt.Key_Return)
+    assert len(win.document.shapes) == 2 and not win.canvas.drawing

@@ -123,6 +123,8 @@ def shortcuts_dialog(win) -> QDialog:
                win.act_edit, win.act_delete, win.act_undo, win.act_redo, win.act_copy, win.act_paste, win.act_fit,
                win.act_100, win.act_zin, win.act_zout, win.act_defect_free, win.act_reviewed, win.act_predict,
                win.act_accept, win.act_show_prediction, win.act_train, win.act_shortcuts, win.act_quit)
+    qa = getattr(win, "qa", None)  # the review keys (Inspection menu, while the Review panel shows)
+    actions += (qa.act_spec, *qa.review_actions) if qa is not None else ()
     rows = [(a.text().replace("&", ""), ", ".join(s.toString(QKeySequence.NativeText) for s in a.shortcuts()))
             for a in actions] + list(MORE_KEYS)
     dlg = QDialog(win)

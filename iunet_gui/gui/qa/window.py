@@ -31,7 +31,8 @@ class QAWindow(QObject):
         self.banner = VerdictBanner(win.canvas)
         self.overlay = VerdictOverlay(win.canvas.scene())
         self.spec_dialog: SpecDialog | None = None
-        self.station.reviewing = self.dock.isVisible
+        self.on_show = False  # the Review dock's tab is the one on show (isVisible says so for hidden tabs too)
+        self.station.reviewing = lambda: self.on_show
         self.station.changed.connect(self.refresh)
         self._refresh_soon = QTimer(self)  # inspections come in a stream during Predict all: one refresh
         self._refresh_soon.setSingleShot(True)
@@ -86,8 +87,11 @@ class QAWindow(QObject):
     def _review_keys_enabled(self, visible: bool) -> None:
         """The review keys work while the Review dock is on show; otherwise Enter and the letters are the
         canvas's and the other panels' as before."""
+        self.on_show = bool(visible)
         for a in self.review_actions:
-            a.setEnabled(bool(visible))
+            a.setEnabled(self.on_show)
+        if visible and self.station.log is not None:  # another window or a line PC may have logged meanwhile
+            self.refresh()
 
     # -- the window's events --------------------------------------------------------------------
     def project_opened(self, project) -> None:
@@ -124,7 +128,7 @@ class QAWindow(QObject):
             return
         self.banner.show(it.verdict.status, it.reasons, it.final_status if it.decided else None)
         decisions = {int(d["idx"]): it.defect_decision(int(d["idx"])) for d in it.defects}
-        self.overlay.show(it.defects, decisions, self.dock.current_defect() if self.dock.isVisible() else None)
+        self.overlay.show(it.defects, decisions, self.dock.current_defect() if self.on_show else None)
 
     def open_item(self, item) -> None:
         project = self.win.project
