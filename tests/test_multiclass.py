@@ -113,12 +113,19 @@ def test_image_mask_folders_name_the_kinds(tmp_path):
     assert not by_name["MT_Free_1.jpg"].kinds.any()
 
 
-def test_a_tiny_multiclass_model_learns_more_than_one_kind(tmp_path):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(folder of the training data, result of a tiny multi-class run on it): a few seconds."""
+    tmp_path = tmp_path_factory.mktemp("multiclass")
+    return tmp_path, train(tiny_multiclass(tmp_path))
+
+
+def test_a_tiny_multiclass_model_learns_more_than_one_kind(trained):
     from iunet_gui.core.images import load_image
     from iunet_gui.inference.predictor import Predictor
     from iunet_gui.models.checkpoint import load_checkpoint
 
-    res = train(tiny_multiclass(tmp_path))
+    tmp_path, res = trained
     assert res.status == "done"
     ck = load_checkpoint(res.best_checkpoint)
     assert ck.classes == ["scratch", "edge_crack", "hole", "oxidation"]  # the project's class list
@@ -160,3 +167,25 @@ def test_onnx_export_agrees_with_torch_per_class(tmp_path):
     assert z_onnx.shape == (4, 37, 45)
     for k in range(4):
         assert np.abs(z_onnx[k] - z_torch[k]).max() < 1e-3
+
+
+def test_evaluate_gives_figures_per_kind(trained, capsys):
+    import json
+
+    from iunet_gui.cli import main
+
+    tmp_path, res = trained
+    args = ["evaluate", "--checkpoint", str(res.best_checkpoint), "--data", str(tmp_path / "data"),
+            "--backend", "torch", "--no-crop", "--no-tta"]
+    assert main(args + ["--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    kinds = summary["kinds"]
+    assert kinds["scratch"]["labelled"] == 8 and kinds["hole"]["labelled"] == 8  # one of each per image
+    assert kinds["edge_crack"]["labelled"] == 0 and kinds["hole"]["iou"] is not None
+    m = np.array(summary["kind_confusion"]["matrix"])
+    assert summary["kind_confusion"]["labels"] == ["background", "scratch", "edge_crack", "hole", "oxidation"]
+    assert m[1:, 1:].sum() == sum(v["matched"] for v in kinds.values()) > 0
+    assert 0 <= summary["kind_miou"] <= 1 and 0 <= summary["miou"] <= 1  # per kind and binary, side by side
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "per kind: MIoU over background and 4 kinds" in out and "labelled \\ predicted" in out

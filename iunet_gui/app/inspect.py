@@ -164,7 +164,13 @@ def _inspect_one(predictor, path: Path, mm, outcome, calibration, ev: Evaluator,
     matched = None
     if gt is not None:  # paired once, for the figures and the report rows
         matched = ev.match(res.mask, gt, mm)
-        item.record = ev.add(path.name, res.mask, gt, mm, matched=matched, image=image, kinds=kinds)
+        pred_kinds = None
+        if getattr(res, "class_map", None) is not None:  # a multi-class network: scored per kind as well
+            pred_kinds = (res.classes, res.class_map)
+            if kinds is None and path.parent != calibration.project_of(path).folder:
+                kinds = [(path.parent.name, gt)]  # image + mask pairs: the folder names the kind
+        item.record = ev.add(path.name, res.mask, gt, mm, matched=matched, image=image, kinds=kinds,
+                             pred_kinds=pred_kinds)
         item.record["ms"] = round(res.timing_ms["total"], 1)
     item.rows = report_rows(path.name, res.mask, gt, mm, gaps["merge_gap_px"], gaps["chain_gap_px"], res.defects,
                             matched=matched)

@@ -63,6 +63,8 @@ def print_report(records, summary, title: str = "") -> None:
     else:
         print(f"  no matched defects (gt {s['defects_gt']}, predicted {s['defects_pred']})")
     print_defect_figures(s)
+    if s.get("kinds"):
+        print_kind_figures(s)
 
 
 def _share(found: int, labelled: int) -> str:
@@ -87,6 +89,25 @@ def print_defect_figures(s: dict) -> None:
     print(f"  false alarms: {s['false_alarms']}" + (f" ({per_image:.2f} per image)" if per_image is not None else "")
           + f"   within {s['tolerance_px']:g} px: precision {s['tolerance_precision']:.4f}, recall "
             f"{s['tolerance_recall']:.4f}, F1 {s['tolerance_f1']:.4f}")
+
+
+def print_kind_figures(s: dict) -> None:
+    """A multi-class model's figures per kind (core.kinds): pixel IoU, labelled defects found, false
+    alarms and length error of each kind, the MIoU over all classes, and the confusion matrix of
+    kinds over matched defects (rows: labelled kind, columns: predicted kind)."""
+    from iunet_gui.cli._common import print_table
+
+    unit = s.get("length_unit") or "px"
+    accuracy = s["kind_accuracy"]
+    print(f"  per kind: MIoU over background and {len(s['kinds'])} kinds {s['kind_miou']:.4f}; matched defects of "
+          f"the right kind {'-' if accuracy is None else f'{100 * accuracy:.1f} %'}")
+    print_table(["kind", "IoU", "found", "false alarms", f"length error mean ({unit})"],
+                [[name, v["iou"], _share(v["found"], v["labelled"]), v["false_alarms"], v["length_error_mean"]]
+                 for name, v in s["kinds"].items()])
+    labels = s["kind_confusion"]["labels"]
+    print("  kinds of matched defects (rows labelled, columns predicted):")
+    print_table(["labelled \\ predicted", *labels[1:]],
+                [[label, *row[1:]] for label, row in zip(labels[1:], s["kind_confusion"]["matrix"][1:])])
 
 
 def print_comparison(results) -> None:

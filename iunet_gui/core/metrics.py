@@ -5,7 +5,9 @@ accuracy, Dice, "accuracy" = share of images segmented accurately (defect IoU >=
 image with no defect in either mask counts as accurate), and length errors of matched defects
 (minimum rotated rectangle, mm when calibrated, else px). Beside them, the defect-level figures
 of core.detection: labelled defects found (recall, per kind, plainly visible and faint apart),
-false alarms per image, and tolerance precision / recall / F1 for thin defects.
+false alarms per image, and tolerance precision / recall / F1 for thin defects. For a multi-class
+prediction (a class map) also the figures per kind of core.kinds: pixel IoU per kind, MIoU over all
+classes, recall and false alarms per kind, length error per kind, the confusion matrix of kinds.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from iunet_gui.core import detection
+from iunet_gui.core.kinds import KindEvaluator
 from iunet_gui.core.measure import label_regions, measure_regions
 
 
@@ -94,6 +97,7 @@ class Evaluator:
     _conf: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))
     _tolerance: np.ndarray = field(default_factory=lambda: np.zeros(4, np.int64))  # core.detection.tolerance_counts
     _errors: dict = field(default_factory=lambda: {"mm": [], "px": []})  # |length error| per unit
+    _kinds: KindEvaluator | None = None  # figures per kind, once a multi-class prediction is scored
 
     def match(self, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None):
         """The image's defects paired as `add` pairs them (match_defects with this evaluator's gaps)."""
@@ -101,12 +105,14 @@ class Evaluator:
                              chain_gap_px=self.chain_gap_px)
 
     def add(self, name: str, pred_mask: np.ndarray, gt_mask: np.ndarray, mm_per_px: float | None = None,
-            matched=None, *, image: np.ndarray | None = None, kinds=None, kind_names=None) -> dict:
+            matched=None, *, image: np.ndarray | None = None, kinds=None, kind_names=None,
+            pred_kinds: tuple | None = None) -> dict:
         """Score one image. `matched`: its `match(...)` when the caller has it already (a report
         built from the same pairs), so the defects are not measured and paired twice. `image`: the
         photo, for each labelled defect's contrast; `kinds`: the ground truth by kind (a list of
         (kind, mask), a {kind: mask} dict, or a label map with `kind_names`; core.detection
-        .kind_masks), else `gt_mask` is one kind."""
+        .kind_masks), else `gt_mask` is one kind. `pred_kinds`: (class names, class map) of a multi-class
+        prediction, scored per kind against `kinds` (core.kinds)."""
         tp, fp, fn, tn = confusion(pred_mask, gt_mask)
         self._conf += (tp, fp, fn, tn)
         rec = {"name": name, **scores(tp, fp, fn, tn), "tp": tp, "fp": fp, "fn": fn, "tn": tn}
@@ -124,6 +130,11 @@ class Evaluator:
             "length_error_mean": float(np.mean(errs)) if errs else None,
         })
         rec.update(self._detection(name, pred_mask, gt_mask, image, kinds, kind_names))
+        if pred_kinds is not None:
+            if self._kinds is None:
+                self._kinds = KindEvaluator(list(pred_kinds[0]), self.merge_gap_px, self.chain_gap_px)
+            self._kinds.add_labelled(pred_kinds[1], pred_kinds[0], detection.kind_masks(
+                gt_mask if kinds is None else kinds, kind_names), mm_per_px)
         self.records.append(rec)
         return rec
 
@@ -171,6 +182,8 @@ class Evaluator:
         out["unmatched_pred"] = sum(r["unmatched_pred"] for r in self.records)
         out["unmatched_gt"] = sum(r["unmatched_gt"] for r in self.records)
         out.update(self._detection_summary())
+        if self._kinds is not None:
+            out.update(self._kinds.summary())
         return out
 
     def _detection_summary(self) -> dict:
