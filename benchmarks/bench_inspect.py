@@ -13,7 +13,6 @@ then over the folder; the figure is images per second over the whole folder (dec
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -63,7 +62,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-inspect-") as tmp:
         folder = Path(tmp)
         images = make_folder(folder / "parts", args.images)
-        print(f"{len(images)} photos of 1280x1024, {os.cpu_count()} CPU core(s), model {Path(model).name}")
+        from iunet_gui.app.pipeline import usable_cores
+
+        print(f"{len(images)} photos of 1280x1024, {usable_cores()} CPU core(s), model {Path(model).name}")
         modes = [(True, True), (False, True)] + ([(True, False), (False, False)] if args.serial else [])
         for flip_mean, pipeline in modes:
             rate = measure(model, images, flip_mean, pipeline, folder)

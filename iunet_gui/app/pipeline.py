@@ -21,11 +21,19 @@ from iunet_gui.core.errors import IunetError
 NETWORK_THREADS = 1  # ONNX Runtime / torch threads per run when pipelined: the pipeline runs images side by side
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity, e.g. under taskset or a container's limit)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def pipeline_sizes(backend: str = "") -> tuple[int, int, int]:
     """(decoding threads, images decoded ahead, images predicted at once) for this machine: on a CPU one
     image per core runs the network side by side (each with NETWORK_THREADS), so that finding the part
     and measuring one image overlaps the network on another; a GPU takes one image at a time."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     decoders = 1 if cores <= 2 else 2
     network = 1 if "cuda" in backend or "mps" in backend else max(1, min(cores, 4))
     return decoders, decoders + network, network
