@@ -216,12 +216,26 @@ class Predictor:
             return Prediction(prob, mask, defects, timing, roi, list(self.classes))
         return Prediction(prob, mask, defects, timing, roi, list(self.classes), class_map(class_prob, mask), class_prob)
 
-    def measure(self, mask: np.ndarray, mm_per_px: float | None = None, class_prob: np.ndarray | None = None):
+    def measure(self, mask: np.ndarray, mm_per_px: float | None = None, class_prob: np.ndarray | None = None,
+                kind_map: np.ndarray | None = None):
         """(mask without specks, measured defects) as `predict` gives them for a thresholded mask; the
         window uses it to re-threshold a probability map without running the network again. With a
-        multi-class network's `class_prob`, each defect is labelled with its kind (kind_of_region)."""
+        multi-class network's `class_prob`, each defect is labelled with its kind (kind_of_region);
+        with only its `kind_map` (the most probable kind of every pixel, 1-based, as `kind_map`
+        gives it), with the kind most of its pixels have, without a confidence."""
         if self.min_area_px > 1:
             mask = remove_small_regions(mask, self.min_area_px)
+        if kind_map is not None and class_prob is None:
+            from iunet_gui.core.kinds import region_kind
+
+            regions = label_regions(mask, self.merge_gap_px, self.chain_gap_px)
+            defects = []
+            for i, d in measure_regions(mask, mm_per_px, regions=regions, merge_gap_px=self.merge_gap_px,
+                                        chain_gap_px=self.chain_gap_px):
+                k = region_kind(kind_map, (regions[1] == i) & mask)
+                d.label = self.classes[k - 1] if k else None
+                defects.append(d)
+            return mask, defects
         if class_prob is None:
             return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
         regions = label_regions(mask, self.merge_gap_px, self.chain_gap_px)
@@ -258,6 +272,11 @@ def kind_of_region(class_prob: np.ndarray, pixels: np.ndarray) -> tuple[int, flo
     means = class_prob[1:, pixels].mean(axis=1)
     k = int(np.argmax(means))
     return k, float(means[k])
+
+
+def kind_map(class_prob: np.ndarray) -> np.ndarray:
+    """uint8 HxW most probable defect kind of every pixel (1-based), whatever the threshold."""
+    return (1 + np.argmax(class_prob[1:], axis=0)).astype(np.uint8)
 
 
 def class_map(class_prob: np.ndarray, mask: np.ndarray) -> np.ndarray:

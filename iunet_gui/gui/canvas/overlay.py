@@ -1,5 +1,6 @@
 """A model's prediction over the image: the tinted mask, each defect's minimum rotated rectangle
-(dashed) and its length. Not editable and not saved; accepting a prediction makes it shapes."""
+(dashed) and its length. Not editable and not saved; accepting a prediction makes it shapes. A
+multi-class model's prediction draws each kind (tint, rectangle and length) in its class colour."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,26 +19,34 @@ class PredictionOverlay:
         self.items: list[QGraphicsItem] = []
         self.visible = True
 
-    def show(self, mask, defects=(), color: str = "#00e5ff") -> None:
+    def show(self, mask, defects=(), color: str = "#00e5ff", class_map=None, classes=(), colors=()) -> None:
+        """Show `mask` tinted in `color` with its `defects`; with a `class_map` (kind of each pixel,
+        1-based into `classes`) each kind in its colour of `colors`, each defect in its kind's (`label`)."""
         self.clear()
         if mask is None:
             return
-        h, w = mask.shape[:2]
         c = QColor(color)
-        items: list[QGraphicsItem] = [self._tint(mask, c)]
-        path = QPainterPath()
+        kind_colors = {name: QColor(col) for name, col in zip(classes, colors)} if class_map is not None else {}
+        if kind_colors:
+            items: list[QGraphicsItem] = [self._tint_kinds(class_map, [kind_colors[n] for n in classes])]
+        else:
+            items = [self._tint(mask, c)]
+        paths: dict[str, tuple[QColor, QPainterPath]] = {}
         for k, d in enumerate(defects):
+            dc = kind_colors.get(d.label, c)
             box = [QPointF(float(x), float(y)) for x, y in d.box]
+            path = paths.setdefault(dc.name(), (dc, QPainterPath()))[1]
             path.addPolygon(QPolygonF(box))
             path.closeSubpath()
-            items.append(self._length_label(k, d, box, c))
-        boxes = QGraphicsPathItem(path)
-        pen = QPen(c, 1.6)
-        pen.setCosmetic(True)
-        pen.setStyle(Qt.DashLine)
-        boxes.setPen(pen)
-        boxes.setZValue(9)
-        items.append(boxes)
+            items.append(self._length_label(k, d, box, dc))
+        for dc, path in paths.values() or [(c, QPainterPath())]:
+            boxes = QGraphicsPathItem(path)
+            pen = QPen(dc, 1.6)
+            pen.setCosmetic(True)
+            pen.setStyle(Qt.DashLine)
+            boxes.setPen(pen)
+            boxes.setZValue(9)
+            items.append(boxes)
         for it in items:
             it.setVisible(self.visible)
             self.scene.addItem(it)
@@ -48,6 +57,18 @@ class PredictionOverlay:
         h, w = mask.shape[:2]
         rgba = np.zeros((h, w, 4), np.uint8)
         rgba[np.asarray(mask, bool)] = (c.red(), c.green(), c.blue(), TINT_ALPHA)
+        tint = QGraphicsPixmapItem(QPixmap.fromImage(QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()))
+        tint.setZValue(0.5)
+        return tint
+
+    @staticmethod
+    def _tint_kinds(class_map, kind_colors: list[QColor]) -> QGraphicsPixmapItem:
+        """The class map tinted, kind k in `kind_colors[k - 1]`."""
+        h, w = class_map.shape[:2]
+        lut = np.zeros((256, 4), np.uint8)
+        for k, kc in enumerate(kind_colors[:255], start=1):
+            lut[k] = (kc.red(), kc.green(), kc.blue(), TINT_ALPHA)
+        rgba = np.ascontiguousarray(lut[np.asarray(class_map, np.uint8)])
         tint = QGraphicsPixmapItem(QPixmap.fromImage(QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()))
         tint.setZValue(0.5)
         return tint

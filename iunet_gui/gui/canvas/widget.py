@@ -346,16 +346,17 @@ class Canvas(ZoomPanView):
         self.add_shapes(copies, f"Duplicate {len(copies)} shape(s)")
 
     # -- a model's prediction over the image ---------------------------------------------------
-    def set_prediction(self, mask, defects=(), color: str = "#00e5ff") -> None:
+    def set_prediction(self, mask, defects=(), color: str = "#00e5ff", class_map=None, classes=(), colors=()) -> None:
         """Show a predicted defect mask over the image (tinted, under the shapes), each defect's
-        minimum rotated rectangle (dashed) and its length; None clears it."""
+        minimum rotated rectangle (dashed) and its length; None clears it. A multi-class model's
+        `class_map` (kind of each pixel, 1-based into `classes`) draws each kind in its colour."""
         if mask is not None and self.document is not None and self.document.image is not None:
             h, w = self.document.image.shape[:2]
             if mask.shape != (h, w):
                 raise ValueError(f"prediction of {mask.shape[1]}x{mask.shape[0]} px for an image of {w}x{h}")
         elif mask is not None:
             mask = None
-        self.overlay.show(mask, defects, color)
+        self.overlay.show(mask, defects, color, class_map, classes, colors)
 
     @property
     def has_prediction(self) -> bool:

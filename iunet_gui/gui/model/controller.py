@@ -199,9 +199,9 @@ class ModelController(QObject):
         mask, defects = p.mask, p.defects
         thr = self.current_threshold(p)
         if abs(thr - p.threshold) > 1e-9 and self.predictor is not None:
-            mask, defects = self.predictor.measure(p.prob > thr * 255, p.mm_per_px)
+            mask, defects = self.predictor.measure(p.prob > thr * 255, p.mm_per_px, kind_map=p.kind_map)
         self.shown_mask, self.shown_defects = mask, defects
-        self.win.canvas.set_prediction(mask, defects)
+        self.win.canvas.set_prediction(mask, defects, class_map=p.class_map(mask), classes=p.classes, colors=p.colors)
         self.prediction_shown.emit(p)
 
     def comparison(self) -> dict | None:
@@ -227,7 +227,8 @@ class ModelController(QObject):
 
     # -- accepting a prediction ------------------------------------------------------------------
     def accept(self) -> int:
-        """Add the shown prediction to the image as shapes of the current class (undoable, left
+        """Add the shown prediction to the image as shapes of the current class (a multi-class model's:
+        of the kind it predicted for each; undoable, left
         unselected so that the next class key picks a class and does not relabel them); returns how
         many were added. Undoing it shows the prediction again."""
         doc = self.win.document
@@ -235,8 +236,17 @@ class ModelController(QObject):
             self.win.statusBar().showMessage("No prediction to accept: Predict (Ctrl+P) first", 4000)
             return 0
         label = self.win.class_dock.current() or "defect"
-        shapes = predicted_shapes(self.shown_mask, label, self.shown.model.name,
-                                  min_area=self.predictor.min_area_px if self.predictor else 4)
+        min_area = self.predictor.min_area_px if self.predictor else 4
+        kinds = self.shown.class_map(self.shown_mask)
+        if kinds is None:
+            shapes = predicted_shapes(self.shown_mask, label, self.shown.model.name, min_area=min_area)
+        else:  # a multi-class model: shapes of the kind it predicted
+            shapes, names = [], []
+            for k, name in enumerate(self.shown.classes, start=1):
+                found = predicted_shapes(kinds == k, name, self.shown.model.name, min_area=min_area)
+                shapes += found
+                names += [name] * bool(found)
+            label = ", ".join(names)
         if not shapes:
             self.win.statusBar().showMessage("The model found no defect here; if that is right, mark the image "
                                              "defect-free (Ctrl+Shift+F)", 6000)

@@ -1,0 +1,69 @@
+"""The window with a multi-class model: each kind drawn in its class colour, Accept makes shapes of
+the predicted kinds (not of the class picked in the class list)."""
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsPixmapItem
+
+from iunet_gui.inference.predictor import Predictor
+from tests.test_gui_model import folder, predict, win  # noqa: F401 - the window and its folder as fixtures
+
+SCRATCH, HOLE = "#e6194b", "#4363d8"
+
+
+def fake_multiclass_predictor(win, tmp_path):
+    """A real Predictor whose 'network' gives background, scratch and hole logits from the normalised
+    first channel: the bright square (x 1.45) a scratch, the mid-grey one (x 0.51) a hole."""
+
+    def run(x):
+        v = x[0]
+        return np.stack([np.zeros_like(v), 8 * (v - 1.0), 4 - 8 * np.abs(v - 0.51)]).astype(np.float32)
+
+    ckpt = tmp_path / "kinds.pt"
+    ckpt.write_bytes(b"not used")
+    m = win.model_dock.models
+    m.set_checkpoint(ckpt)
+    m.predictor = Predictor(run, 3, 1, "kinds.pt", "fake", threshold=0.5, crop_to_part=False,
+                            classes=["scratch", "hole"], colors=[SCRATCH, HOLE])
+    m.predictor_path = ckpt
+
+
+def tint_at(win, x, y) -> str:
+    """The class colour the prediction's tint has at (x, y) (its alpha's rounding aside), or "none"."""
+    tints = [it for it in win.canvas._prediction_items if isinstance(it, QGraphicsPixmapItem)]
+    assert len(tints) == 1
+    c = tints[0].pixmap().toImage().pixelColor(x, y)
+    for name in (SCRATCH, HOLE):
+        want = QColor(name)
+        if c.alpha() and max(abs(c.red() - want.red()), abs(c.green() - want.green()), abs(c.blue() - want.blue())) <= 3:
+            return name
+    return "none"
+
+
+def test_each_kind_is_drawn_in_its_class_colour(qtbot, win, tmp_path):  # noqa: F811
+    fake_multiclass_predictor(win, tmp_path)
+    p = predict(qtbot, win)
+    assert {d.label for d in p.defects} == {"scratch", "hole"}
+    assert all(0.5 < d.confidence <= 1 for d in p.defects)
+    assert tint_at(win, 45, 55) == SCRATCH  # the bright square
+    assert tint_at(win, 135, 105) == HOLE  # the mid-grey one
+    assert tint_at(win, 100, 20) == "none"  # the background
+    win.model_dock.predict_panel.threshold.setValue(0.75)  # re-thresholded without the network: kinds kept
+    assert {d.label for d in win.model_dock.models.shown_defects} == {"scratch", "hole"}
+    assert tint_at(win, 45, 55) == SCRATCH and tint_at(win, 135, 105) == HOLE
+
+
+def test_accept_creates_shapes_of_the_predicted_kinds(qtbot, win, tmp_path):  # noqa: F811
+    fake_multiclass_predictor(win, tmp_path)
+    predict(qtbot, win)
+    qtbot.keyClick(win, Qt.Key_4)  # oxidation picked in the class list: not what the shapes become
+    before = list(win.document.shapes)
+    qtbot.keyClick(win, Qt.Key_A, Qt.ControlModifier | Qt.ShiftModifier)
+    added = [s for s in win.document.shapes if not any(s is b for b in before)]
+    by_label = {s.label: s for s in added}
+    assert len(added) == 2 and set(by_label) == {"scratch", "hole"}
+    xs, ys = zip(*by_label["hole"].points)
+    assert 118 <= min(xs) and max(xs) <= 151 and 88 <= min(ys) and max(ys) <= 121  # around the mid-grey square
+    assert "Accepted 2 shape(s)" in win.model_dock.predict_panel.result.text()
+    qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)
+    assert [id(s) for s in win.document.shapes] == [id(s) for s in before] and win.canvas.has_prediction
