@@ -55,13 +55,19 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=24)
     p.add_argument("--model", default=None, help="checkpoint (default: the shipped iunet_default.pt)")
     p.add_argument("--serial", action="store_true", help="also measure one image at a time (no pipeline)")
+    p.add_argument("--folder", default=None, help="inspect the photos of this folder instead of rendering new ones")
     args = p.parse_args(argv)
     from iunet_gui.resources import DEFAULT_CHECKPOINT
 
     model = args.model or DEFAULT_CHECKPOINT
     with tempfile.TemporaryDirectory(prefix="bench-inspect-") as tmp:
         folder = Path(tmp)
-        images = make_folder(folder / "parts", args.images)
+        if args.folder:
+            from iunet_gui.core.project import Project
+
+            images = Project.open(args.folder).images[:args.images]
+        else:
+            images = make_folder(folder / "parts", args.images)
         from iunet_gui.app.pipeline import usable_cores
 
         print(f"{len(images)} photos of 1280x1024, {usable_cores()} CPU core(s), model {Path(model).name}")
