@@ -268,7 +268,8 @@ def test_file_export_inspection_report_writes_html_pdf_and_csv(qtbot, tmp_path, 
     win.qa.ask_report_folder = lambda: str(out)
     file_menu = win.menuBar().actions()[0].menu()
     assert file_menu.title() == "&File"
-    qtbot.keyClick(win, Qt.Key_F, Qt.AltModifier)  # File menu
+    bar = win.menuBar()
+    qtbot.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.actionGeometry(bar.actions()[0]).center())
     qtbot.waitUntil(file_menu.isVisible)
     qtbot.mouseClick(file_menu, Qt.LeftButton, Qt.NoModifier, file_menu.actionGeometry(win.qa.act_report).center())
     qtbot.waitUntil(lambda: (out / "inspection_report.csv").exists(), timeout=120000)
@@ -318,3 +319,34 @@ def test_the_review_keys_leave_enter_to_the_canvas_while_the_review_panel_is_hid
         qtbot.mouseClick(win.canvas.viewport(), Qt.LeftButton, Qt.NoModifier, win.canvas.mapFromScene(x, y))
     press(qtbot, Qt.Key_Return)
     assert len(win.document.shapes) == 2 and not win.canvas.drawing
+
+
+def test_a_reviewer_who_changes_their_mind_changes_the_labels_too(qtbot, tmp_path, folder):
+    win = review_folder(qtbot, tmp_path, folder)
+    dock = show_review(qtbot, win)
+    win.go_to(row_of(win, "ng.png"))
+    win.canvas.setFocus()
+    press(qtbot, Qt.Key_Y)  # defect 1 confirmed: a label
+    assert len([s for s in win.document.shapes if s.flags.get(REVIEWED_FLAG)]) == 1
+    qtbot.mouseClick(dock.defects.viewport(), Qt.LeftButton, Qt.NoModifier,
+                     dock.defects.visualItemRect(dock.defects.item(0)).center())
+    assert dock.current_defect() == 0
+    win.canvas.setFocus()
+    press(qtbot, Qt.Key_N)  # on second thought a false alarm: the label goes, a known negative comes
+    assert not any(s.flags.get(REVIEWED_FLAG) for s in win.document.shapes)
+    assert [n["defect"] for n in win.document.annotation.extra[KNOWN_NEGATIVES]] == [0]
+    assert "false alarm" in dock.defects.item(0).text()
+
+
+def test_an_undone_delete_is_not_a_missed_defect(qtbot, tmp_path, folder):
+    Annotation(image_path="ok.png", image_width=200, image_height=160,
+               shapes=[Shape("scratch", [[10, 120], [40, 120], [40, 140]])]).save(folder / "ok.json")
+    win = review_folder(qtbot, tmp_path, folder)
+    show_review(qtbot, win)
+    win.go_to(row_of(win, "ok.png"))
+    win.canvas.select_shapes(list(win.document.shapes))
+    win.canvas.setFocus()
+    press(qtbot, Qt.Key_Delete)
+    qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)
+    assert len(win.document.shapes) == 1
+    assert win.qa.station.log.decisions(win.qa.station.latest(win.document.image_path)["id"]) == []

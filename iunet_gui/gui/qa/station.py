@@ -54,6 +54,8 @@ class QAStation(QObject):
         self._missed: set[int] = set()  # shapes already logged as missed (by id, while they live)
         self._missed_shapes: list = []
         self._unsubscribe = None
+        self._log_failed = False
+        self._present: list = []  # the open image's shapes when it opened (an undone delete is no miss)
         self.reviewing = lambda: False  # the review dock is on show (set by the window)
         models = window.model_dock.models
         models.prediction_shown.connect(self._prediction_shown)
@@ -64,17 +66,19 @@ class QAStation(QObject):
         """Another folder: its log (when it has one), nothing of the last one."""
         self.close()
         self._project = project
+        self._log_failed = False
         self._judged.clear()
         if project is not None and (Path(project.folder) / LOG_FILE).exists():
             self._open_log()
         self._reload()
 
     def _open_log(self) -> InspectionLog | None:
-        if self.log is None and self._project is not None:
+        if self.log is None and self._project is not None and not self._log_failed:
             try:
                 self.log = InspectionLog(self._project.folder)
-            except IunetError as exc:
-                self.win.error("Inspection log", f"{exc}\n\nVerdicts are shown but not recorded.")
+            except IunetError as exc:  # told once per folder; predictions go on without verdicts
+                self._log_failed = True
+                self.win.error("Inspection log", f"{exc}\n\nPredictions are shown but not judged or recorded.")
         return self.log
 
     def close(self) -> None:
@@ -173,6 +177,7 @@ class QAStation(QObject):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self._present = list(document.shapes) if document is not None else []
         if document is not None and document.edits is not None:
             self._unsubscribe = document.edits.subscribe(self._edited)
 
@@ -186,7 +191,8 @@ class QAStation(QObject):
         if row is None or self.log is None:
             return
         for s in change.shapes:
-            if SOURCE_KEY in s.extra or s.description.startswith("predicted") or id(s) in self._missed:
+            if (SOURCE_KEY in s.extra or s.description.startswith("predicted") or id(s) in self._missed
+                    or any(s is p for p in self._present)):
                 continue
             self._missed.add(id(s))
             self._missed_shapes.append(s)  # kept alive: its id is never another shape's
