@@ -7,6 +7,9 @@ pass per image): MIoU, defect IoU, accuracy, length error in mm.
 Real defects (optional, --data PATH/magnetic-tile): an 80/20 split of image+mask pairs,
 IU-Net and U-Net trained the same way, defect IoU (with a 90 % bootstrap interval over the test
 tiles) and MIoU on the held-out 20 %; `--stage1 NAME...` trains in two stages.
+`--multiclass`: both train one output per defect kind (train --set multiclass=true; the washers'
+kinds from their labels, the tiles' from their category folders, which the split then keeps) and
+are scored per kind as well (IoU per kind, MIoU over all classes, kinds of matched defects).
 
     python benchmarks/bench_training.py --minutes 13
     python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 10
@@ -15,6 +18,7 @@ tiles) and MIoU on the held-out 20 %; `--stage1 NAME...` trains in two stages.
     python benchmarks/bench_training.py --skip-synth --data ../shared/datasets/magnetic-tile --minutes 1000 \
         --epochs 20 --lr 2e-3 --prior 0.01 --real-scale 0.35 --real-crop 128 --real-model-config depth=4 base=16 \
         --real-models iunet --stage1 Uneven Fray Free --real-set weight_decay=0.05
+    python benchmarks/bench_training.py --minutes 13 --multiclass       # the washers' four kinds
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
     import cv2
     import numpy as np
 
+    from iunet_gui.core.detection import shape_kinds
     from iunet_gui.core.geometry import shapes_to_mask
     from iunet_gui.core.images import load_image
     from iunet_gui.core.metrics import Evaluator, match_defects
@@ -62,7 +67,8 @@ def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
     for img in images:
         ann = project.load_annotation(img)
         image = load_image(img)
-        found = pred.predict(image).mask
+        res = pred.predict(image)
+        found = res.mask
         masks = {label: shapes_to_mask(ann.shapes, found.shape, labels=[label])
                  for label in sorted({sh.label for sh in ann.shapes})}
         for label, gt in masks.items():
@@ -78,7 +84,9 @@ def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
                 c[1] += int(region.sum())
                 c[2] += int((region & found).sum())
         gt_all, mm = project.ground_truth_mask(img), project.mm_per_px_for(img)
-        ev.add(img.name, found, gt_all, mm)
+        per_kind = None if res.class_map is None else (res.classes, res.class_map)  # a multi-class model
+        ev.add(img.name, found, gt_all, mm, kinds=shape_kinds(ann.shapes, found.shape) if ann.shapes else None,
+               pred_kinds=per_kind)
         pairs, _, missed = match_defects(found, gt_all, mm, merge_gap_px=pred.merge_gap_px)
 
         def label_of(defect) -> str:
@@ -117,6 +125,23 @@ def print_scored(which: str, r: dict) -> None:
           f"{r['length_error_max'] if r['length_error_max'] is not None else float('nan'):.3f} "
           f"{r['length_unit']} over {r['matched_defects']} matched defects", flush=True)
     print_by_kind(r["figures_by_kind"], "    ")
+    print_kinds(r, "    ")
+
+
+def print_kinds(r: dict, indent: str = "") -> None:
+    """A multi-class model's figures per kind (core.kinds), when it has them."""
+    if not r.get("kinds"):
+        return
+    acc = r["kind_accuracy"]
+    print(f"{indent}multi-class: MIoU over background and {len(r['kinds'])} kinds {r['kind_miou']:.4f}, kind accuracy "
+          f"over matched defects {'-' if acc is None else f'{100 * acc:.1f} %'}", flush=True)
+    for kind, k in r["kinds"].items():
+        iou = "-" if k["iou"] is None else f"{k['iou']:.4f}"
+        err = "-" if k["length_error_mean"] is None else f"{k['length_error_mean']:.3f} {r['length_unit']}"
+        print(f"{indent}  {kind:<15} IoU {iou}, found {k['found']} of {k['labelled']}, false alarms "
+              f"{k['false_alarms']}, length error mean {err}", flush=True)
+    print(f"{indent}  kinds of matched defects (rows labelled, columns predicted): "
+          f"{r['kind_confusion']['labels'][1:]} {[row[1:] for row in r['kind_confusion']['matrix'][1:]]}", flush=True)
 
 
 def synthetic(args, work: Path) -> dict:
@@ -155,6 +180,8 @@ def synthetic(args, work: Path) -> dict:
         argv += ["--crop", str(args.crop)]
     if args.precision:
         argv += ["--set", f"precision={args.precision}"]
+    if args.multiclass:
+        argv += ["--set", "multiclass=true"]
     for setting in args.set or []:
         argv += ["--set", setting]
     print("  $ iunet-gui " + " ".join(argv), flush=True)
@@ -250,8 +277,10 @@ def real(args, work: Path) -> dict:
         for it in its:
             img, m = lookup[it.name]
             stem = it.name.rsplit(".", 1)[0]
-            shutil.copy(img, d / f"{stem}{img.suffix}")
-            shutil.copy(m, d / f"{stem}.png")
+            target = d / img.parent.name if args.multiclass else d  # multi-class: the category folder names the kind
+            target.mkdir(exist_ok=True)
+            shutil.copy(img, target / f"{stem}{img.suffix}")
+            shutil.copy(m, target / f"{stem}.png")
     print(f"  magnetic-tile: {len(tr)} train / {len(te)} test image+mask pairs", flush=True)
     out = {}
     overrides = parse_overrides(args.real_model_config or [])
@@ -269,6 +298,8 @@ def real(args, work: Path) -> dict:
                               crops_per_epoch=args.real_crops_per_epoch, prior=args.prior, seed=args.seed,
                               region_weight=args.region_weight or 0.0, freeze_bn=args.freeze_bn,
                               **({"bn_batches": args.bn_batches} if args.bn_batches is not None else {}))
+        if args.multiclass:
+            cfg.multiclass = True
         for key, value in parse_overrides(args.real_set or []).items():
             if not hasattr(cfg, key):
                 raise SystemExit(f"--real-set {key}: not a training setting")
@@ -279,7 +310,8 @@ def real(args, work: Path) -> dict:
         print(f"  training {model}: " + ", ".join(f"{k}={getattr(cfg, k)}" for k in (
             "preset", "model_overrides", "rotate", "lr", "batch_size", "crop", "scale", "crops_per_epoch", "loss",
             "pos_weight", "focus", "mixup", "schedule", "prior", "region_weight", "bn_batches", "freeze_bn",
-            "time_limit_min", "max_val_images", "weight_decay", "photometric", "area_sampling", "seed", "init")), flush=True)
+            "time_limit_min", "max_val_images", "weight_decay", "photometric", "area_sampling", "seed", "init",
+            "multiclass")), flush=True)
         t = time.perf_counter()
         res = train(cfg, progress=log)
         from iunet_gui.app.evaluate import evaluate_model
@@ -351,6 +383,8 @@ def main() -> int:
     ap.add_argument("--freeze-bn", type=float, default=0.0, help="train --freeze-bn (default 0 = off)")
     ap.add_argument("--score", type=Path, nargs=2, metavar=("CKPT", "TEST_DIR"), default=None,
                     help="no training: score a checkpoint on a synthetic test folder (figures and per kind)")
+    ap.add_argument("--multiclass", action="store_true",
+                    help="train one output per defect kind (train --set multiclass=true) and score each kind too")
     ap.add_argument("--skip-synth", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="copy the synthetic best.pt here")
     ap.add_argument("--work", type=Path, default=None)
@@ -382,6 +416,7 @@ def main() -> int:
             for kind, k in s["by_category"].items():
                 print(f"    {kind:<12} {k['images']:>3} images: mean defect IoU per image {k['mean_iou_defect']:.3f}, "
                       f"accuracy {k['accuracy']:.3f}", flush=True)
+            print_kinds(s, "    ")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     print(f"(work folder: {work})")

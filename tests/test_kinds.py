@@ -66,3 +66,15 @@ def test_a_perfect_prediction_scores_one_everywhere():
     s = ev.summary()
     assert s["kind_miou"] == 1.0 and s["kind_accuracy"] == 1.0 and s["length_unit"] == "mm"
     assert all(v["recall"] == 1.0 and v["false_alarms"] == 0 and v["length_error_mean"] == 0 for v in s["kinds"].values())
+
+
+def test_labelled_kinds_are_named_and_a_kind_without_pixels_is_not_one():
+    pred = np.zeros((20, 20), np.uint8)
+    pred[2:6, 2:6] = 2  # the model's second class, "hole"
+    ev = KindEvaluator(["scratch", "hole"])
+    ev.add_labelled(pred, ["scratch", "hole"], [("MT_Free", np.zeros((20, 20), bool))])
+    ev.add_labelled(pred, ["scratch", "hole"], [("hole", pred > 0), ("MT_Crack", np.eye(20, dtype=bool))])
+    s = ev.summary()
+    assert list(s["kinds"]) == ["scratch", "hole", "MT_Crack"]  # the folder named a kind, the empty one none
+    assert s["kinds"]["hole"]["found"] == 1 and s["kinds"]["hole"]["false_alarms"] == 1  # the first image's
+    assert s["kinds"]["MT_Crack"]["labelled"] == 1 and s["kinds"]["MT_Crack"]["found"] == 1

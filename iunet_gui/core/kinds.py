@@ -97,14 +97,17 @@ class KindEvaluator:
 
     def add_labelled(self, pred: np.ndarray, pred_names, gt_kinds, mm_per_px: float | None = None) -> None:
         """One image of a predicted kind map (kinds named by `pred_names`, 1-based) against labelled
-        kinds as (name, bool mask) pairs (core.detection.kind_masks); unknown names become kinds."""
+        kinds as (name, bool mask) pairs (core.detection.kind_masks); unknown names with labelled
+        pixels become kinds."""
         pred = np.asarray(pred)
         remap = np.zeros(max(len(pred_names), int(pred.max(initial=0))) + 1, np.int64)
         for k, name in enumerate(pred_names, start=1):
             remap[k] = self.index(name)
         gt = np.zeros(pred.shape, np.int64)
         for name, m in gt_kinds:
-            gt[np.asarray(m) > 0] = self.index(name)
+            m = np.asarray(m) > 0
+            if m.any():
+                gt[m] = self.index(name)
         self.add(remap[pred], gt, mm_per_px)
 
     def add(self, pred: np.ndarray, gt: np.ndarray, mm_per_px: float | None = None) -> None:
