@@ -54,3 +54,30 @@ def test_without_chromium_the_pdf_comes_from_qt(tmp_path, monkeypatch):
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     assert write_pdf(html, tmp_path / "s.pdf") == "qt"  # no writer given: Qt in a process of its own
     assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_thumbnails_draw_each_defects_rectangle_in_its_verdicts_colour_over_the_tinted_mask(tmp_path):
+    import base64
+
+    import cv2
+    import numpy as np
+
+    from iunet_gui.app.reports.thumbs import small_mask, thumbnail_uri
+
+    cv2.imwrite(str(tmp_path / "w.png"), np.full((400, 720, 3), 128, np.uint8))
+    mask = np.zeros((400, 720), bool)
+    mask[300:340, 500:600] = True
+    defects = [{"box": [[100, 100], [300, 100], [300, 140], [100, 140]], "judged": "ng"},
+               {"box": [[100, 250], [300, 250], [300, 290], [100, 290]], "judged": "check"}]
+    uri = thumbnail_uri(tmp_path / "w.png", defects, small_mask(mask))
+    assert uri.startswith("data:image/jpeg;base64,")
+    thumb = cv2.imdecode(np.frombuffer(base64.b64decode(uri.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    assert thumb.shape[:2] == (200, 360)  # half size: 360 px wide
+    b, g, r = (thumb[50, 100].astype(int))  # the NG rectangle's top edge: red
+    assert r > 180 and g < 90 and b < 90
+    b, g, r = (thumb[125, 100].astype(int))  # the check rectangle's top edge: orange
+    assert r > 200 and 120 < g < 200 and b < 90
+    b, g, r = (thumb[160, 275].astype(int))  # inside the mask: tinted red, not grey
+    assert r > g + 40
+    assert tuple(thumb[20, 20]) == pytest.approx((128, 128, 128), abs=4)  # elsewhere the photo as it was
+    assert thumbnail_uri(tmp_path / "missing.png", defects) is None
