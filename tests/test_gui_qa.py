@@ -211,6 +211,7 @@ def test_review_with_the_keyboard_feeds_the_log_and_the_labels(qtbot, tmp_path, 
     press(qtbot, Qt.Key_O)  # override to OK with a note
     qtbot.waitUntil(lambda: win.document.image_path.name == "ok.png")
     assert "check→OK" in dock.queue.item(1).text() and dock.queue.item(1).text().startswith("✓")
+    assert win.images_dock.list.item(row_of(win, "near.png")).text() == "near.png  [check→OK]"
     with InspectionLog(folder) as log:
         rows = {r["image_path"].split("/")[-1]: r for r in log.latest_inspections()}
         near = log.decisions(rows["near.png"]["id"])
@@ -218,6 +219,7 @@ def test_review_with_the_keyboard_feeds_the_log_and_the_labels(qtbot, tmp_path, 
     assert [(d["decision"], d["note"]) for d in near] == [("override_ok", "burr, within tolerance")]
     assert [(d["decision"], d["defect_index"]) for d in ng] == [("confirm", 0), ("false_alarm", 1),
                                                                  ("confirm_verdict", None)]
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is win.canvas, timeout=3000)  # back from the note dialog
     press(qtbot, Qt.Key_K)  # previous undecided: none before (both are decided)
     assert win.document.image_path.name == "ok.png"
 

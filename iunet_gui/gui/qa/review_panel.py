@@ -54,7 +54,8 @@ class ReviewDock(QDockWidget):
         super().__init__("Review", parent)
         self.setObjectName("review")
         self.station = station
-        self.items: list[ReviewItem] = []
+        self.items: list[ReviewItem] = []  # the queue on show (filtered)
+        self.everything: list[ReviewItem] = []  # every image's latest inspection
         self.current: ReviewItem | None = None  # the open image's inspection
         self._quiet = False
         w = QWidget()
@@ -107,7 +108,7 @@ class ReviewDock(QDockWidget):
     def refresh(self) -> None:
         """The queue again from the log (keeping the open image's row), its progress and classes."""
         log = self.station.log
-        everything = review_queue(log) if log is not None else []
+        self.everything = everything = review_queue(log) if log is not None else []
         self.items = review_queue(log, **self.filters()) if log is not None else []
         self._refresh_kinds(everything)
         decided, total = progress(everything)

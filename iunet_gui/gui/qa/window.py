@@ -109,14 +109,16 @@ class QAWindow(QObject):
 
     def _refresh(self) -> None:
         """The log changed: the image list's verdicts, the queue, the open image's banner and outlines."""
+        self.dock.refresh()
         project = self.win.project
         if project is not None:
-            for row, path in enumerate(project.images):
-                latest = self.station.latest(path)
-                if latest is not None:
-                    self.win.images_dock.set_verdict(row, latest["status"], verdict_color(latest["status"]),
-                                                     latest["reasons"])
-        self.dock.refresh()
+            rows = {image_key(p): k for k, p in enumerate(project.images)}
+            for it in self.dock.everything:
+                row = rows.get(image_key(it.image_path))
+                if row is not None:
+                    final = it.final_status
+                    shown = final if final == it.verdict.status else f"{it.verdict.status}→{final}"
+                    self.win.images_dock.set_verdict(row, shown, verdict_color(final), it.reasons)
         self._draw()
 
     def _draw(self) -> None:
