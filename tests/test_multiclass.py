@@ -1,6 +1,7 @@
 """Multi-class segmentation: K defect kinds + background for every network, trained from the
 project's class list (or the folders of image + mask pairs), predicted as a class map; binary
 networks and the shipped checkpoint stay as they were."""
+import importlib.util
 from pathlib import Path
 
 import cv2
@@ -45,14 +46,20 @@ def test_every_network_gives_one_logit_per_kind_and_background(arch):
     import torch
 
     from iunet_gui.models.registry import build_preset
+    from iunet_gui.training.network import set_output_prior
 
+    torch.manual_seed(0)
     binary, cfg = build_preset(arch, "default", 3)
     assert "num_classes" not in cfg and binary.out_channels == 1
     model, cfg = build_preset(arch, "default", 3, num_classes=3)
     assert cfg["num_classes"] == 3 and model.out_channels == 4
     model.eval()
+    x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         assert model(torch.zeros(1, 3, 40, 56)).shape == (1, 4, 40, 56)
+        assert set_output_prior(model, 0.03) >= 1  # starts at background 0.97, each kind 0.01
+        p = torch.softmax(model(x), dim=1).mean(dim=(0, 2, 3))
+    assert p[0].item() == pytest.approx(0.97, abs=0.01) and p[1:].numpy() == pytest.approx([0.01] * 3, abs=0.005)
 
 
 def test_the_shipped_binary_checkpoint_predicts_as_before_bit_for_bit():
@@ -140,6 +147,13 @@ def test_a_tiny_multiclass_model_learns_more_than_one_kind(trained):
         found |= set(np.unique(pred.class_map[pred.class_map > 0]).tolist())
         assert all(d.label in ck.classes and 0 < d.confidence <= 1 for d in pred.defects)
     assert {1, 3} <= found  # scratches and holes are both predicted, not one class everywhere
+    if importlib.util.find_spec("onnxruntime"):  # the exported graph predicts the same kinds
+        image = load_image(tmp_path / "data" / "k0.png", "rgb")
+        by_onnx = Predictor.from_path(res.best_checkpoint, backend="onnx", crop_to_part=False).predict(image)
+        by_torch = p.predict(image)
+        assert by_onnx.classes == ck.classes
+        assert np.abs(by_onnx.class_prob - by_torch.class_prob).max() < 1e-3
+        assert np.mean(by_onnx.class_map == by_torch.class_map) > 0.999
 
 
 def test_onnx_export_agrees_with_torch_per_class(tmp_path):
