@@ -37,6 +37,19 @@ def report(summary: dict) -> list[str]:
     return lines
 
 
+def by_polarity(defects) -> dict:
+    """{kind: {"visible bright" / "visible dark" / "faint": (found, labelled)}} of (image, LabelledDefect)."""
+    out: dict = {}
+    for _, d in defects:
+        if d.visibility is None:
+            continue
+        group = "faint" if d.visibility == "faint" else ("visible bright" if d.contrast > 0 else "visible dark")
+        groups = out.setdefault(d.kind, {"visible bright": (0, 0), "visible dark": (0, 0), "faint": (0, 0)})
+        found, total = groups[group]
+        groups[group] = (found + d.found, total + 1)
+    return dict(sorted(out.items()))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
@@ -69,6 +82,9 @@ def main() -> int:
         return 0
     print(f"{args.checkpoint} on {args.images} synthetic washers, seed {args.seed}, threshold {summary['threshold']:g}")
     print("\n".join(report(summary)))
+    print("  by kind and polarity (found/labelled): " + "; ".join(
+        f"{kind} " + ", ".join(f"{group} {found}/{total}" for group, (found, total) in groups.items())
+        for kind, groups in by_polarity(run.defects).items()))
     if args.list:
         for name, d in missed:
             c = "?" if d.contrast is None else f"{d.contrast:+.0f}"

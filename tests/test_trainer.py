@@ -236,6 +236,7 @@ def test_tiles_recipe_gives_the_benchmark_settings_and_options_given_win():
                                                                                       128, 0.01, 0.0)
     assert (cfg.weight_decay, cfg.area_sampling, cfg.lr, cfg.epochs, cfg.crops_per_epoch) == (0.05, 4, 5e-4, 36, 640)
     assert cfg.tune_threshold is True and cfg.max_val_images == 20 and cfg.preset == "default"
+    assert cfg.polarity == 0.0  # measured without the polarity flip
     assert cfg == recipe_config("tiles", data="x")
     cfg = _cli_config(["--data", "x", "--recipe", "tiles", "--crop", "256", "--epochs", "5", "--set",
                        "tune_threshold=false", "--set", "region-weight=0.5", "--model-config", "base=8", "--lr", "1e-3"])
