@@ -195,6 +195,7 @@ def test_review_with_the_keyboard_feeds_the_log_and_the_labels(qtbot, tmp_path, 
     press(qtbot, Qt.Key_N)  # the second: a false alarm
     confirmed = [s for s in win.document.shapes if s.flags.get(REVIEWED_FLAG)]
     assert len(confirmed) == 1 and confirmed[0].extra[SOURCE_KEY]["defect"] == 0
+    assert confirmed[0].label == "scratch"  # the model names no kind: the current class, as Accept does
     negatives = win.document.annotation.extra[KNOWN_NEGATIVES]
     assert [n["defect"] for n in negatives] == [1]
     assert "confirmed" in dock.defects.item(0).text() and "false alarm" in dock.defects.item(1).text()

@@ -168,6 +168,10 @@ class QAStation(QObject):
         target = apply_decisions_to_labels(_DocumentProject(self._project, doc), doc.image_path,
                                            self.log.decisions(item.inspection_id), item.defects,
                                            model_id=item.model_id, save=False)
+        classes = [c.name for c in self._project.settings.classes]
+        for s in target.shapes:  # a confirmed defect of no class of the project's: the current class, as Accept
+            if SOURCE_KEY in s.extra and s.label not in classes:
+                s.label = self.win.class_dock.current() or s.label
         command = ApplyReview(doc, target)
         if command.changes:
             self.win.canvas.undo_stack.push(command)
