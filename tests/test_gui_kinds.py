@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsPixmapItem
 
 from iunet_gui.inference.predictor import Predictor
-from tests.test_gui_model import folder, predict, win  # noqa: F401 - the window and its folder as fixtures
+from tests.test_gui_model import folder, predict, predict_all, win  # noqa: F401 - the window and its folder as fixtures
 
 SCRATCH, HOLE = "#e6194b", "#4363d8"
 
@@ -45,6 +45,8 @@ def test_each_kind_is_drawn_in_its_class_colour(qtbot, win, tmp_path):  # noqa: 
     p = predict(qtbot, win)
     assert {d.label for d in p.defects} == {"scratch", "hole"}
     assert all(0.5 < d.confidence <= 1 for d in p.defects)
+    text = win.model_dock.predict_panel.result.text()
+    assert "scratch (0." in text and "hole (0." in text  # each defect's kind and confidence
     assert tint_at(win, 45, 55) == SCRATCH  # the bright square
     assert tint_at(win, 135, 105) == HOLE  # the mid-grey one
     assert tint_at(win, 100, 20) == "none"  # the background
@@ -67,3 +69,14 @@ def test_accept_creates_shapes_of_the_predicted_kinds(qtbot, win, tmp_path):  # 
     assert "Accepted 2 shape(s)" in win.model_dock.predict_panel.result.text()
     qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)
     assert [id(s) for s in win.document.shapes] == [id(s) for s in before] and win.canvas.has_prediction
+
+
+def test_predict_all_gives_the_figures_per_kind(qtbot, win, tmp_path):  # noqa: F811
+    fake_multiclass_predictor(win, tmp_path)
+    r = predict_all(qtbot, win)
+    s = r.run.summary
+    assert s["images"] == 1 and s["kinds"]["scratch"]["found"] == 1  # a.png's labelled square, found as a scratch
+    assert s["kinds"]["hole"]["false_alarms"] == 1  # its unlabelled mid-grey square, predicted as a hole
+    assert s["kind_confusion"]["matrix"][1][1] == 1
+    text = win.model_dock.predict_panel.summary.text()
+    assert "Per kind" in text and "scratch IoU" in text and "matched defects of the right kind 100 %" in text

@@ -90,6 +90,22 @@ def defect_text(s: dict) -> str:
     return text + f"<br>{s['false_alarms']} false alarm(s), {s['false_alarms_per_image']:.2f} per image"
 
 
+def kind_text(s: dict) -> str:
+    """A multi-class model's figures per kind (core.kinds) on the labelled images."""
+    acc = s["kind_accuracy"]
+    parts = [f"{html.escape(k)} IoU {'-' if v['iou'] is None else format(v['iou'], '.2f')}, found {v['found']} of "
+             f"{v['labelled']}, {v['false_alarms']} false alarm(s)" for k, v in s["kinds"].items()]
+    return (f"<b>Per kind</b> (MIoU {s['kind_miou']:.3f}; matched defects of the right kind "
+            f"{'-' if acc is None else f'{100 * acc:.0f} %'}): " + "; ".join(parts))
+
+
+def _kind(d) -> str:
+    """"scratch (0.93), " of a multi-class model's defect (its kind and confidence), else ""."""
+    if d.label is None:
+        return ""
+    return html.escape(d.label) + (f" ({d.confidence:.2f})" if d.confidence is not None else "") + ", "
+
+
 def folder_text(result: FolderResult) -> str:
     r = result.run
     lines = [f"{'Stopped: ' if r.cancelled else ''}<b>{r.found} defect(s)</b> predicted on {r.predicted} of "
@@ -104,6 +120,8 @@ def folder_text(result: FolderResult) -> str:
                      + (f"; length error mean {s['length_error_mean']:.2f} {unit}, max {s['length_error_max']:.2f} "
                         f"{unit}" if s["length_error_mean"] is not None else ""))
         lines.append(defect_text(s))
+        if s.get("kinds"):
+            lines.append(kind_text(s))
     for what, items in (("Not predicted", r.failures), ("Not scored", r.unscored), ("Not saved", r.unsaved)):
         if items:
             lines.append(_problems(what, items))
@@ -236,8 +254,8 @@ class PredictPanel(QWidget):
             return
         defects = m.shown_defects
         lines = [f"<b>{len(defects)} defect(s)</b> at threshold {m.current_threshold(p):.2f} ({p.ms:.0f} ms)"]
-        lines += [f"{k + 1}: {_fmt_len(d)} long, {d.width_mm:.2f} mm wide" if d.width_mm is not None
-                  else f"{k + 1}: {_fmt_len(d)} long" for k, d in enumerate(defects[:12])]
+        lines += [f"{k + 1}: {_kind(d)}{_fmt_len(d)} long, {d.width_mm:.2f} mm wide" if d.width_mm is not None
+                  else f"{k + 1}: {_kind(d)}{_fmt_len(d)} long" for k, d in enumerate(defects[:12])]
         if len(defects) > 12:
             lines.append(f"… and {len(defects) - 12} more")
         lines.append(self._comparison_text(m.comparison()))
