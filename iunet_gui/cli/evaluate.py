@@ -111,16 +111,13 @@ def print_kind_figures(s: dict) -> None:
 
 
 def print_comparison(results) -> None:
-    """The paper's Table 3 (accuracy, MIoU) and Table 4 (max / mean length error) side by side, with the
-    share of labelled defects found and the false alarms per image."""
+    """The paper's Table 3 (accuracy, MIoU, defect IoU, pixel accuracy) and Table 4 (max / mean length
+    error) side by side, with the share of labelled defects found and the false alarms per image
+    (app.compare.comparison_table: the window's comparison view shows the same figures)."""
+    from iunet_gui.app.compare import comparison_table
     from iunet_gui.cli._common import print_table
 
-    print_table(["model", "Accuracy %", "MIoU %", "IoU defect %", "Max error (mm)", "Average error (mm)",
-                 "Defects found %", "Visible found %", "False alarms / image"],
-                [[name, 100 * s["accuracy"], 100 * s["miou"], 100 * s["iou_defect"], s["length_error_max"],
-                  s["length_error_mean"], None if s["defect_recall"] is None else 100 * s["defect_recall"],
-                  None if s["recall_visible"] is None else 100 * s["recall_visible"],
-                  s["false_alarms_per_image"]] for name, s in results])
+    print_table(*comparison_table(results))
 
 
 def run(args) -> int:

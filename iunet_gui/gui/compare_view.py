@@ -1,0 +1,210 @@
+"""The comparison view: two or more models side by side on the project's labelled images
+(app.compare). The paper's Table 3 and Table 4 with one column per model, the best figure bold (the
+figures `iunet-gui evaluate --compare` prints); per-image rows ordered by how the models differ
+("new misses", "fixed false alarms", "IoU dropped most"); for the chosen image and model its true
+positive, false positive and false negative pixels in three colours over the photo, and each matched
+defect's lengths and error."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from iunet_gui.app.compare import ORDERS, figure_rows, image_rows, matched_lengths, pixel_classes
+from iunet_gui.gui.jobs import Job
+
+# true positive, false positive, false negative (RGBA)
+PIXEL_COLORS = {1: (40, 200, 60, 255), 2: (235, 50, 40, 255), 3: (40, 120, 255, 255)}
+
+
+def overlay_rgba(classes: np.ndarray) -> np.ndarray:
+    """HxWx4 uint8: each class of app.compare.pixel_classes in its colour, true negatives clear."""
+    out = np.zeros((*classes.shape, 4), np.uint8)
+    for k, color in PIXEL_COLORS.items():
+        out[classes == k] = color
+    return out
+
+
+def _text(v) -> str:
+    return "-" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
+
+
+class CompareView(QWidget):
+    """A window of its own; `start()` scores the models in a worker thread."""
+
+    def __init__(self, win, models, names, data_dir):
+        super().__init__(win, Qt.Window)
+        self.setWindowTitle("Compare models")
+        self.win, self.models, self.names, self.data_dir = win, [Path(m) for m in models], list(names), Path(data_dir)
+        self.comparison = None
+        self.job: Job | None = None
+        self.overlay: np.ndarray | None = None  # the TP / FP / FN colours on show
+        self.status = QLabel("Scoring the models…")
+        self.figures = QTableWidget(0, len(self.names))
+        self.figures.setHorizontalHeaderLabels(self.names)
+        self.figures.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.order = QComboBox()
+        self.order.addItems(list(ORDERS))
+        self.order.setCurrentText("IoU dropped most")
+        self.order.currentTextChanged.connect(self._fill_images)
+        self.images = QTableWidget(0, 0)
+        self.images.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.images.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.images.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.images.itemSelectionChanged.connect(self._show_pixels)
+        self.model_box = QComboBox()
+        self.model_box.addItems(self.names)
+        self.model_box.currentIndexChanged.connect(self._show_pixels)
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignCenter)
+        self.picture.setMinimumSize(200, 200)
+        self.lengths = QLabel("")
+        self.lengths.setWordWrap(True)
+        self._lay_out()
+        self.resize(1100, 700)
+
+    def _lay_out(self) -> None:
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.addWidget(QLabel("Table 3 and Table 4 (best bold)"))
+        ll.addWidget(self.figures, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Images, first:"))
+        row.addWidget(self.order, 1)
+        ll.addLayout(row)
+        ll.addWidget(self.images, 2)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Pixels of"))
+        row.addWidget(self.model_box, 1)
+        rl.addLayout(row)
+        legend = QLabel("<span style='color:#28c83c'>■</span> true positive  "
+                        "<span style='color:#eb3228'>■</span> false positive  "
+                        "<span style='color:#2878ff'>■</span> false negative")
+        rl.addWidget(legend)
+        rl.addWidget(self.picture, 1)
+        rl.addWidget(self.lengths)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.status)
+        lay.addWidget(split, 1)
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        from iunet_gui.app.compare import compare
+
+        models, names, data = self.models, self.names, self.data_dir
+        self.job = Job(lambda progress, cancel: compare(models, data, names=names, progress=progress, cancel=cancel),
+                       self)
+        self.job.progressed.connect(lambda ev: self.status.setText(f"Scoring… {ev.message}"))
+        self.job.succeeded.connect(self.show_comparison)
+        self.job.failed.connect(lambda text: self.status.setText(f"Could not compare: {text}"))
+        self.job.finished.connect(self._job_done)
+        self.job.start()
+
+    def _job_done(self) -> None:
+        self.job = None
+
+    def closeEvent(self, ev) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.job.wait()
+        super().closeEvent(ev)
+
+    def show_comparison(self, comparison) -> None:
+        self.comparison = comparison
+        n = len(comparison.records[0])
+        self.status.setText(f"{len(self.names)} models on {n} labelled image(s) of {self.data_dir}")
+        rows = figure_rows(comparison.results)
+        self.figures.setRowCount(len(rows))
+        self.figures.setVerticalHeaderLabels([f"{r.label}" for r in rows])
+        bold = QFont(self.figures.font())
+        bold.setBold(True)
+        for i, r in enumerate(rows):
+            for j, v in enumerate(r.values):
+                item = QTableWidgetItem(_text(v))
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setToolTip(r.table)
+                if j in r.best:
+                    item.setFont(bold)
+                self.figures.setItem(i, j, item)
+        self.figures.resizeColumnsToContents()
+        self._fill_images()
+
+    def _fill_images(self) -> None:
+        if self.comparison is None:
+            return
+        rows = image_rows(self.comparison, self.order.currentText())
+        names = self.names
+        headers = ["image", *(f"IoU {n}" for n in names), *(f"found {n}" for n in names), *(f"false alarms {n}"
+                                                                                              for n in names)]
+        self.images.clear()
+        self.images.setColumnCount(len(headers))
+        self.images.setHorizontalHeaderLabels(headers)
+        self.images.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            cells = [r["image"], *r["iou"], *(f"{f}/{r['labelled']}" for f in r["found"]), *r["false_alarms"]]
+            for j, v in enumerate(cells):
+                self.images.setItem(i, j, QTableWidgetItem(_text(v)))
+        self.images.resizeColumnsToContents()
+
+    # -- one image ----------------------------------------------------------------------------------
+    def image_names(self) -> list[str]:
+        return [self.images.item(r, 0).text() for r in range(self.images.rowCount())]
+
+    def _show_pixels(self) -> None:
+        rows = self.images.selectionModel().selectedRows() if self.images.selectionModel() else []
+        if self.comparison is None or not rows:
+            return
+        from iunet_gui.app.settings import InspectSettings, open_predictor
+        from iunet_gui.core.project import Project
+
+        name = self.images.item(rows[0].row(), 0).text()
+        project = Project.open(self.data_dir)
+        path = self.data_dir / name
+        mm = project.mm_per_px_for(path)
+        predictor = open_predictor(self.models[self.model_box.currentIndex()], InspectSettings())
+        res, image = predictor.predict_file(path, mm)
+        gt = project.ground_truth_mask(path)
+        classes = pixel_classes(res.mask, gt)
+        self.overlay = overlay_rgba(classes)
+        self.picture.setPixmap(QPixmap.fromImage(self.compose(image, self.overlay)).scaled(
+            self.picture.size(), Qt.KeepAspectRatio, Qt.FastTransformation))
+        pairs = matched_lengths(res.mask, gt, mm, predictor.merge_gap_px, predictor.chain_gap_px)
+        self.lengths.setText("\n".join(f"defect {k + 1}: predicted {p['predicted']:.2f} {p['unit']}, labelled "
+                                       f"{p['labelled']:.2f} {p['unit']}, error {p['error']:.2f} {p['unit']}"
+                                       for k, p in enumerate(pairs)) or "no matched defect")
+
+    @staticmethod
+    def compose(image: np.ndarray, overlay: np.ndarray) -> QImage:
+        """The photo with the coloured pixels drawn over it (opaque)."""
+        rgb = np.ascontiguousarray(image[..., :3])
+        drawn = overlay[..., 3] > 0
+        rgb = rgb.copy()
+        rgb[drawn] = overlay[drawn][:, :3]
+        h, w = rgb.shape[:2]
+        return QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+    def color_counts(self) -> dict[str, int]:
+        """Pixels of each colour on show (tests compare them with core.metrics)."""
+        if self.overlay is None:
+            return {}
+        names = {1: "tp", 2: "fp", 3: "fn"}
+        return {names[k]: int(np.all(self.overlay == np.array(c, np.uint8), axis=-1).sum())
+                for k, c in PIXEL_COLORS.items()}

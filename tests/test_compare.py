@@ -1,0 +1,104 @@
+"""Models side by side (app.compare, the comparison view): the view's Table 3/4 figures are the ones
+`iunet-gui evaluate --compare` prints, best bold; per-image rows ordered by the difference; the
+true-positive / false-positive / false-negative colours are core.metrics' pixels, pixel for pixel."""
+import re
+import shutil
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from iunet_gui.app.compare import FIGURES, figure_rows, image_rows, pixel_classes
+from iunet_gui.app.registry import ModelRegistry
+from iunet_gui.cli import main
+from iunet_gui.core.metrics import confusion
+from iunet_gui.gui.compare_view import PIXEL_COLORS
+from tests.gui_util import open_window
+from tests.test_registry import models  # noqa: F401 - the module's trained models
+
+
+def test_pixel_classes_are_the_confusion_counts():
+    rng = np.random.default_rng(3)
+    pred, gt = rng.random((40, 50)) > 0.6, rng.random((40, 50)) > 0.7
+    classes = pixel_classes(pred, gt)
+    tp, fp, fn, tn = confusion(pred, gt)
+    assert [int((classes == k).sum()) for k in (1, 2, 3, 0)] == [tp, fp, fn, tn]
+    assert np.array_equal(classes == 1, pred & gt) and np.array_equal(classes == 3, gt & ~pred)
+
+
+def test_best_figures_are_marked_per_direction():
+    a = {"accuracy": 0.5, "miou": 0.7, "length_error_max": 0.2, "length_error_mean": None}
+    b = {"accuracy": 0.5, "miou": 0.6, "length_error_max": 0.1, "length_error_mean": 0.05}
+    rows = {r.label: r for r in figure_rows([("a", a), ("b", b)])}
+    assert rows["MIoU %"].best == {0} and rows["Max error (mm)"].best == {1}
+    assert rows["Accuracy %"].best == set()  # a tie marks nothing
+    assert rows["Average error (mm)"].values == [None, 5e-2] and rows["Average error (mm)"].best == set()  # one figure: no contest
+
+
+def test_image_rows_put_the_largest_difference_first():
+    def rec(name, iou, found, fa):
+        return {"name": name, "iou_defect": iou, "defects_found": found, "defects_labelled": 2, "false_alarms": fa}
+
+    from iunet_gui.app.compare import Comparison
+
+    comp = Comparison(["old", "new"], [{}, {}], [[rec("a", 0.9, 2, 3), rec("b", 0.5, 2, 0)],
+                                                 [rec("a", 0.8, 2, 0), rec("b", 0.1, 1, 0)]])
+    assert [r["image"] for r in image_rows(comp, "IoU dropped most")] == ["b", "a"]
+    assert [r["image"] for r in image_rows(comp, "new misses")] == ["b", "a"]
+    assert [r["image"] for r in image_rows(comp, "fixed false alarms")] == ["a", "b"]
+
+
+def _cli_table(capsys, paths, data):
+    assert main(["evaluate", "--compare", *map(str, paths), "--data", str(data)]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    header = re.split(r"\s{2,}", lines[-4].strip())
+    assert header == ["model", *(label for label, *_ in FIGURES)]
+    return [re.split(r"\s{2,}", ln.strip()) for ln in lines[-2:]]
+
+
+@pytest.fixture
+def project(models, tmp_path):  # noqa: F811
+    root, proj, blank, good, bad = models
+    copy = tmp_path / "proj"
+    shutil.copytree(proj, copy)
+    return copy, blank, good, bad
+
+
+def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, tmp_path, project, capsys):
+    proj, blank, good, bad = project
+    with ModelRegistry(proj) as reg:
+        a = reg.set_in_use(reg.register_training(good, data=proj).id)
+        b = reg.register_training(bad, data=blank)
+    cli = _cli_table(capsys, [good.best_checkpoint, bad.best_checkpoint], proj)
+    win = open_window(qtbot, tmp_path, proj)
+    part = win.models_part
+    table = part.dock.table
+    for entry_id, mod in ((a.id, Qt.NoModifier), (b.id, Qt.ControlModifier)):
+        rect = table.visualItemRect(table.item(part.dock.row_of(entry_id), 1))
+        qtbot.mouseClick(table.viewport(), Qt.LeftButton, mod, rect.center())
+    qtbot.mouseClick(part.dock.compare_button, Qt.LeftButton)
+    view = part.compare_view
+    qtbot.waitUntil(lambda: view.comparison is not None, timeout=60000)
+    for col, row in enumerate(cli):  # one CLI row per model is one view column
+        for i, text in enumerate(row[1:]):
+            shown = view.figures.item(i, col).text()
+            assert (shown == "-") == (text == "-")
+            if text != "-":
+                assert float(shown) == pytest.approx(float(text), abs=0.006)
+    miou = [r.label for r in figure_rows(view.comparison.results)].index("MIoU %")
+    better = 0 if view.comparison.summaries[0]["miou"] > view.comparison.summaries[1]["miou"] else 1
+    assert view.figures.item(miou, better).font().bold() and not view.figures.item(miou, 1 - better).font().bold()
+    names = view.image_names()
+    assert names == [r["image"] for r in image_rows(view.comparison, "IoU dropped most")]
+    view.order.setCurrentText("fixed false alarms")
+    assert view.image_names() == [r["image"] for r in image_rows(view.comparison, "fixed false alarms")]
+    row = view.image_names().index("t0.png")
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=view.images.visualItemRect(view.images.item(row, 0)).center())
+    record = next(r for r in view.comparison.records[0] if r["name"] == "t0.png")
+    assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
+    assert record["tp"] > 0
+    view.model_box.setCurrentIndex(1)
+    record = next(r for r in view.comparison.records[1] if r["name"] == "t0.png")
+    assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
+    assert set(PIXEL_COLORS) == {1, 2, 3}
+    view.close()
