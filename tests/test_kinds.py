@@ -78,3 +78,16 @@ def test_labelled_kinds_are_named_and_a_kind_without_pixels_is_not_one():
     assert list(s["kinds"]) == ["scratch", "hole", "MT_Crack"]  # the folder named a kind, the empty one none
     assert s["kinds"]["hole"]["found"] == 1 and s["kinds"]["hole"]["false_alarms"] == 1  # the first image's
     assert s["kinds"]["MT_Crack"]["labelled"] == 1 and s["kinds"]["MT_Crack"]["found"] == 1
+
+
+def test_the_report_gets_a_row_per_kind_and_per_mislabel():
+    from iunet_gui.core.report import kind_rows
+
+    pred, gt = planted()
+    ev = KindEvaluator(NAMES)
+    ev.add(pred, gt)
+    rows = {r["figure"]: r for r in kind_rows(ev.summary())}
+    assert rows["kind hole as scratch"]["count"] == 1 and rows["kind scratch as scratch"]["count"] == 1
+    assert (rows["kind as labelled"]["count"], rows["kind as labelled"]["of"], rows["kind as labelled"]["value"]) == (1, 2, 0.5)
+    assert rows["false alarms kind hole"]["count"] == 1 and rows["IoU kind edge_crack"]["value"] == 0.0
+    assert kind_rows({"kinds": {}}) == []

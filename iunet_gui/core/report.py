@@ -84,6 +84,32 @@ def summary_rows(summary: dict | None) -> list[dict]:
     n = summary["images"]
     rows.append({"status": "summary", "figure": "false alarms per image", "count": summary["false_alarms"], "of": n,
                  "value": round(summary["false_alarms"] / n, 4) if n else ""})
+    return rows + kind_rows(summary)
+
+
+def kind_rows(summary: dict) -> list[dict]:
+    """A multi-class model's figures per kind (core.kinds) as "summary" rows: "IoU kind <name>",
+    "false alarms kind <name>", "length error kind <name>", "MIoU all classes", "kind as labelled" (matched
+    defects predicted as their labelled kind, of all matched) and "kind <labelled> as <predicted>"
+    (each cell of the confusion matrix of kinds that is not 0). None without kinds."""
+    if not summary.get("kinds"):
+        return []
+
+    def r(figure, value="", count="", of=""):
+        return {"status": "summary", "figure": figure, "value": "" if value is None else value, "count": count, "of": of}
+
+    rows = [r("MIoU all classes", round(summary["kind_miou"], 4))]
+    for k, v in summary["kinds"].items():
+        rows.append(r(f"IoU kind {k}", None if v["iou"] is None else round(v["iou"], 4)))
+        rows.append(r(f"false alarms kind {k}", count=v["false_alarms"]))
+        err = v["length_error_mean"]
+        rows.append(r(f"length error kind {k}", None if err is None else round(err, 4), count=v["matched"]))
+    labels, matrix = summary["kind_confusion"]["labels"], summary["kind_confusion"]["matrix"]
+    right = sum(matrix[i][i] for i in range(1, len(labels)))
+    total = sum(sum(row[1:]) for row in matrix[1:])
+    rows.append(r("kind as labelled", round(right / total, 4) if total else "", right, total))
+    rows += [r(f"kind {labels[i]} as {labels[j]}", count=matrix[i][j])
+             for i in range(1, len(labels)) for j in range(1, len(labels)) if matrix[i][j]]
     return rows
 
 
