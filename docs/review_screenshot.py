@@ -42,10 +42,9 @@ def main(out: Path) -> int:
         qa = win.qa
         qa.dock.raise_()
         app.processEvents()
-        qa.open_item(qa.dock.items[0])  # the worst image: confirm one defect, call the next a false alarm
-        qa.decide_defect("confirm")
-        if len(qa.dock.current.defects) > 1:
-            qa.decide_defect("false_alarm")
+        qa.open_item(qa.dock.items[0])  # the worst image: its NG defects confirmed, the others false alarms
+        for d in list(qa.dock.current.defects):
+            qa.station.decide(qa.dock.current, int(d["idx"]), "confirm" if d["judged"] == "ng" else "false_alarm")
         qa.confirm_verdict()  # and on to the next undecided one
         qa.station.decide(qa.dock.current, None, "override_ok", "burr within the drawing's tolerance")
         qa.open_item(qa.dock.items[0])
