@@ -222,3 +222,30 @@ def test_train_gate_needs_a_golden_set(tmp_path, capsys):
     data = make_toy(tmp_path / "d", n=3, size=64)
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "r"), "--epochs", "1", "--gate"]) == 2
     assert "no golden set" in capsys.readouterr().err
+
+
+def test_export_onnx_registers_both_files(project, capsys):
+    proj, blank, good, bad = project
+    out = proj.parent / "exported.onnx"
+    assert main(["export-onnx", str(good.best_checkpoint), "--out", str(out), "--project", str(proj)]) == 0
+    assert "registered 2: good/best.pt (ONNX)" in capsys.readouterr().out
+    with ModelRegistry(proj) as reg:
+        pt, onnx = reg.models()
+        assert (pt.source, pt.onnx_path, onnx.source, onnx.path) == ("file", out.resolve(), "onnx", out.resolve())
+        assert (onnx.parent_id, onnx.arch, onnx.parameters) == (pt.id, "iunet", pt.parameters)
+
+
+def test_verdict_agreement_under_the_projects_specification(project):
+    from iunet_gui.core.spec import Specification
+
+    proj, blank, good, bad = project
+    p = Project.open(proj)
+    p.settings.mm_per_px = 0.1
+    p.specification = Specification.default()  # no defect allowed: a labelled defect makes the part NG
+    images = [proj / n for n in GOLDEN]
+    nothing = golden_figures(bad.best_checkpoint, proj, images)
+    assert nothing["per_image"][2]["defects_pred"] == 0 and sum(r["defects_pred"] for r in nothing["per_image"]) == 0
+    assert nothing["verdict_agreement"] == pytest.approx(1 / 3)  # OK everywhere: right only on the defect-free part
+    assert golden_figures(bad.best_checkpoint, Project.open(proj).folder, images[:2])["verdict_agreement"] == 0
+    p.specification = None
+    assert golden_figures(bad.best_checkpoint, proj, images)["verdict_agreement"] is None

@@ -9,6 +9,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="the .onnx file to write")
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--check", action="store_true", help="compare ONNX Runtime with torch on a random image")
+    p.add_argument("--project", metavar="DIR", help="register the checkpoint and its ONNX file in this project's "
+                                                   "model registry (see 'iunet-gui models --project DIR')")
 
 
 def run(args) -> int:
@@ -18,6 +20,12 @@ def run(args) -> int:
     ckpt = load_checkpoint(args.checkpoint)
     path = export_onnx(ckpt, args.out, opset=args.opset)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {ckpt.arch})")
+    if args.project:
+        from iunet_gui.app.registry import ModelRegistry
+
+        with ModelRegistry(args.project) as registry:
+            entry = registry.register_onnx(registry.register(args.checkpoint).id, path)
+        print(f"registered {entry.id}: {entry.name}")
     if args.check:
         import numpy as np
 
