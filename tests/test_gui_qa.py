@@ -275,7 +275,10 @@ def test_file_export_inspection_report_writes_html_pdf_and_csv(qtbot, tmp_path, 
     qtbot.mouseClick(bar, Qt.LeftButton, Qt.NoModifier, bar.actionGeometry(bar.actions()[0]).center())
     qtbot.waitUntil(file_menu.isVisible)
     qtbot.mouseClick(file_menu, Qt.LeftButton, Qt.NoModifier, file_menu.actionGeometry(win.qa.act_report).center())
-    qtbot.waitUntil(lambda: (out / "inspection_report.csv").exists(), timeout=120000)
+    qtbot.waitUntil(lambda: win.qa.export_job is not None)
+    qtbot.waitUntil(lambda: win.qa.export_job is None, timeout=120000)  # written in the background
+    assert "Report written" in win.statusBar().currentMessage()
+    assert not [e for e in win.errors if "report" in e.lower()]
     html = (out / "inspection_report.html").read_text(encoding="utf-8")
     assert "ng.png" in html and "near.png" in html and "ok.png" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html  # the note as text

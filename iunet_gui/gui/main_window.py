@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
                 ev.ignore()
                 return
         self.model_dock.shut_down()
-        self.qa.station.close()
+        self.qa.shut_down()
         self.models_part.close()
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("state", self.saveState(LAYOUT_VERSION))

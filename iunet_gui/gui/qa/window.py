@@ -8,7 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from iunet_gui.core.errors import IunetError
+from iunet_gui.app.records import InspectionLog
+from iunet_gui.gui.jobs import Job
 from iunet_gui.gui.menus import add_action
 from iunet_gui.gui.qa.banner import VerdictBanner, VerdictOverlay
 from iunet_gui.gui.qa.colors import verdict_color
@@ -31,6 +32,7 @@ class QAWindow(QObject):
         self.banner = VerdictBanner(win.canvas)
         self.overlay = VerdictOverlay(win.canvas.scene())
         self.spec_dialog: SpecDialog | None = None
+        self.export_job: Job | None = None
         self.on_show = False  # the Review dock's tab is the one on show (isVisible says so for hidden tabs too)
         self.station.reviewing = lambda: self.on_show
         self.station.changed.connect(self.refresh)
@@ -211,22 +213,42 @@ class QAWindow(QObject):
         start = str(self.win.project.folder) if self.win.project else str(Path.home())
         return QFileDialog.getExistingDirectory(self.win, "Export the inspection report into", start)
 
-    def export_report(self) -> list[Path]:
-        """The log's report (app.reports) into a chosen folder; returns the files written."""
+    def export_report(self) -> bool:
+        """Write the log's report (app.reports) into a chosen folder in the background; False when it
+        does not start. `export_job` runs it; the status bar tells the files written."""
         if self.station.log is None:
             self.win.statusBar().showMessage("Nothing inspected yet: Predict or Predict All first", 4000)
-            return []
+            return False
+        if self.export_job is not None:
+            self.win.statusBar().showMessage("The report is being written", 4000)
+            return False
         folder = self.ask_report_folder()
         self.win.keys_to_canvas.focus_canvas()
         if not folder:
-            return []
-        try:
-            written = write_reports(self.station.log, Path(folder), self.win.project)
-        except (OSError, IunetError) as exc:
-            self.win.error("Could not export the report", str(exc))
-            return []
-        self.win.statusBar().showMessage("Report written: " + ", ".join(p.name for p in written), 8000)
-        return written
+            return False
+        log_path, project = self.station.log.path, self.win.project
+
+        def work(progress, cancel):
+            with InspectionLog(log_path) as log:  # its own connection, in the worker's thread
+                return write_reports(log, Path(folder), project)
+
+        self.export_job = job = Job(work, self)
+        job.succeeded.connect(lambda written: self.win.statusBar().showMessage(
+            "Report written: " + ", ".join(str(p) for p in written), 10000))
+        job.failed.connect(lambda message: self.win.error("Could not export the report", message))
+        job.finished.connect(self._export_done)
+        self.win.statusBar().showMessage(f"Writing the inspection report into {folder}…")
+        job.start()
+        return True
+
+    def _export_done(self) -> None:
+        self.export_job = None
+
+    def shut_down(self, timeout_ms: int = 120000) -> None:
+        """Wait for a report being written, then close the log."""
+        if self.export_job is not None:
+            self.export_job.wait(timeout_ms)
+        self.station.close()
 
 
 def write_reports(log, folder: Path, project) -> list[Path]:
