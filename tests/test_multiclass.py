@@ -203,3 +203,24 @@ def test_evaluate_gives_figures_per_kind(trained, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "per kind: MIoU over background and 4 kinds" in out and "labelled \\ predicted" in out
+
+
+def test_predict_writes_the_class_map_and_labelme_shapes_of_each_kind(trained, tmp_path):
+    import json
+
+    from iunet_gui.cli import main
+    from iunet_gui.core.annotation import Annotation
+    from iunet_gui.core.images import load_image
+
+    data, res = trained
+    out = tmp_path / "out"
+    assert main(["predict", "--checkpoint", str(res.best_checkpoint), "--out", str(out), "--labelme", "--backend",
+                 "torch", "--no-crop", "--no-tta", str(data / "data" / "k1.png")]) == 0
+    defects = json.loads((out / "k1_defects.json").read_text())
+    assert defects["classes"] == ["scratch", "edge_crack", "hole", "oxidation"]
+    assert {d["label"] for d in defects["defects"]} <= set(defects["classes"]) and defects["defects"]
+    assert all(0 < d["confidence"] <= 1 for d in defects["defects"])
+    kinds = load_image(out / "k1_classes.png", "gray")
+    assert set(np.unique(kinds)) <= {0, 1, 2, 3, 4} and (kinds > 0).any()
+    shapes = Annotation.load(out / "k1.json").shapes
+    assert shapes and {s.label for s in shapes} <= {defects["classes"][k - 1] for k in np.unique(kinds[kinds > 0])}

@@ -38,8 +38,9 @@ def save_prediction(out, image, res, predictor, mm_per_px: float | None,
                     labelme: bool = False) -> list[Path]:
     """Write one image's prediction into the folder `out` as `iunet-gui predict` does: stem.png (mask
     0/255), stem_prob.png (probability 0..255) and the measured defects as JSON: stem.json, or with
-    `labelme` stem_defects.json plus stem.json as labelme polygons of the mask. Each file is written
-    atomically; returns the paths written."""
+    `labelme` stem_defects.json plus stem.json as labelme polygons of the mask. A multi-class model's
+    JSON also names its classes, its polygons take each defect's kind, and stem_classes.png holds its
+    class map (0 = background, k = the k-th class). Each file is written atomically; returns the paths written."""
     from iunet_gui.core.annotation import Annotation, predicted_shapes
     from iunet_gui.core.atomic import atomic_write_json
     from iunet_gui.core.images import save_image, save_mask
@@ -54,14 +55,23 @@ def save_prediction(out, image, res, predictor, mm_per_px: float | None,
         "image": str(image), "model": predictor.name, "backend": predictor.backend,
         "threshold": predictor.threshold, "flip_mean": predictor.tta, "mm_per_px": mm_per_px,
         "timing_ms": {k: round(v, 1) for k, v in res.timing_ms.items()},
-        "defects": [d.to_dict() for d in res.defects]})
+        "defects": [d.to_dict() for d in res.defects],
+        **({"classes": list(res.classes)} if getattr(res, "class_map", None) is not None else {})})
+    kinds = getattr(res, "class_map", None)
     if labelme:
         h, w = res.mask.shape
         ann = Annotation(image_path=_relpath(image, out), image_width=w, image_height=h)
         ann.mm_per_px = mm_per_px
-        ann.shapes.extend(predicted_shapes(res.mask, "defect", predictor.name, min_area=predictor.min_area_px))
+        if kinds is None:
+            ann.shapes.extend(predicted_shapes(res.mask, "defect", predictor.name, min_area=predictor.min_area_px))
+        else:
+            for k, name in enumerate(res.classes, start=1):
+                ann.shapes.extend(predicted_shapes(kinds == k, name, predictor.name, min_area=predictor.min_area_px))
         ann.save(out / f"{stem}.json")
         written.append(out / f"{stem}.json")
+    if kinds is not None:
+        save_image(out / f"{stem}_classes.png", kinds)
+        written.append(out / f"{stem}_classes.png")
     return written
 
 
