@@ -224,3 +224,18 @@ def test_predict_writes_the_class_map_and_labelme_shapes_of_each_kind(trained, t
     assert set(np.unique(kinds)) <= {0, 1, 2, 3, 4} and (kinds > 0).any()
     shapes = Annotation.load(out / "k1.json").shapes
     assert shapes and {s.label for s in shapes} <= {defects["classes"][k - 1] for k in np.unique(kinds[kinds > 0])}
+
+
+def test_fine_tuning_checks_the_kinds(trained, tmp_path):
+    from iunet_gui.core.errors import IunetError
+    from iunet_gui.core.project import Project
+
+    data, res = trained
+    other = make_two_kinds(tmp_path / "other", n=3)
+    project = Project.open(other)
+    project.settings.classes = project.settings.classes[::-1]  # the same kinds in another order
+    project.save_settings()
+    with pytest.raises(IunetError, match="names the kinds"):
+        train(tiny_multiclass(tmp_path, data=str(other), init=str(res.best_checkpoint), epochs=1))
+    with pytest.raises(IunetError, match="names 4 defect kind"):  # a multi-class network for binary training
+        train(tiny_multiclass(tmp_path / "b", data=str(other), init=str(res.best_checkpoint), multiclass=False))

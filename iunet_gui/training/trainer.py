@@ -93,6 +93,11 @@ class _Run:
         if resumed and resumed.rng_seed:
             self.rng = np.random.default_rng(resumed.rng_seed + rank)
             sampler.rng = np.random.default_rng(resumed.rng_seed * 3 + rank)
+        if init_ck is not None and data.kinds and list(init_ck.classes) != list(data.kinds):
+            from iunet_gui.core.errors import IunetError
+
+            raise IunetError(f"{cfg.init}: names the kinds {', '.join(init_ck.classes)}, the training data "
+                             f"{', '.join(data.kinds)}: fine-tune on data of the same kinds")
         model, self.model_cfg = build_network(cfg, resumed, init_ck, progress, len(data.kinds or ()) or 1)
         model = model.to(device)
         if device.type == "cpu":
