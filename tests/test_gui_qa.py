@@ -17,7 +17,7 @@ from iunet_gui.gui.qa.spec_dialog import SpecDialog
 from iunet_gui.inference.predictor import Predictor
 from tests.gui_util import open_window as _open_window
 
-BRIGHT, BACKGROUND = 220, 90  # the fake model: p 0.86 and 0.06 (logit = 3 x - 1, as in test_gui_model)
+BRIGHT, BACKGROUND = 220, 90  # the fake model (logit = 3 x - 1, as in test_gui_model): p about 0.96 and low
 MM_PER_PX = 0.1
 
 
@@ -356,3 +356,20 @@ def test_an_undone_delete_is_not_a_missed_defect(qtbot, tmp_path, folder):
     qtbot.keyClick(win.canvas, Qt.Key_Z, Qt.ControlModifier)
     assert len(win.document.shapes) == 1
     assert win.qa.station.log.decisions(win.qa.station.latest(win.document.image_path)["id"]) == []
+
+
+def test_a_new_threshold_judges_the_image_again_as_it_is_shown(qtbot, tmp_path, folder):
+    with_spec(folder)
+    win = open_window(qtbot, tmp_path, folder)
+    fake_model(win, tmp_path)
+    win.go_to(row_of(win, "ng.png"))
+    m = win.model_dock.models
+    qtbot.keyClick(win.canvas, Qt.Key_P, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: win.images_dock.verdict(row_of(win, "ng.png")) == "NG", timeout=20000)
+    win.model_dock.predict_panel.threshold.setValue(0.98)  # above the squares' probability: nothing found
+    assert m.shown_defects == []
+    qtbot.waitUntil(lambda: win.images_dock.verdict(row_of(win, "ng.png")) == "OK")
+    assert win.qa.banner.text().startswith("<b>OK</b>")
+    with InspectionLog(folder) as log:
+        rows = log.inspections_of(win.document.image_path.resolve())
+    assert [(r["status"], r["threshold"]) for r in rows] == [("NG", 0.5), ("OK", 0.98)]  # both kept

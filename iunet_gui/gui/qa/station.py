@@ -49,7 +49,7 @@ class QAStation(QObject):
         self.win = window
         self.log: InspectionLog | None = None
         self._project = None
-        self._judged: dict[Path, object] = {}  # image -> the ImagePrediction judged last (judged once)
+        self._judged: dict[Path, tuple] = {}  # image -> (the ImagePrediction, threshold) judged last
         self._latest: dict[str, dict] = {}  # str(image) -> its latest inspection row
         self._missed: set[int] = set()  # shapes already logged as missed (by id, while they live)
         self._missed_shapes: list = []
@@ -125,20 +125,24 @@ class QAStation(QObject):
                 self.judge(p)
 
     def judge(self, p) -> int | None:
-        """Judge one prediction by the specification and log it (each prediction once); returns the
-        inspection's id."""
-        if self._project is None or self._judged.get(p.image) is p or p.image not in set(self._project.images):
+        """Judge one prediction by the specification and log it, as it is on show (at the panel's
+        threshold); the same prediction at the same threshold once. Returns the inspection's id."""
+        if self._project is None or p.image not in set(self._project.images):
+            return None
+        models = self.win.model_dock.models
+        shown = models.shown is p and models.shown_mask is not None
+        threshold = models.current_threshold(p) if shown else p.threshold
+        judged = self._judged.get(p.image)
+        if judged is not None and judged[0] is p and abs(judged[1] - threshold) < 1e-9:
             return None
         log = self._open_log()
         if log is None:
             return None
-        self._judged[p.image] = p
-        models = self.win.model_dock.models
-        shown = models.shown is p and models.shown_mask is not None  # judged as on show: the panel's threshold
+        self._judged[p.image] = (p, threshold)
         try:
             iid, _verdict = log_prediction(log, self._project, p, models.shown_mask if shown else None,
                                            models.shown_defects if shown else None,
-                                           models.current_threshold(p) if shown else None)
+                                           threshold)
         except IunetError as exc:
             self.win.error("Inspection", str(exc))
             return None
