@@ -49,6 +49,7 @@ class QAStation(QObject):
         self.win = window
         self.log: InspectionLog | None = None
         self._project = None
+        self._images: set[Path] = set()
         self._judged: dict[Path, tuple] = {}  # image -> (the ImagePrediction, threshold) judged last
         self._latest: dict[str, dict] = {}  # str(image) -> its latest inspection row
         self._missed: set[int] = set()  # shapes already logged as missed (by id, while they live)
@@ -66,6 +67,7 @@ class QAStation(QObject):
         """Another folder: its log (when it has one), nothing of the last one."""
         self.close()
         self._project = project
+        self._images = set(project.images) if project is not None else set()
         self._log_failed = False
         self._judged.clear()
         if project is not None and (Path(project.folder) / LOG_FILE).exists():
@@ -127,7 +129,7 @@ class QAStation(QObject):
     def judge(self, p) -> int | None:
         """Judge one prediction by the specification and log it, as it is on show (at the panel's
         threshold); the same prediction at the same threshold once. Returns the inspection's id."""
-        if self._project is None or p.image not in set(self._project.images):
+        if self._project is None or p.image not in self._images:
             return None
         models = self.win.model_dock.models
         shown = models.shown is p and models.shown_mask is not None
