@@ -373,3 +373,15 @@ def test_a_new_threshold_judges_the_image_again_as_it_is_shown(qtbot, tmp_path, 
     with InspectionLog(folder) as log:
         rows = log.inspections_of(win.document.image_path.resolve())
     assert [(r["status"], r["threshold"]) for r in rows] == [("NG", 0.5), ("OK", 0.98)]  # both kept
+
+
+def test_a_second_window_on_the_project_sees_the_first_ones_inspections(qtbot, tmp_path, folder):
+    with_spec(folder)
+    first = open_window(qtbot, tmp_path, folder)
+    second = _open_window(qtbot, tmp_path / "second", folder)  # opened before anything was logged
+    fake_model(first, tmp_path)
+    predict_all(qtbot, first)
+    second.qa.dock.raise_()
+    qtbot.waitUntil(lambda: second.qa.on_show)
+    assert second.qa.dock.queue.count() == 3 and second.qa.dock.progress.text() == "Reviewed 0 / 3 images"
+    assert {second.images_dock.verdict(k) for k in range(3)} == {"NG", "check", "OK"}

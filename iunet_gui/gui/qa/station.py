@@ -83,6 +83,13 @@ class QAStation(QObject):
                 self.win.error("Inspection log", f"{exc}\n\nPredictions are shown but not judged or recorded.")
         return self.log
 
+    def look_again(self) -> bool:
+        """Read the log again (opening it if another process has made it since); whether there is one."""
+        if self.log is None and self._project is not None and (Path(self._project.folder) / LOG_FILE).exists():
+            self._open_log()
+        self._read_latest()
+        return self.log is not None
+
     def close(self) -> None:
         if self.log is not None:
             self.log.close()
@@ -102,8 +109,11 @@ class QAStation(QObject):
         """Store the specification in the project file (raises OSError when it cannot be written)."""
         self._project.specification = spec
 
-    def _reload(self) -> None:
+    def _read_latest(self) -> None:
         self._latest = {image_key(r["image_path"]): r for r in self.log.latest_inspections()} if self.log else {}
+
+    def _reload(self) -> None:
+        self._read_latest()
         self.changed.emit()
 
     # -- verdicts -------------------------------------------------------------------------------

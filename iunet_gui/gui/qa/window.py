@@ -92,7 +92,7 @@ class QAWindow(QObject):
         self.on_show = bool(visible)
         for a in self.review_actions:
             a.setEnabled(self.on_show)
-        if visible and self.station.log is not None:  # another window or a line PC may have logged meanwhile
+        if visible and self.station.look_again():  # another window or a line PC may have logged meanwhile
             self.refresh()
 
     # -- the window's events --------------------------------------------------------------------
