@@ -11,7 +11,7 @@ from tests.test_gui_model import folder, predict, predict_all, win  # noqa: F401
 SCRATCH, HOLE = "#e6194b", "#4363d8"
 
 
-def fake_multiclass_predictor(win, tmp_path):
+def fake_multiclass_predictor(window, tmp_path):
     """A real Predictor whose 'network' gives background, scratch and hole logits from the normalised
     first channel: the bright square (x 1.45) a scratch, the mid-grey one (x 0.51) a hole."""
 
@@ -21,16 +21,16 @@ def fake_multiclass_predictor(win, tmp_path):
 
     ckpt = tmp_path / "kinds.pt"
     ckpt.write_bytes(b"not used")
-    m = win.model_dock.models
+    m = window.model_dock.models
     m.set_checkpoint(ckpt)
     m.predictor = Predictor(run, 3, 1, "kinds.pt", "fake", threshold=0.5, crop_to_part=False,
                             classes=["scratch", "hole"], colors=[SCRATCH, HOLE])
     m.predictor_path = ckpt
 
 
-def tint_at(win, x, y) -> str:
+def tint_at(window, x, y) -> str:
     """The class colour the prediction's tint has at (x, y) (its alpha's rounding aside), or "none"."""
-    tints = [it for it in win.canvas._prediction_items if isinstance(it, QGraphicsPixmapItem)]
+    tints = [it for it in window.canvas._prediction_items if isinstance(it, QGraphicsPixmapItem)]
     assert len(tints) == 1
     c = tints[0].pixmap().toImage().pixelColor(x, y)
     for name in (SCRATCH, HOLE):

@@ -109,7 +109,7 @@ def onnx_session(path: Path, threads: int | None = None):
     so.intra_op_num_threads = int(threads) if threads else min(os.cpu_count() or 1, 8)
     try:
         sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - any loader failure is a broken model file
+    except Exception as exc:  # any loader failure is a broken model file
         raise CheckpointError(f"{path}: not a loadable ONNX model ({str(exc).splitlines()[0][:200]})") from None
     props = sess.get_modelmeta().custom_metadata_map
     return sess, json.loads(props.get("iunet_gui", "{}") or "{}")

@@ -102,7 +102,7 @@ def load_checkpoint(path, map_location="cpu") -> Checkpoint:
         raise CheckpointError(f"{path}: the checkpoint file is empty")
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a broken or foreign file
+    except Exception as exc:  # any unpickling failure is a broken or foreign file
         msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: not a readable iunet-gui checkpoint ({msg})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -70,7 +70,7 @@ class IUNet(nn.Module):
         for i in range(self.depth):
             out[(i, 0)] = self.nodes[f"{i}_0"](x if i == 0 else self.pool(out[(i - 1, 0)]))
         for j in range(1, last_j + 1):
-            for i in range(0, self.depth - j):
+            for i in range(self.depth - j):
                 if not self._needed(i, j, last_j):
                     continue
                 skip = [out[(i, k)] for k in range(j)]

@@ -4,7 +4,7 @@ A checkpoint stores (name, config); `build_model(name, **config)` rebuilds the n
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import nn
 
