@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QTabBar
 
 from iunet_gui.app.golden import GoldenSets
 from iunet_gui.app.registry import ModelRegistry
@@ -72,6 +72,12 @@ def test_a_better_model_trained_in_the_window_passes_the_gate(qtbot, tmp_path, p
     part, md = win.models_part, win.model_dock
     shipped = next(e for e in part.registry.models() if e.source == "shipped")
     assert marked(win) == [(bad_id, "", False), (shipped.id, "*", True)]
+    assert shipped.arch is None  # opening the window reads no checkpoint: the panel does, once on show
+    bar = next(b for b in win.findChildren(QTabBar) if "Models" in [b.tabText(i) for i in range(b.count())])
+    tab = [bar.tabText(i) for i in range(bar.count())].index("Models")
+    qtbot.mouseClick(bar, Qt.LeftButton, pos=bar.tabRect(tab).center())
+    qtbot.waitUntil(lambda: part.registry.get(shipped.id).arch == "iunet" and not part.jobs)
+    assert part.registry.get(shipped.id).parameters > 0
     click_row(qtbot, win, bad_id)
     qtbot.mouseClick(part.dock.use_button, Qt.LeftButton)
     assert md.models.checkpoint.resolve() == bad.best_checkpoint.resolve()

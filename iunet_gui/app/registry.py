@@ -129,10 +129,11 @@ class ModelRegistry:
 
     # -- registering ------------------------------------------------------------------------------
     def register(self, path, source: str = "file", *, name: str | None = None, parent_id: int | None = None,
-                 data=None, run_dir=None) -> ModelEntry:
+                 data=None, run_dir=None, describe: bool = True) -> ModelEntry:
         """The entry of the model file `path`, registered now unless it is already (a file is
         registered once). `data`: the folder it was trained on (image count and labels hash from the
-        checkpoint's record of its training images)."""
+        checkpoint's record of its training images). `describe` False: only the file is recorded now
+        (no torch import), its details later by `describe(id)`."""
         from iunet_gui.app.records import _now
 
         if source not in SOURCES:
@@ -143,7 +144,7 @@ class ModelRegistry:
             return known
         if not path.is_file():
             raise IunetError(f"{path}: no such model file")
-        info = describe_checkpoint(path)
+        info = describe_checkpoint(path) if describe else {}
         images, digest = self._training_data(info.get("meta") or {}, data)
         if parent_id is None and (info.get("meta") or {}).get("train_config", {}).get("init"):
             parent = self.by_path(info["meta"]["train_config"]["init"])
@@ -156,6 +157,18 @@ class ModelRegistry:
             " train_images, labels_hash, parent_id, created, path, run_dir) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             row).lastrowid)
         return self.get(new_id)
+
+    def describe(self, entry_id: int, data=None) -> ModelEntry:
+        """Fill in the details of an entry registered with describe=False (reads the checkpoint)."""
+        entry = self.get(entry_id)
+        info = describe_checkpoint(entry.path)
+        images, digest = self._training_data(info.get("meta") or {}, data)
+        self.log._write(lambda db: db.execute(
+            "UPDATE models SET arch = ?, preset = ?, parameters = ?, classes = ?, input_scale = ?, threshold = ?,"
+            " train_images = ?, labels_hash = ? WHERE id = ?",
+            (info.get("arch"), info.get("preset"), info.get("parameters"), json.dumps(info.get("classes") or []),
+             info.get("input_scale"), info.get("threshold"), images, digest, int(entry_id))))
+        return self.get(entry_id)
 
     def register_training(self, result, data=None) -> ModelEntry:
         """The best checkpoint of a training run (training.result.TrainResult), registered."""

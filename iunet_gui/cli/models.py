@@ -47,6 +47,7 @@ def run(args) -> int:
 
 
 def run_registry(args) -> int:
+    import contextlib
     from pathlib import Path
 
     from iunet_gui.app.golden import GoldenSets
@@ -66,6 +67,10 @@ def run_registry(args) -> int:
             golden = GoldenSets(registry)
             added = golden.add([Path(args.project) / n for n in args.add_golden])
             print(f"golden set: {len(added)} image(s) added, {len(golden.images())} in all")
+        for e in registry.models():
+            if e.arch is None:  # registered by the window, which reads the details later
+                with contextlib.suppress(IunetError):  # a file gone since: listed without its details
+                    registry.describe(e.id)
         rows = [e.row() for e in registry.models()]
         golden = [p.name for p in GoldenSets(registry).images()]
     if args.json:

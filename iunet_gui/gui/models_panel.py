@@ -124,6 +124,7 @@ class ModelsWindowPart(QObject):
         self.win = win
         self.registry = None
         self.outcomes: list = []  # the gate's outcomes of this session (tests read them)
+        self.jobs: list = []  # workers reading checkpoints' details
         self.dock = ModelsDock(win)
         win.addDockWidget(Qt.RightDockWidgetArea, self.dock)
         win.tabifyDockWidget(win.model_dock, self.dock)
@@ -135,6 +136,8 @@ class ModelsWindowPart(QObject):
         d.export_clicked.connect(self.export_onnx)
         d.folder_clicked.connect(self.open_run_folder)
         d.compare_clicked.connect(self.compare)
+        self.on_show = False  # the dock's tab is the one on show (a tabified dock stays "visible" behind others)
+        d.visibilityChanged.connect(self._shown)
         self.compare_view = None
         self.act_golden = add_action(win, "Add to &Golden Set", self.add_open_image_to_golden,
                                      tip="Put the open labelled image in the golden set the gate scores models on")
@@ -172,6 +175,8 @@ class ModelsWindowPart(QObject):
         self.refresh()
 
     def close(self) -> None:
+        for job in list(self.jobs):
+            job.wait()
         if self.registry is not None:
             self.registry.close()
             self.registry = None
@@ -201,12 +206,35 @@ class ModelsWindowPart(QObject):
         if in_use is not None and in_use.path == Path(ckpt).resolve():
             return
         try:
-            entry = self.registry.register(ckpt, self._source_of(Path(ckpt)))
+            entry = self.registry.register(ckpt, self._source_of(Path(ckpt)), describe=False)
         except IunetError as exc:
             self.win.error("Model registry", str(exc))
             return
         self.registry.set_in_use(entry.id)
         self.refresh()
+        self.describe_pending()
+
+    def _shown(self, visible: bool) -> None:
+        self.on_show = visible
+        self.describe_pending()
+
+    def describe_pending(self) -> None:
+        """Read the details of checkpoints registered without them, in a worker, once the panel is on
+        show (opening the window imports no torch)."""
+        from iunet_gui.gui.jobs import Job
+
+        if self.registry is None or not self.on_show or self.jobs:
+            return
+        registry = self.registry
+        pending = [e.id for e in registry.models() if e.arch is None]
+        if not pending:
+            return
+        job = Job(lambda _progress, _cancel: [registry.describe(i) for i in pending], self)
+        job.succeeded.connect(lambda _entry: self.refresh() if self.registry is registry else None)
+        job.failed.connect(lambda text: self.win.statusBar().showMessage(f"Model registry: {text}", 8000))
+        job.finished.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
+        self.jobs.append(job)
+        job.start()
 
     # -- training and the gate ----------------------------------------------------------------------
     def training_config(self, cfg):
