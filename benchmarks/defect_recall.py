@@ -50,6 +50,30 @@ def by_polarity(defects) -> dict:
     return dict(sorted(out.items()))
 
 
+def invert_detail(folder: Path, out: Path, sigma: float) -> Path:
+    """A copy of the labelled washers of `folder` in `out` with each photo's brightness detail finer than
+    `sigma` px mirrored about its local mean (training.augment.polarity at full size); labels unchanged."""
+    import shutil
+
+    import numpy as np
+
+    from iunet_gui.core.images import load_image, save_image
+    from iunet_gui.inference.preprocess import prepare_input
+    from iunet_gui.training.augment import polarity
+
+    out.mkdir(parents=True, exist_ok=True)
+    for f in folder.iterdir():
+        if f.suffix == ".json":
+            shutil.copy(f, out / f.name)
+    for img in sorted(folder.glob("*.jpg")):
+        x = polarity(prepare_input(load_image(img, "rgb"), 3), np.random.default_rng(0), 1.0, sigma)
+        rgb = np.clip((np.transpose(x, (1, 2, 0)) * 0.25 + 0.5) * 255, 0, 255).round().astype(np.uint8)
+        save_image(out / img.with_suffix(".png").name, rgb)
+        for j in out.glob(img.stem + ".json"):  # the labels name the PNG
+            j.write_text(j.read_text().replace(img.name, img.with_suffix(".png").name))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", type=Path)
@@ -59,6 +83,10 @@ def main() -> int:
     ap.add_argument("--threshold", type=float, default=None, help="default: the checkpoint's own")
     ap.add_argument("--folder", type=Path, default=None,
                     help="keep the washers here (drawn once; a folder with labels is scored as it is)")
+    ap.add_argument("--invert-detail", type=float, default=None, metavar="SIGMA",
+                    help="a probe: score the washers with their brightness detail finer than SIGMA px mirrored about "
+                         "the local mean (bright thin lines turned dark and back, shading kept; "
+                         "training.augment.polarity), drawn into their own folder")
     ap.add_argument("--list", action="store_true", help="list the missed labelled defects")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = ap.parse_args()
@@ -72,6 +100,8 @@ def main() -> int:
         data = args.folder or Path(tmp)
         if not any(data.glob("*.json")):
             generate_dataset(data, args.images, args.seed)
+        if args.invert_detail:
+            data = invert_detail(data, Path(tmp) / "inverted", args.invert_detail)
         settings = InspectSettings(threads=args.threads, threshold=args.threshold)
         project, images = labelled_images(data)
         run = inspect_images(open_predictor(args.checkpoint, settings), images, settings, project=project)
