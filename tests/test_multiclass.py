@@ -244,3 +244,25 @@ def test_fine_tuning_checks_the_kinds(trained, tmp_path):
         train(tiny_multiclass(tmp_path, data=str(other), init=str(res.best_checkpoint), epochs=1))
     with pytest.raises(IunetError, match="names 4 defect kind"):  # a multi-class network for binary training
         train(tiny_multiclass(tmp_path / "b", data=str(other), init=str(res.best_checkpoint), multiclass=False))
+
+
+def test_flip_mean_and_tiles_keep_each_class_in_its_channel():
+    from iunet_gui.inference.predictor import Predictor
+
+    def run(x):  # pixel by pixel: the flips and tiles must give back the same logits, channel by channel
+        v = x[0]
+        return np.stack([np.zeros_like(v), 8 * (v - 1.0), 4 - 8 * np.abs(v - 0.51)]).astype(np.float32)
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (45, 70, 3), dtype=np.uint8)
+    p = Predictor(run, 3, 1, "fake", "fake", classes=["scratch", "hole"], crop_to_part=False)
+    plain = p._logits(image)
+    assert plain.shape == (3, 45, 70)
+    assert np.allclose(p.logits(image), plain, atol=1e-5)  # the mean over the four flips
+    p.tile, p.tile_margin = 16, 4
+    assert np.allclose(p._logits(image), plain, atol=1e-6)
+    pred = p.predict(image)
+    assert pred.class_prob.shape == (3, 45, 70) and pred.class_map.shape == (45, 70)
+    bright = (image[..., 0].astype(np.float32) / 255 - 0.5) / 0.25 > 1.2
+    kept = bright & pred.mask  # (specks below min_area_px are dropped)
+    assert kept.any() and (pred.class_map[kept] == 1).all()  # bright pixels: "scratch"
