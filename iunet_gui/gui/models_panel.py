@@ -253,7 +253,39 @@ class ModelsWindowPart(QObject):
     def admit(self, result) -> bool:
         """A finished run's model: registered, gated on the golden set; True when it may be put in use
         (accepted, no golden set to score on, or the user overrode the gate with a note)."""
-        from iunet_gui.app.gate import override, run_gate
+        from iunet_gui.app.gate import run_gate
+
+        entry = self._challenger(result)
+        if entry is None or isinstance(entry, bool):
+            return bool(entry)
+        try:
+            outcome = run_gate(self.registry, entry.id)
+        except IunetError as exc:
+            return self._gate_failed(str(exc))
+        return self._decide(outcome)
+
+    def admit_later(self, result, done) -> None:
+        """`admit` with the scoring in a worker (the window stays live); `done(bool)` is called with the answer."""
+        from iunet_gui.app.gate import run_gate
+        from iunet_gui.gui.jobs import Job
+
+        entry = self._challenger(result)
+        if entry is None or isinstance(entry, bool):
+            done(bool(entry))
+            return
+        registry = self.registry
+        self.win.statusBar().showMessage("Scoring the new model and the model in use on the golden set…")
+        job = Job(lambda progress, cancel: run_gate(registry, entry.id, progress=progress, cancel=cancel), self)
+        job.succeeded.connect(lambda outcome: done(self._decide(outcome)))
+        job.failed.connect(lambda text: done(self._gate_failed(text)))
+        job.stopped.connect(lambda _partial: done(self._gate_failed("the gate was stopped")))
+        job.finished.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
+        self.jobs.append(job)
+        job.start()
+
+    def _challenger(self, result):
+        """The run's registered model; True when it goes in use ungated (no registry, no golden set);
+        False when it can't be registered."""
         from iunet_gui.app.golden import GoldenSets
 
         if self.registry is None:
@@ -264,15 +296,24 @@ class ModelsWindowPart(QObject):
                 self.registry.set_in_use(entry.id)
                 self.refresh()
                 return True
-            outcome = run_gate(self.registry, entry.id)
         except IunetError as exc:
-            self.win.error("Model gate", f"{exc}\nThe model in use is unchanged.")
-            return False
+            return self._gate_failed(str(exc))
+        return entry
+
+    def _gate_failed(self, text: str) -> bool:
+        self.win.error("Model gate", f"{text}\nThe model in use is unchanged.")
+        return False
+
+    def _decide(self, outcome) -> bool:
+        """A gate outcome: when refused, the window asks for an override note."""
+        from iunet_gui.app.gate import override
+
         self.outcomes.append(outcome)
-        if not outcome.accepted:
+        if not outcome.accepted and not self.win.model_dock.models.closing:
             note = self.ask_override(outcome)
             if note:
                 override(self.registry, outcome, note)
+        self.win.statusBar().clearMessage()
         self.refresh()
         return outcome.in_use
 

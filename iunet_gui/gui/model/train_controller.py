@@ -149,8 +149,15 @@ class TrainingController(QObject):
     def _trained(self, result) -> None:
         outcome = outcome_of(result)
         registry = getattr(self.win, "models_part", None)
+        if outcome.kind in ("trained", "stopped") and registry is not None:  # the gate decides (app.gate)
+            registry.admit_later(result, lambda use: self._admitted(outcome, use))
+        else:
+            self._admitted(outcome, outcome.kind in ("trained", "stopped"))
+
+    def _admitted(self, outcome: Outcome, use: bool) -> None:
+        result = outcome.result
         if outcome.kind in ("trained", "stopped"):
-            if registry is None or registry.admit(result):  # the gate lets it in
+            if use:
                 self.models.set_checkpoint(Path(result.best_checkpoint))
             else:
                 outcome = Outcome("refused", outcome.text.split(" Now using")[0] + " The gate refused it: the model "
