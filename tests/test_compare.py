@@ -101,4 +101,11 @@ def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, 
     record = next(r for r in view.comparison.records[1] if r["name"] == "t0.png")
     assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
     assert set(PIXEL_COLORS) == {1, 2, 3}
+    for k, summary in enumerate(view.comparison.summaries):  # the histogram holds every matched defect's error
+        errors = view.comparison.length_errors[k]
+        assert len(errors) == summary["matched_defects"] - summary["matched_defects_uncalibrated"] * (
+            summary["length_unit"] == "mm")
+        if errors:
+            assert max(errors) == pytest.approx(summary["length_error_max"], abs=1e-3)
+        assert int(sum(view.bars[k].opts["height"])) == len(errors)
     view.close()

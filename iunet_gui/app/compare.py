@@ -62,6 +62,8 @@ class Comparison:
     names: list[str]
     summaries: list[dict]
     records: list[list[dict]]  # per model, per image
+    length_errors: list[list[float]] = field(default_factory=list)  # per model, |error| of each matched defect
+    length_units: list[str] = field(default_factory=list)  # per model: "mm" when any image is calibrated, else "px"
 
     @property
     def results(self) -> list[tuple[str, dict]]:
@@ -75,11 +77,31 @@ def compare(models, data_dir, settings=None, names=None, progress=None, cancel=N
 
     out = Comparison([], [], [])
     for k, m in enumerate(models):
-        records, summary = evaluate_model(m, data_dir, settings, progress, cancel)
+        errors = {"mm": [], "px": []}
+
+        def each(ev, errors=errors):  # each matched defect's error, from the image's report rows
+            for row in getattr(ev.result, "rows", None) or []:
+                if row.get("length_error") is not None:
+                    errors[row["unit"]].append(abs(row["length_error"]))
+            if progress:
+                progress(ev)
+
+        records, summary = evaluate_model(m, data_dir, settings, each, cancel)
         out.names.append(names[k] if names else display_name(m))
         out.summaries.append(summary)
         out.records.append(records)
+        unit = summary.get("length_unit") or "mm"
+        out.length_errors.append(errors[unit])
+        out.length_units.append(unit)
     return out
+
+
+def histogram(errors: list[list[float]], bins: int = 12) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(bin edges, counts per model) of length errors on common bins."""
+    flat = [e for errs in errors for e in errs]
+    top = max(flat) if flat else 1.0
+    edges = np.linspace(0.0, top if top > 0 else 1.0, bins + 1)
+    return edges, [np.histogram(errs, bins=edges)[0] for errs in errors]
 
 
 ORDERS = {

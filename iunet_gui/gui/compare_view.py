@@ -98,6 +98,9 @@ class CompareView(QWidget):
         rl.addWidget(legend)
         rl.addWidget(self.picture, 1)
         rl.addWidget(self.lengths)
+        self.plot_box = QVBoxLayout()  # the histogram of length errors (pyqtgraph, made once there are figures)
+        rl.addLayout(self.plot_box)
+        self.plot = None
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
@@ -146,6 +149,31 @@ class CompareView(QWidget):
                 self.figures.setItem(i, j, item)
         self.figures.resizeColumnsToContents()
         self._fill_images()
+        self._plot_errors()
+
+    def _plot_errors(self) -> None:
+        """A histogram of each model's length errors (matched defects), side by side per bin."""
+        import pyqtgraph as pg
+
+        from iunet_gui.app.compare import histogram
+
+        comp = self.comparison
+        edges, counts = histogram(comp.length_errors)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumHeight(160)
+        unit = comp.length_units[0] if comp.length_units else "mm"
+        self.plot.setLabel("bottom", f"length error ({unit})")
+        self.plot.setLabel("left", "matched defects")
+        self.plot.addLegend(offset=(-5, 5))
+        width = (edges[1] - edges[0]) / (len(counts) + 1)
+        colors = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa")
+        self.bars = []
+        for k, (name, c) in enumerate(zip(self.names, counts)):
+            bar = pg.BarGraphItem(x=edges[:-1] + (k + 1) * width, height=c, width=width,
+                                  brush=colors[k % len(colors)], name=name)
+            self.plot.addItem(bar)
+            self.bars.append(bar)
+        self.plot_box.addWidget(self.plot)
 
     def _fill_images(self) -> None:
         if self.comparison is None:
