@@ -96,6 +96,12 @@ def test_an_older_schema_is_migrated_forward_and_a_newer_one_refused(tmp_path):
         InspectionLog(path)
 
 
+def test_a_missing_project_folder_is_a_clear_error_and_creates_nothing(tmp_path):
+    with pytest.raises(LogError, match="no such project folder"):
+        InspectionLog(tmp_path / "nowhere")
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     path = tmp_path / LOG_FILE
     path.write_bytes(b"not a database at all" * 100)

@@ -121,6 +121,8 @@ class InspectionLog:
 
     def __init__(self, where):
         where = Path(where)
+        if not where.is_dir() and not where.is_file() and where.suffix.lower() not in (".sqlite", ".sqlite3", ".db"):
+            raise LogError(f"{where}: no such project folder")
         self.path = where / LOG_FILE if where.is_dir() else where
         self._lock = threading.RLock()
         try:
