@@ -94,6 +94,12 @@ def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, 
     assert view.image_names() == [r["image"] for r in image_rows(view.comparison, "fixed false alarms")]
     row = view.image_names().index("t0.png")
     qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=view.images.visualItemRect(view.images.item(row, 0)).center())
+    other = next(r for r, n in enumerate(view.image_names()) if n != win.document.image_path.name)
+    where = view.images.visualItemRect(view.images.item(other, 0)).center()
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=where)  # a double-click's first press
+    qtbot.mouseDClick(view.images.viewport(), Qt.LeftButton, pos=where)
+    assert win.document.image_path == proj / view.image_names()[other]  # double-click: it opens in the window
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=view.images.visualItemRect(view.images.item(row, 0)).center())
     record = next(r for r in view.comparison.records[0] if r["name"] == "t0.png")
     assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
     assert record["tp"] > 0

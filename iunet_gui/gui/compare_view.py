@@ -65,6 +65,7 @@ class CompareView(QWidget):
         self.images.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.images.setSelectionMode(QAbstractItemView.SingleSelection)
         self.images.itemSelectionChanged.connect(self._show_pixels)
+        self.images.itemDoubleClicked.connect(self.open_in_window)
         self.model_box = QComboBox()
         self.model_box.addItems(self.names)
         self.model_box.currentIndexChanged.connect(self._show_pixels)
@@ -193,6 +194,13 @@ class CompareView(QWidget):
         self.images.resizeColumnsToContents()
 
     # -- one image ----------------------------------------------------------------------------------
+    def open_in_window(self, item) -> None:
+        """Open the row's image in the main window (its labels to edit); the models' pixels stay here."""
+        path = self.data_dir / self.images.item(item.row(), 0).text()
+        project = self.win.project
+        if project is not None and Path(project.folder).resolve() == self.data_dir.resolve() and path in project.images:
+            self.win.go_to(project.images.index(path))
+
     def image_names(self) -> list[str]:
         return [self.images.item(r, 0).text() for r in range(self.images.rowCount())]
 
