@@ -97,7 +97,7 @@ class CompareView(QWidget):
                         "<span style='color:#eb3228'>■</span> false positive  "
                         "<span style='color:#2878ff'>■</span> false negative")
         rl.addWidget(legend)
-        rl.addWidget(self.picture, 1)
+        rl.addWidget(self.picture, 3)
         rl.addWidget(self.lengths)
         self.plot_box = QVBoxLayout()  # the histogram of length errors (pyqtgraph, made once there are figures)
         rl.addLayout(self.plot_box)
@@ -162,6 +162,7 @@ class CompareView(QWidget):
         edges, counts = histogram(comp.length_errors)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMinimumHeight(160)
+        self.plot.setMaximumHeight(260)
         unit = comp.length_units[0] if comp.length_units else "mm"
         self.plot.setLabel("bottom", f"length error ({unit})")
         self.plot.setLabel("left", "matched defects")
@@ -220,12 +221,24 @@ class CompareView(QWidget):
         gt = project.ground_truth_mask(path)
         classes = pixel_classes(res.mask, gt)
         self.overlay = overlay_rgba(classes)
-        self.picture.setPixmap(QPixmap.fromImage(self.compose(image, self.overlay)).scaled(
-            self.picture.size(), Qt.KeepAspectRatio, Qt.FastTransformation))
+        y0, y1, x0, x1 = self.region(classes)
+        shown = self.compose(image[y0:y1, x0:x1], self.overlay[y0:y1, x0:x1])
+        self.picture.setPixmap(QPixmap.fromImage(shown).scaled(self.picture.size(), Qt.KeepAspectRatio,
+                                                               Qt.FastTransformation))
         pairs = matched_lengths(res.mask, gt, mm, predictor.merge_gap_px, predictor.chain_gap_px)
         self.lengths.setText("\n".join(f"defect {k + 1}: predicted {p['predicted']:.2f} {p['unit']}, labelled "
                                        f"{p['labelled']:.2f} {p['unit']}, error {p['error']:.2f} {p['unit']}"
                                        for k, p in enumerate(pairs)) or "no matched defect")
+
+    @staticmethod
+    def region(classes: np.ndarray, margin: int = 48) -> tuple[int, int, int, int]:
+        """(y0, y1, x0, x1): the part of the image around its coloured pixels (the whole image without any)."""
+        ys, xs = np.nonzero(classes)
+        h, w = classes.shape
+        if not len(ys):
+            return 0, h, 0, w
+        return (max(0, ys.min() - margin), min(h, ys.max() + margin + 1), max(0, xs.min() - margin),
+                min(w, xs.max() + margin + 1))
 
     @staticmethod
     def compose(image: np.ndarray, overlay: np.ndarray) -> QImage:
