@@ -249,3 +249,21 @@ def test_verdict_agreement_under_the_projects_specification(project):
     assert golden_figures(bad.best_checkpoint, Project.open(proj).folder, images[:2])["verdict_agreement"] == 0
     p.specification = None
     assert golden_figures(bad.best_checkpoint, proj, images)["verdict_agreement"] is None
+
+
+def test_a_fine_tuned_model_names_its_parent_and_a_folder_fills_the_golden_set(project, tmp_path, capsys):
+    proj, blank, good, bad = project
+    with ModelRegistry(proj) as reg:
+        parent = reg.register_training(good, data=proj)
+        GoldenSets(reg).remove([proj / n for n in GOLDEN])
+    child = train(_cfg(proj, tmp_path / "child", epochs=1, init=str(good.best_checkpoint)))
+    picked = tmp_path / "picked"
+    picked.mkdir()
+    for n in ("t2.png", "t5.png", "unlabelled.png"):
+        shutil.copy(proj / n, picked / n)
+    assert main(["models", "--project", str(proj), "--register", str(child.best_checkpoint),
+                 "--add-golden", str(picked)]) == 0
+    assert "golden set: 2 image(s) added, 2 in all" in capsys.readouterr().out  # the unlabelled one is not
+    with ModelRegistry(proj) as reg:
+        assert reg.by_path(child.best_checkpoint).parent_id == parent.id
+        assert [p.name for p in GoldenSets(reg).images()] == ["t2.png", "t5.png"]

@@ -13,7 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --project: register checkpoint or ONNX files (kept where they are)")
     p.add_argument("--use", type=int, metavar="ID", help="with --project: make this model the model in use")
     p.add_argument("--add-golden", nargs="+", metavar="IMAGE", default=[],
-                   help="with --project: add labelled images (names in the project) to the golden set")
+                   help="with --project: add labelled images (names in the project, or a folder holding "
+                        "copies of them) to the golden set")
 
 
 def run(args) -> int:
@@ -65,7 +66,9 @@ def run_registry(args) -> int:
             print(f"in use: {registry.set_in_use(args.use).name}")
         if args.add_golden:
             golden = GoldenSets(registry)
-            added = golden.add([Path(args.project) / n for n in args.add_golden])
+            added = []
+            for n in args.add_golden:  # an image name of the project, or a folder: its images' names
+                added += golden.add_folder(n) if Path(n).is_dir() else golden.add([Path(args.project) / n])
             print(f"golden set: {len(added)} image(s) added, {len(golden.images())} in all")
         for e in registry.models():
             if e.arch is None:  # registered by the window, which reads the details later
