@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QTabBar
 
 from iunet_gui.app.golden import GoldenSets
@@ -162,10 +163,25 @@ def test_rename_delete_export_and_run_folder(qtbot, tmp_path, project, monkeypat
     assert not bad.last_checkpoint.exists() and b.id not in part.dock.ids and a.path.is_file()
 
 
-def test_add_to_golden_set_from_the_window(qtbot, tmp_path, project):
+def test_add_to_golden_set_from_the_image_list(qtbot, tmp_path, project):
     proj, *_ = project
     win = open_window(qtbot, tmp_path, proj)
-    win.go_to(win.project.images.index(proj / "t3.png"))
-    win.models_part.act_golden.trigger()
+    images = win.images_dock.list
+    row = win.project.images.index(proj / "t3.png")
+
+    def choose():  # the image list's menu: its only entry
+        menu = QApplication.activePopupWidget()
+        if menu is None:
+            QTimer.singleShot(20, choose)
+            return
+        qtbot.keyClick(menu, Qt.Key_Down)
+        qtbot.keyClick(menu, Qt.Key_Return)
+
+    QTimer.singleShot(0, choose)
+    where = images.visualItemRect(images.item(row)).center()
+    qtbot.mouseClick(images.viewport(), Qt.RightButton, pos=where)
+    QApplication.sendEvent(images.viewport(), QContextMenuEvent(QContextMenuEvent.Mouse, where,
+                                                                images.viewport().mapToGlobal(where)))
+    assert win.document.image_path == proj / "t3.png"
     assert "t3.png" in [p.name for p in GoldenSets(win.models_part.registry).images()]
     assert win.models_part.dock.golden_label.text() == f"Golden set: {len(GOLDEN) + 1} image(s)"

@@ -142,6 +142,9 @@ class ModelsWindowPart(QObject):
         self.act_golden = add_action(win, "Add to &Golden Set", self.add_open_image_to_golden,
                                      tip="Put the open labelled image in the golden set the gate scores models on")
         self._add_menu_entries()
+        images = win.images_dock.list  # right-click an image (which opens it): Add to Golden Set
+        images.setContextMenuPolicy(Qt.ActionsContextMenu)
+        images.addAction(self.act_golden)
         win.model_dock.models.model_changed.connect(self._model_chosen)
 
     def _add_menu_entries(self) -> None:
