@@ -267,3 +267,14 @@ def test_a_fine_tuned_model_names_its_parent_and_a_folder_fills_the_golden_set(p
     with ModelRegistry(proj) as reg:
         assert reg.by_path(child.best_checkpoint).parent_id == parent.id
         assert [p.name for p in GoldenSets(reg).images()] == ["t2.png", "t5.png"]
+
+
+def test_train_registers_its_model_in_a_project_with_a_registry(project, capsys):
+    proj, *_ = project
+    args = ["train", "--data", str(proj), "--out", str(proj.parent / "plain"), "--epochs", "1", "--crop", "32",
+            "--scale", "1", "--threads", "1", "--model-config", "base=4", "depth=3", "--set", "crops_per_epoch=4"]
+    assert main(args) == 0
+    assert "registered as model 1" in capsys.readouterr().out
+    with ModelRegistry(proj) as reg:
+        (entry,) = reg.models()
+        assert entry.source == "trained" and not entry.in_use and entry.train_images == 8 - len(GOLDEN)

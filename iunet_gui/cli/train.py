@@ -200,7 +200,24 @@ def run(args) -> int:
           f"{result.best_checkpoint}; last checkpoint {result.last_checkpoint}", flush=True)
     if code == 0 and getattr(args, "gate", False):
         return _gate(cfg, result)
+    if code == 0:
+        _register(cfg, result)
     return code
+
+
+def _register(cfg, result) -> None:
+    """A project with a database (a model registry) gets the new model registered, not put in use."""
+    from pathlib import Path
+
+    from iunet_gui.app.records import LOG_FILE
+    from iunet_gui.app.registry import ModelRegistry
+
+    if result.best_checkpoint is None or not (Path(cfg.data) / LOG_FILE).is_file():
+        return
+    with ModelRegistry(cfg.data) as registry:
+        entry = registry.register_training(result, data=cfg.data)
+    print(f"registered as model {entry.id} of {cfg.data} (not in use: 'iunet-gui models --project {cfg.data} "
+          f"--use {entry.id}', or train with --gate)", flush=True)
 
 
 def _leave_out_golden(cfg, include_golden: bool):
