@@ -64,7 +64,8 @@ def project(models, tmp_path):  # noqa: F811
     return copy, blank, good, bad
 
 
-def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, tmp_path, project, capsys):
+def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, tmp_path, project, capsys,
+                                                                          monkeypatch):
     proj, blank, good, bad = project
     with ModelRegistry(proj) as reg:
         a = reg.set_in_use(reg.register_training(good, data=proj).id)
@@ -114,4 +115,12 @@ def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, 
         if errors:
             assert max(errors) == pytest.approx(summary["length_error_max"], abs=1e-3)
         assert int(sum(view.bars[k].opts["height"])) == len(errors)
+    out = tmp_path / "report.html"
+    monkeypatch.setattr("iunet_gui.gui.compare_view.QFileDialog.getSaveFileName", lambda *a, **k: (str(out), ""))
+    qtbot.mouseClick(view.report_button, Qt.LeftButton)
+    html = out.read_text()
+    section = html.split("<h2>Models compared</h2>", 1)[1].split("<h2>", 1)[0]
+    assert all(f"<th>{n}</th>" in section for n in view.names)
+    best = view.figures.item(miou, better).text()
+    assert "<td>MIoU %</td>" in section and f"<b>{best}</b>" in section
     view.close()

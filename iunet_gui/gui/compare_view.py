@@ -14,8 +14,10 @@ from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -105,8 +107,15 @@ class CompareView(QWidget):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
+        self.report_button = QPushButton("Save HTML report…")
+        self.report_button.setToolTip("The project's inspection report with these models side by side")
+        self.report_button.setEnabled(False)
+        self.report_button.clicked.connect(self.save_report)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.report_button)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.status)
+        lay.addLayout(top)
         lay.addWidget(split, 1)
 
     # -- scoring ------------------------------------------------------------------------------------
@@ -151,6 +160,26 @@ class CompareView(QWidget):
         self.figures.resizeColumnsToContents()
         self._fill_images()
         self._plot_errors()
+        self.report_button.setEnabled(True)
+
+    def save_report(self) -> None:
+        """The project's HTML report (app.reports.html) with a section of these models side by side."""
+        from iunet_gui.app.records import InspectionLog
+        from iunet_gui.app.reports.html import write_html
+        from iunet_gui.core.errors import IunetError
+
+        out, _ = QFileDialog.getSaveFileName(self, "Save the report", str(self.data_dir / "comparison.html"),
+                                             "HTML (*.html)")
+        if not out:
+            return
+        try:
+            with InspectionLog(self.data_dir) as log:
+                write_html(log, out, title="Models compared", folder=str(self.data_dir),
+                           comparison=self.comparison.results)
+        except (IunetError, OSError) as exc:
+            self.status.setText(f"Could not save the report: {exc}")
+            return
+        self.status.setText(f"Saved {out}")
 
     def _plot_errors(self) -> None:
         """A histogram of each model's length errors (matched defects), side by side per bin."""

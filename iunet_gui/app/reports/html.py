@@ -119,12 +119,24 @@ def _image(im: ReportImage, uri: str | None) -> str:
             + "</div></div>")
 
 
-def render_html(data: ReportData, masks: dict | None = None) -> str:
-    """The report as one HTML text. `masks`: image path -> predicted mask, drawn over the thumbnails."""
+def _comparison(results) -> str:
+    """Models side by side (app.compare.figure_rows of [(name, summary)]): one column per model, best bold."""
+    from iunet_gui.app.compare import figure_rows
+
+    rows = [[escape(r.label), *(f"<b>{_fmt(v)}</b>" if k in r.best else _fmt(v) for k, v in enumerate(r.values))]
+            for r in figure_rows(results)]
+    return _table(["figure", *(name for name, _s in results)], rows)
+
+
+def render_html(data: ReportData, masks: dict | None = None, comparison=None) -> str:
+    """The report as one HTML text. `masks`: image path -> predicted mask, drawn over the thumbnails;
+    `comparison`: [(model name, summary)] of models compared on the labelled images (app.compare)."""
     masks = {str(k): v for k, v in (masks or {}).items()}
     body = [f"<h1>{escape(data.title)}</h1><p class=\"muted\">{escape(data.created)}</p>",
-            "<h2>Summary</h2>", _summary(data), "<h2>Accuracy against the labels</h2>", _figures(data.figures),
-            "<h2>Images</h2>"]
+            "<h2>Summary</h2>", _summary(data), "<h2>Accuracy against the labels</h2>", _figures(data.figures)]
+    if comparison:
+        body += ["<h2>Models compared</h2>", _comparison(comparison)]
+    body.append("<h2>Images</h2>")
     for im in data.images:
         path = str(im.inspection["image_path"])
         body.append(_image(im, thumbnail_uri(path, im.defects, masks.get(path))))
@@ -134,8 +146,9 @@ def render_html(data: ReportData, masks: dict | None = None) -> str:
 
 
 def write_html(log, out, *, title: str = "Inspection report", folder: str = "", masks: dict | None = None,
-               data: ReportData | None = None) -> ReportData:
-    """Write the report of `log` (app.records.InspectionLog) to `out` atomically; returns its data."""
+               data: ReportData | None = None, comparison=None) -> ReportData:
+    """Write the report of `log` (app.records.InspectionLog) to `out` atomically; returns its data.
+    `comparison`: models compared side by side, a section of their own (render_html)."""
     data = data or gather(log, title, folder)
-    atomic_write_text(out, render_html(data, masks))
+    atomic_write_text(out, render_html(data, masks, comparison))
     return data
