@@ -208,7 +208,12 @@ class ModelRegistry:
     # -- reading ----------------------------------------------------------------------------------
     def models(self) -> list[ModelEntry]:
         """Every registered model, oldest first."""
-        return [self._entry(r) for r in self.log._read("SELECT * FROM models WHERE removed = 0 ORDER BY id")]
+        in_use = self._in_use_id()
+        return [self._entry(r, in_use) for r in self.log._read("SELECT * FROM models WHERE removed = 0 ORDER BY id")]
+
+    def _in_use_id(self) -> str | None:
+        rows = self.log._read("SELECT value FROM registry_state WHERE key = 'model_in_use'")
+        return rows[0]["value"] if rows else None
 
     def get(self, entry_id: int) -> ModelEntry:
         rows = self.log._read("SELECT * FROM models WHERE id = ? AND removed = 0", (int(entry_id),))
@@ -222,16 +227,16 @@ class ModelRegistry:
         return self._entry(rows[0]) if rows else None
 
     def in_use(self) -> ModelEntry | None:
-        rows = self.log._read("SELECT value FROM registry_state WHERE key = 'model_in_use'")
-        if not rows or rows[0]["value"] is None:
+        value = self._in_use_id()
+        if value is None:
             return None
         try:
-            return self.get(int(rows[0]["value"]))
+            return self.get(int(value))
         except IunetError:  # the model in use was removed meanwhile
             return None
 
-    def _entry(self, r: dict) -> ModelEntry:
-        in_use = self.log._read("SELECT value FROM registry_state WHERE key = 'model_in_use'")
+    def _entry(self, r: dict, in_use: str | None = ...) -> ModelEntry:
+        in_use = self._in_use_id() if in_use is ... else in_use
         return ModelEntry(
             id=r["id"], name=r["name"], source=r["source"], path=Path(r["path"]), arch=r["arch"], preset=r["preset"],
             parameters=r["parameters"], classes=json.loads(r["classes"] or "[]"), input_scale=r["input_scale"],
@@ -240,7 +245,7 @@ class ModelRegistry:
             onnx_path=Path(r["onnx_path"]) if r["onnx_path"] else None,
             run_dir=Path(r["run_dir"]) if r["run_dir"] else None, golden_set=r["golden_set"],
             golden=json.loads(r["golden"]) if r["golden"] else None,
-            in_use=bool(in_use) and in_use[0]["value"] == str(r["id"]))
+            in_use=in_use == str(r["id"]))
 
     # -- changing ---------------------------------------------------------------------------------
     def set_in_use(self, entry_id: int) -> ModelEntry:
