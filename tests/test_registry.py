@@ -278,3 +278,7 @@ def test_train_registers_its_model_in_a_project_with_a_registry(project, capsys)
     with ModelRegistry(proj) as reg:
         (entry,) = reg.models()
         assert entry.source == "trained" and not entry.in_use and entry.train_images == 8 - len(GOLDEN)
+    assert main([*args, "--out", str(proj.parent / "with_golden"), "--set", "include_golden=true"]) == 0
+    assert "notice: the 3 image(s) of the golden set 'golden' are trained on" in capsys.readouterr().out
+    with ModelRegistry(proj) as reg:
+        assert reg.models()[1].train_images == 8

@@ -74,10 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help=text.format(d=d.get(name)).replace("%", "%%"))
     p.add_argument("--resume", action="store_true", default=S, help="continue the run in --out from its last.pt")
     p.add_argument("--gate", action="store_true", default=False,
-                   help="score the new model and the model in use on the project's golden set; the new one is put "
-                        "in use only if it does not regress (exit 4 when refused)")
-    p.add_argument("--include-golden", action="store_true", default=False,
-                   help="train on the golden set's images too (they are left out by default)")
+                   help="score the new model and the model in use on the project's golden set (left out of "
+                        "training unless --set include_golden=true); the new one is put in use only if it does not "
+                        "regress (exit 4 when refused)")
 
 
 def parse_overrides(pairs) -> dict:
@@ -180,7 +179,8 @@ def run(args) -> int:
     from iunet_gui.training.result import DONE, STOPPED, TIME_LIMIT
     from iunet_gui.training.trainer import train
 
-    cfg = _leave_out_golden(config_from_args(args), getattr(args, "include_golden", False))
+    cfg = config_from_args(args)
+    cfg = _leave_out_golden(cfg, cfg.include_golden)
     if getattr(args, "gate", False):
         _check_golden(cfg.data)
     token = CancelToken()

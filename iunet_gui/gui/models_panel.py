@@ -151,7 +151,7 @@ class ModelsWindowPart(QObject):
 
         from iunet_gui.app.golden import training_exclusions
 
-        names, notice = training_exclusions(self.registry)
+        names, notice = training_exclusions(self.registry, cfg.include_golden)
         if notice:
             self.win.statusBar().showMessage(notice, 8000)
         return replace(cfg, exclude=sorted(set(cfg.exclude) | set(names))) if names else cfg

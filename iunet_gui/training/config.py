@@ -73,6 +73,8 @@ class TrainConfig:
     limit_images: int | None = None
     exclude: list = field(default_factory=list)  # image names of `data` left out of training and validation
     # (a golden set, app.golden)
+    include_golden: bool = False  # train on the project's golden set too (app.golden; the CLI and the window
+    # leave it out by default and add its names to `exclude`)
 
 
 def effective_lr(cfg: TrainConfig) -> float:
