@@ -30,7 +30,7 @@ def make_folder(d: Path) -> Path:
     rng = np.random.default_rng(1)
     ann = s.annotation
     ann.image_path = "w.jpg"
-    for k in range(200):
+    for _ in range(200):
         cx, cy, r = rng.uniform(100, 1180), rng.uniform(100, 924), rng.uniform(15, 60)
         ang = np.linspace(0, 2 * math.pi, 50, endpoint=False)
         rad = r * (0.7 + 0.3 * rng.random(50))

@@ -41,6 +41,16 @@ def log(ev):
         print(f"    {ev.stage}: {ev.message}", flush=True)
 
 
+def _label_of(defect, shape, masks: dict) -> str:
+    """The ground-truth label whose mask covers most of the defect's rotated rectangle."""
+    import cv2
+    import numpy as np
+
+    box = np.zeros(shape, np.uint8)
+    cv2.fillPoly(box, [np.round(np.array(defect.box)).astype(np.int32)], 1)
+    return max(masks, key=lambda lb: int(np.count_nonzero(masks[lb][box > 0])))
+
+
 def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
     """The checkpoint on the whole test images, each predicted once as `predict` runs it (its own
     threshold; `tta`: the mean over the image and its flips, False: one pass): `evaluate`'s summary,
@@ -89,18 +99,13 @@ def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
                pred_kinds=per_kind)
         pairs, _, missed = match_defects(found, gt_all, mm, merge_gap_px=pred.merge_gap_px)
 
-        def label_of(defect) -> str:
-            box = np.zeros(found.shape, np.uint8)
-            cv2.fillPoly(box, [np.round(np.array(defect.box)).astype(np.int32)], 1)
-            return max(masks, key=lambda lb: int(np.count_nonzero(masks[lb][box > 0])))
-
         for p, g, _ in pairs:
-            entry = lengths.setdefault(label_of(g), [0, 0, 0.0])
+            entry = lengths.setdefault(_label_of(g, found.shape, masks), [0, 0, 0.0])
             entry[0] += 1
             entry[1] += 1
             entry[2] += abs(p.length_mm - g.length_mm) if p.length_mm is not None else 0.0
         for g in missed:
-            lengths.setdefault(label_of(g), [0, 0, 0.0])[0] += 1
+            lengths.setdefault(_label_of(g, found.shape, masks), [0, 0, 0.0])[0] += 1
     out = {k: {"regions": c[0], "pixels": c[1], "recall": c[2] / max(c[1], 1)} for k, c in sorted(counts.items())}
     out["lengths"] = {k: {"defects": v[0], "matched": v[1], "mean_error_mm": v[2] / v[1] if v[1] else None}
                       for k, v in sorted(lengths.items())}

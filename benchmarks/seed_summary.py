@@ -55,7 +55,7 @@ def main() -> int:
     groups: dict[str, list[dict]] = {}
     for r in all_runs:
         groups.setdefault(recipe(r), []).append(r)
-    for number, (key, rs) in enumerate(groups.items(), 1):
+    for number, rs in enumerate(groups.values(), 1):
         t = rs[0]["train"]
         print(f"# recipe {number}: {rs[0]['model']}, lr {t.get('lr')}, {t.get('epochs')} epochs, "
               f"area_sampling {t.get('area_sampling')}, weight_decay {t.get('weight_decay')}, "
