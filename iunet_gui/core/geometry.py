@@ -176,7 +176,7 @@ def _cut_holes(outer: np.ndarray, holes: list[np.ndarray]) -> list[np.ndarray]:
     from shapely.geometry import LineString, Polygon
     from shapely.ops import split
 
-    poly = Polygon(outer, [h for h in holes]).buffer(0)
+    poly = Polygon(outer, list(holes)).buffer(0)
     pending = list(getattr(poly, "geoms", [poly]))
     done: list[np.ndarray] = []
     guard = 0

@@ -101,7 +101,7 @@ def _metal(rng, fr: _Frame, h, w) -> np.ndarray:
     # Rounded rims: a dark roll-off with a thin bright line on the lit side.
     light = rng.uniform(0, 2 * np.pi)
     facing = np.cos(fr.phi - light)
-    for r_edge, sign in ((fr.r_out, 1.0), (fr.r_in, -1.0)):
+    for sign in (1.0, -1.0):  # the outer rim, then the inner one
         d = (fr.r_out - fr.rho) if sign > 0 else (fr.rho - fr.r_in)  # distance inside the ring
         bevel = np.exp(-np.clip(d, 0, None) / rng.uniform(3, 6))
         g -= bevel * rng.uniform(35, 60)
