@@ -65,8 +65,8 @@ def scored(ckpt: Path, test_dir: Path, tta: bool = True) -> dict:
     from iunet_gui.core.geometry import shapes_to_mask
     from iunet_gui.core.images import load_image
     from iunet_gui.core.metrics import Evaluator, match_defects
-    from iunet_gui.training.data import labelled_images
     from iunet_gui.inference.predictor import Predictor
+    from iunet_gui.training.data import labelled_images
 
     project, images = labelled_images(test_dir)
     pred = Predictor.from_path(ckpt)
@@ -259,8 +259,8 @@ def real(args, work: Path) -> dict:
     from iunet_gui.core.metrics import pooled_iou_interval
     from iunet_gui.core.project import Project
     from iunet_gui.models.checkpoint import load_checkpoint
-    from iunet_gui.training.data import split_items, Item
     from iunet_gui.training.config import effective_lr
+    from iunet_gui.training.data import Item, split_items
     from iunet_gui.training.recipes import recipe_config
     from iunet_gui.training.trainer import TrainConfig, train
 

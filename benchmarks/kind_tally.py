@@ -25,8 +25,8 @@ def main() -> int:
     ap.add_argument("--threshold", type=float, default=None)
     args = ap.parse_args()
 
-    from iunet_gui.training.data import labelled_images
     from iunet_gui.inference.predictor import Predictor
+    from iunet_gui.training.data import labelled_images
 
     pred = Predictor.from_path(args.checkpoint, crop_to_part=False, threshold=args.threshold)
     project, images = labelled_images(args.test or args.checkpoint.parents[1] / "real_test")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from iunet_gui.cli import main
-from iunet_gui.training.config import DEFAULT_LR
 from iunet_gui.core.annotation import Annotation
+from iunet_gui.training.config import DEFAULT_LR
 from tests.test_training import make_toy
 
 
@@ -124,7 +124,6 @@ def test_train_passes_prior_region_weight_scale_and_area_sampling_through(tmp_pa
 
 def test_train_can_fine_tune_the_shipped_checkpoint(tmp_path, capsys):
     from iunet_gui.models.checkpoint import load_checkpoint
-
     from iunet_gui.resources import DEFAULT_CHECKPOINT as shipped
     data = make_toy(tmp_path / "data", n=4, size=64)
     run = tmp_path / "run"

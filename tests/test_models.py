@@ -37,7 +37,7 @@ def test_iunet_is_the_nested_separable_network_of_eq6():
     # every 3x3 conv is depth-wise: depthwise 3x3 -> BN -> ReLU -> pointwise 1x1 -> BN -> ReLU
     for node in m.nodes.values():
         for block in node:
-            kinds = [type(l).__name__ for l in block]
+            kinds = [type(layer).__name__ for layer in block]
             assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU"]
             assert block[0].kernel_size == (3, 3) and block[0].groups == block[0].in_channels
             assert block[3].kernel_size == (1, 1)

@@ -56,11 +56,11 @@ class Shape:
         d.update(self.extra)
         return d
 
-    def copy(self) -> "Shape":
+    def copy(self) -> Shape:
         return Shape.from_dict(json.loads(json.dumps(self.to_dict())))
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Shape":
+    def from_dict(cls, d: dict) -> Shape:
         return cls(
             label=d["label"], points=[list(p) for p in d["points"]], shape_type=d.get("shape_type") or "polygon",
             group_id=d.get("group_id"), description=d.get("description") or "", flags=dict(d.get("flags") or {}),
@@ -100,7 +100,7 @@ class Annotation:
         return bool(self.flags.get("defect_free"))
 
     @classmethod
-    def empty(cls, image_path: str | os.PathLike, width: int, height: int) -> "Annotation":
+    def empty(cls, image_path: str | os.PathLike, width: int, height: int) -> Annotation:
         return cls(image_path=Path(image_path).name, image_width=int(width), image_height=int(height))
 
     # -- (de)serialisation --------------------------------------------------------------------
@@ -124,7 +124,7 @@ class Annotation:
         atomic_write_json(path, self.to_dict(), indent=2)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Annotation":
+    def load(cls, path: str | os.PathLike) -> Annotation:
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -147,7 +147,7 @@ class Annotation:
         return cls.from_dict(data, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<annotation>") -> "Annotation":
+    def from_dict(cls, data: Any, source: str = "<annotation>") -> Annotation:
         """Validate labelme data; raise AnnotationError naming `source` and the problem."""
         def fail(msg: str) -> AnnotationError:
             return AnnotationError(f"{source}: {msg}")
@@ -227,7 +227,7 @@ def _size_from_image_data(image_data: str, fail, required: bool) -> tuple[int | 
             w, h = int(pil.width), int(pil.height)
         if 0 < w <= MAX_IMAGE_SIDE and 0 < h <= MAX_IMAGE_SIDE:
             return w, h
-    except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
+    except Exception:
         pass
     if required:
         raise fail("'imageData' is not a decodable image and imageHeight/imageWidth are missing")

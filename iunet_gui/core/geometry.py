@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -63,7 +63,7 @@ def _mask_shape(xy, mask_data, h, w) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(base64.b64decode(mask_data))) as pil:
             sub = np.asarray(pil)
-    except Exception:  # noqa: BLE001 - an undecodable mask contributes nothing (the shape is kept)
+    except Exception:
         return out
     sub = sub.any(axis=2) if sub.ndim == 3 else sub.astype(bool)
     if sub.ndim != 2:

@@ -46,7 +46,7 @@ def _decode(path: Path) -> np.ndarray:
         raise ImageLoadError(f"cannot read image {path}: the file is empty")
     try:
         img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    except Exception as exc:  # noqa: BLE001 - cv2.error (e.g. over OpenCV's pixel limit) or any other
+    except Exception as exc:
         reason = _reason(exc)
         if "MAX_IMAGE_PIXELS" in reason:
             reason = f"its header claims more pixels than the decoder accepts ({reason})"
@@ -65,7 +65,7 @@ def _decode(path: Path) -> np.ndarray:
             if pil.mode in ("P", "PA", "CMYK", "YCbCr", "LA"):
                 pil = pil.convert("RGBA" if "A" in pil.mode or pil.mode == "P" else "RGB")
             return np.asarray(pil)
-    except Exception as exc:  # noqa: BLE001 - any decoder failure is an unreadable image to the user
+    except Exception as exc:
         raise ImageLoadError(f"cannot read image {path}: not a readable image (corrupt or unsupported format: "
                              f"{_reason(exc)})") from None
 
@@ -87,7 +87,7 @@ def exif_orientation(path: str | os.PathLike) -> int:
         with Image.open(path) as pil:
             value = pil.getexif().get(0x0112, 1)
         return int(value) if int(value) in range(1, 9) else 1
-    except Exception:  # noqa: BLE001 - no EXIF is the normal case
+    except Exception:
         return 1
 
 
@@ -141,7 +141,7 @@ def load_image(path: str | os.PathLike, mode: str = "rgb") -> np.ndarray:
         raise
     except OSError as exc:
         raise ImageLoadError(f"cannot read image {path}: {exc.strerror or _reason(exc)}") from None
-    except Exception as exc:  # noqa: BLE001 - whatever a decoder or conversion raises is an unreadable image
+    except Exception as exc:
         raise ImageLoadError(f"cannot read image {path}: {_reason(exc)}") from None
     if mode == "gray":
         return img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
@@ -156,7 +156,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         with Image.open(path) as pil:
             w, h = int(pil.width), int(pil.height)
         return (h, w) if exif_orientation(path) in (5, 6, 7, 8) else (w, h)
-    except Exception:  # noqa: BLE001
+    except Exception:
         img = load_image(path)
         return img.shape[1], img.shape[0]
 

@@ -6,8 +6,8 @@ cancel token between steps and stops cleanly when it is set.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 
 @dataclass
@@ -17,10 +17,10 @@ class ProgressEvent:
     steps: int = 0  # steps in this stage, 0 if unknown
     epoch: int = 0  # 1-based epoch, 0 outside training
     epochs: int = 0
-    loss: Optional[float] = None
+    loss: float | None = None
     metrics: dict = field(default_factory=dict)  # e.g. {"val_miou": 0.91, "val_iou_defect": 0.8}
-    images_per_s: Optional[float] = None
-    eta_s: Optional[float] = None
+    images_per_s: float | None = None
+    eta_s: float | None = None
     message: str = ""
     result: object = None  # a worker's partial result as it goes (e.g. one image's prediction of a folder)
 

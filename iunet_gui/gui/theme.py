@@ -1,14 +1,14 @@
 """Icons (the package's SVGs in iunet_gui/resources/icons) and the light, high-contrast application style."""
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from iunet_gui.resources import ICONS
 
 
-@lru_cache(maxsize=None)
+@cache
 def icon(name: str) -> QIcon:
     """A project icon; an empty icon (never an error) if the file is missing."""
     path = ICONS / f"{name}.svg"
