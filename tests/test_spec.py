@@ -43,6 +43,15 @@ def test_no_defects_is_ok_and_sizes_within_the_margin_of_a_limit_are_check():
     assert judge([_defect(23.0, label="scratch")], SPEC, 0.1, 0.5).status == "NG"
 
 
+def test_a_limit_broken_clearly_is_ng_although_another_size_is_near_its_limit():
+    spec = Specification({"defect": ClassLimits(max_length_mm=2.0, max_width_mm=0.5)})
+    v = judge([_defect(80, width_px=5.2)], spec, 0.1, 0.5)  # 8 mm long (> 2), 0.52 mm wide (near 0.5)
+    assert v.status == "NG" and v.ng == [0] and v.check == [0]
+    assert v.reasons == ["defect 8.0 mm > 2.0 mm"]
+    v = judge([_defect(19, width_px=5.2)], spec, 0.1, 0.5)  # both sizes only near their limits
+    assert v.status == "check" and v.ng == []
+
+
 def test_a_probability_near_the_threshold_makes_the_decision_doubtful():
     v = judge([_defect(34, label="scratch", probability=0.55)], SPEC, 0.1, 0.5)
     assert v.status == "check" and v.ng == [0] and v.check == [0]

@@ -177,24 +177,24 @@ def judge(defects, spec: Specification | None, mm_per_px: float | None, threshol
         by_class.setdefault(cls, []).append(i)
         limits = spec.limits_for(cls)
         p = defect_probability(d)
-        doubtful = p is not None and abs(p - threshold) <= spec.prob_band
-        if doubtful:
+        unsure = p is not None and abs(p - threshold) <= spec.prob_band  # is it a defect at all?
+        if unsure:
             check_reasons.append(f"{cls} p={p:.2f} near the threshold {threshold:.2f}")
         sizes = defect_sizes(d, mm_per_px)
         if limits is not None and limits.sizes and sizes is None:
             uncalibrated = True
-        broken = False
+        broken = near = False  # a limit broken clearly; a size within the margin of its limit
         for key, limit in (limits.sizes.items() if limits is not None and sizes is not None else ()):
             value, (word, unit) = sizes[key], _WORDS[key]
             if abs(value - limit) <= spec.size_margin * limit:
-                doubtful = True
+                near = True
                 check_reasons.append(f"{cls} {word}{value:.2f} {unit} near the {_fmt(limit)} {unit} limit")
             elif value > limit:
                 broken = True
                 ng_reasons.append(f"{cls} {word}{value:.1f} {unit} > {_fmt(limit)} {unit}")
-        if broken:
-            (doubt if doubtful else sure).append(i)
-        if doubtful:
+        if broken:  # one limit broken clearly is NG whatever its other sizes are
+            (doubt if unsure else sure).append(i)
+        if unsure or near:
             near_idx.append(i)
     for cls, idx in by_class.items():
         limits = spec.limits_for(cls)
