@@ -114,7 +114,7 @@ class ShapeItem(QGraphicsItem):
         if self.closed:
             # The translucent fill is drawn without anti-aliasing: its edge is under the
             # anti-aliased outline anyway, and aliased span fills are several times faster when
-            # zoomed in on many overlapping shapes (bench_canvas, 400 % zoom: 19 -> 12 ms/frame).
+            # zoomed in on many overlapping shapes (bench_canvas at 400 % zoom: 12 ms a frame, 19 with anti-aliasing).
             fill = QColor(self.color)
             fill.setAlpha(70 if self.selected else 38)
             aa = painter.testRenderHint(QPainter.Antialiasing)

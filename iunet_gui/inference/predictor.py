@@ -129,9 +129,8 @@ class Predictor:
     tile_margin: int = 64
 
     # test-time augmentation: the mean of the logits over the image and its three flips (4 runs of the
-    # network). README: +0.9 to +1.6 MIoU points on the test washers for each of four training seeds and the
-    # shipped checkpoint, the mean length error lower in four of the five, for 2x the detection time
-    # (176 -> 354 ms a photo); False for speed.
+    # network): +0.9 to +1.6 MIoU points for six checkpoints on the test washers, for twice the detection
+    # time (docs/benchmarks.md); False for speed.
     tta: bool = True
 
     @property

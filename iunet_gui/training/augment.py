@@ -25,7 +25,7 @@ def geometric(img: np.ndarray, mask: np.ndarray, rng: np.random.Generator, rotat
 
 
 # rotate "auto": images whose gradients are this much stronger across one axis than along it,
-# most of them the same way, have a directed texture (README: magnetic tiles 1.28-2.71, median 2.11;
+# most of them the same way, have a directed texture (measured: magnetic tiles 1.28-2.71, median 2.11;
 # washers 0.91-1.09)
 DIRECTED_GRADIENT_RATIO = 1.25
 
@@ -57,8 +57,7 @@ def photometric(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0,
     Colour (3 channels): `grey_share` of the crops are turned grey, half get a saturation factor in
     [0, 1.5], and these a gain per channel of up to +-8 % (the lamp's colour). Without it a network
     learns "oxidation = rust-coloured": on synthetic washers two 14-minute runs found 99 % of the
-    rust-coloured oxidation pixels and 6-8 % of the grey ones, even on their own training images
-    (README)."""
+    rust-coloured oxidation pixels and 6-8 % of the grey ones, even on their own training images."""
     if strength <= 0:
         return x
     contrast = 1.0 + rng.uniform(-0.25, 0.25) * strength
