@@ -1,10 +1,13 @@
-"""What the window remembers of folders in its settings: the recent ones and the image last open in each."""
+"""What the window remembers of folders in its settings: the recent ones (and the File > Open Recent menu
+that lists them) and the image last open in each."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMenu
 
 MAX_RECENT = 8
 
@@ -32,3 +35,23 @@ class FolderMemory:
     @staticmethod
     def _key(folder: Path) -> str:
         return "last_image/" + hashlib.sha1(str(Path(folder).resolve()).encode("utf-8")).hexdigest()
+
+
+class RecentFoldersMenu:
+    """The Open Recent menu: the recent folders of `memory`, each opened with `open_folder` when picked."""
+
+    def __init__(self, menu: QMenu, memory: FolderMemory, open_folder: Callable[[Path], object]):
+        self.menu, self.memory, self.open_folder = menu, memory, open_folder
+        self.refresh()
+
+    def remember(self, folder: Path) -> None:
+        """Put `folder` first among the recent folders, in the settings and in the menu."""
+        self.memory.remember(folder)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.menu.clear()
+        recent = self.memory.recent()
+        for f in recent:
+            self.menu.addAction(f, lambda f=f: self.open_folder(Path(f)))
+        self.menu.setEnabled(bool(recent))

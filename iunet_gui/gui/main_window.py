@@ -5,20 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
-from iunet_gui.core.annotation import Annotation, Shape
+from iunet_gui.core.annotation import Shape
 from iunet_gui.core.clipboard import shapes_from_json, shapes_to_json
 from iunet_gui.core.errors import AnnotationError, IunetError
 from iunet_gui.core.measure import describe_shape
 from iunet_gui.core.project import Project
-from iunet_gui.gui import commands as cmd
+from iunet_gui.gui import broken_files, image_flags
 from iunet_gui.gui.canvas import Canvas
 from iunet_gui.gui.docks import ClassDock, ImageListDock, ShapeDock
-from iunet_gui.gui.document import STATUS_BROKEN, EditHistory, ImageDocument, annotation_status, image_status
+from iunet_gui.gui.document import EditHistory, ImageDocument, annotation_status, image_status
 from iunet_gui.gui.focus import CanvasHint, KeysToCanvas
-from iunet_gui.gui.folders import FolderMemory
+from iunet_gui.gui.folders import FolderMemory, RecentFoldersMenu
 from iunet_gui.gui.menus import build_actions, build_menus, shortcuts_dialog
 from iunet_gui.gui.model_dock import ModelDock
 from iunet_gui.gui.models_panel import ModelsWindowPart
@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.addAction(self.act_redo)
         build_actions(self)
         build_menus(self)
-        self._refresh_recent()
+        self.recent = RecentFoldersMenu(self.recent_menu, self.folders, lambda f: self.open_folder(f))
 
     def _connect(self) -> None:
         c = self.canvas
@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_hidden_labels(self.class_dock.hidden())
         self.images_dock.set_images(project.images, [image_status(project, p) for p in project.images])
         self.setWindowTitle(f"iunet-gui — {folder}")
-        self._remember_recent(folder)
+        self.recent.remember(folder)
         self.row = -1
         self.document = None
         self.canvas.set_document(None)
@@ -176,14 +176,11 @@ class MainWindow(QMainWindow):
             doc.load()
         except AnnotationError as exc:
             if doc.image is None:
-                return self._show_broken_image(row, exc)
+                return broken_files.show_broken_image(self, row, exc)
             labels_error = exc  # the image is fine: it shows, its labels are kept until they start over
-            image, doc = doc.image, ImageDocument(self.project, path)  # not kept: reopening asks again
-            doc.image = image
-            doc.annotation = Annotation.empty(path, image.shape[1], image.shape[0])
-            self.broken_labels = self.project.annotation_path(path)
+            doc = broken_files.without_labels(self, doc)
         except IunetError as exc:
-            return self._show_broken_image(row, exc)
+            return broken_files.show_broken_image(self, row, exc)
         self.document = doc
         doc.dirty_changed.connect(self.status.show_saved)
         doc.changed.connect(self._doc_changed)
@@ -191,71 +188,23 @@ class MainWindow(QMainWindow):
         self.canvas.fit()
         h, w = doc.image.shape[:2]
         self.status.show_image((w, h), False)
-        self._sync_flags()
+        image_flags.show_flags(self)
         self.model_dock.image_opened()
         self.qa.image_opened()
         self.folders.set_last_image(self.project.folder, self._image_key(path))
         if doc.warnings:
             self.statusBar().showMessage("; ".join(doc.warnings)[:300], 10000)
         if labels_error is not None:
-            self._labels_broken(labels_error)
+            broken_files.labels_broken(self, labels_error)
         return True
-
-    def _show_broken_image(self, row: int, exc: IunetError) -> bool:
-        self.images_dock.set_status(row, STATUS_BROKEN)
-        self.document = None
-        self.canvas.set_document(None)
-        self.status.show_image(None, None)
-        self.model_dock.image_opened()  # no prediction of the image before stays on show
-        self.qa.image_opened()
-        self.error("Cannot open image", f"{exc}\n\nThe file stays in the list, marked broken; nothing was "
-                                        f"changed on disk.")
-        return False
 
     # -- a labels file that cannot be read -----------------------------------------------------
-    def _labels_broken(self, exc: AnnotationError) -> None:
-        """The image shows without labels; its labels file stays as it is until the user starts over."""
-        self.images_dock.set_status(self.row, STATUS_BROKEN)
-        self.status.show_saved(None)
-        self.act_start_over.setEnabled(True)
-        name = self.broken_labels.name
-        if self.ask_start_over(f"{exc}\n\nStart the labels of {self.document.image_path.name} over? {name} is "
-                               f"kept beside it as {name}.broken; nothing is deleted."):
-            self.start_labels_over()
-        else:
-            self.statusBar().showMessage(f"{name} cannot be read: edits of this image are not saved until you "
-                                         f"start its labels over (Edit > Start Labels Over)", 15000)
-
     def ask_start_over(self, text: str) -> bool:
-        """Whether to start a broken labels file over (a dialog; with `quiet_errors` the answer is no)."""
-        if self.quiet_errors:
-            self.errors.append(f"Broken labels file: {text}")
-            return False
-        box = QMessageBox(QMessageBox.Warning, "Broken labels file", text, parent=self)
-        start = box.addButton("Start labels over", QMessageBox.AcceptRole)
-        box.addButton("Not now", QMessageBox.RejectRole)
-        box.setDefaultButton(start)
-        box.exec()
-        return box.clickedButton() is start
+        """Whether to start a broken labels file over (a dialog; tests replace it)."""
+        return broken_files.ask_start_over(self, text)
 
     def start_labels_over(self) -> bool:
-        """Keep the open image's broken labels file aside (name.json.broken) and save its labels anew."""
-        if self.broken_labels is None or self.document is None:
-            return False
-        try:
-            kept = self.project.set_aside_annotation(self.document.image_path)
-        except IunetError as exc:
-            self.error("Cannot start the labels over", str(exc))
-            return False
-        self.broken_labels = None
-        self.act_start_over.setEnabled(False)
-        self.images_dock.set_status(self.row, annotation_status(self.document.annotation))
-        self.status.show_saved(self.document.dirty)
-        if self.document.dirty:
-            self.autosave_timer.start()
-        self.statusBar().showMessage(f"The broken labels file is kept as {kept.name}; this image's labels "
-                                     f"start over", 10000)
-        return True
+        return broken_files.start_labels_over(self)
 
     def next_image(self) -> None:
         self._step(+1)
@@ -351,7 +300,7 @@ class MainWindow(QMainWindow):
     def _doc_changed(self) -> None:
         if self.broken_labels is None:
             self.autosave_timer.start()
-        self._sync_flags()
+        image_flags.show_flags(self)
         self._refresh_shapes()
 
     # -- editing -------------------------------------------------------------------------------
@@ -409,28 +358,6 @@ class MainWindow(QMainWindow):
         if shapes:
             self.canvas.paste_shapes(shapes)
 
-    def toggle_reviewed(self) -> None:
-        self._toggle_flag("reviewed", self.act_reviewed)
-
-    def toggle_defect_free(self) -> None:
-        if self.document and self.document.shapes and not self.document.annotation.defect_free:
-            self.statusBar().showMessage("This image has shapes: delete them before marking it defect-free", 5000)
-            self.act_defect_free.setChecked(False)
-            return
-        self._toggle_flag("defect_free", self.act_defect_free)
-
-    def _toggle_flag(self, key: str, action: QAction) -> None:
-        if self.document is None:
-            action.setChecked(False)
-            return
-        value = not bool(self.document.annotation.flags.get(key))
-        self.canvas.undo_stack.push(cmd.SetFlag(self.canvas.edits, key, value if value else None))
-
-    def _sync_flags(self) -> None:
-        flags = self.document.annotation.flags if self.document and self.document.annotation else {}
-        self.act_reviewed.setChecked(bool(flags.get("reviewed")))
-        self.act_defect_free.setChecked(bool(flags.get("defect_free")))
-
     # -- views ---------------------------------------------------------------------------------
     def describe(self, s: Shape) -> str:
         return describe_shape(s, self.document.mm_per_px() if self.document else None)
@@ -461,15 +388,3 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(text.splitlines()[0], 8000)
             return
         QMessageBox.warning(self, title, text)
-
-    # -- recent folders ------------------------------------------------------------------------
-    def _remember_recent(self, folder: Path) -> None:
-        self.folders.remember(folder)
-        self._refresh_recent()
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        recent = self.folders.recent()
-        for f in recent:
-            self.recent_menu.addAction(f, lambda f=f: self.open_folder(Path(f)))
-        self.recent_menu.setEnabled(bool(recent))

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
 
+from iunet_gui.gui import image_flags
 from iunet_gui.gui.theme import icon
 
 # what the keys do beyond the actions: (what, keys) rows of the shortcuts table
@@ -51,8 +52,9 @@ def build_actions(win) -> None:
     win.act_100 = act("&Actual Size (100 %)", lambda: c.set_zoom(1.0), "Ctrl+0", "zoom-100")
     win.act_zin = act("Zoom &In", lambda: c.set_zoom(c.zoom * 1.25), ["Ctrl++", "Ctrl+="], "zoom-in")
     win.act_zout = act("Zoom &Out", lambda: c.set_zoom(c.zoom / 1.25), "Ctrl+-", "zoom-out")
-    win.act_reviewed = act("Mark &Reviewed", win.toggle_reviewed, "Ctrl+Shift+R", "reviewed", True)
-    win.act_defect_free = act("Mark Defect-&Free", win.toggle_defect_free, "Ctrl+Shift+F", "defect-free", True)
+    win.act_reviewed = act("Mark &Reviewed", lambda: image_flags.toggle_reviewed(win), "Ctrl+Shift+R", "reviewed", True)
+    win.act_defect_free = act("Mark Defect-&Free", lambda: image_flags.toggle_defect_free(win), "Ctrl+Shift+F",
+                              "defect-free", True)
     win.act_predict = act("&Predict Image", md.predict_current, "Ctrl+P", "model",
                           tip="Predict the defects of this image with the current model")
     win.act_accept = act("&Accept Prediction", md.accept, "Ctrl+Shift+A", "accept",
