@@ -28,18 +28,18 @@ class GoldenSets:
         self.project = Project.open(registry.folder)
 
     def names(self) -> list[str]:
-        return [r["set_name"] for r in self.registry.log._read(
+        return [r["set_name"] for r in self.registry.log.query(
             "SELECT DISTINCT set_name FROM golden_images ORDER BY set_name")]
 
     def images(self, name: str = DEFAULT_SET) -> list[Path]:
         """The set's images (paths in the project folder), in the order they were added."""
-        rows = self.registry.log._read("SELECT image FROM golden_images WHERE set_name = ? ORDER BY id", (name,))
+        rows = self.registry.log.query("SELECT image FROM golden_images WHERE set_name = ? ORDER BY id", (name,))
         return [self.project.folder / r["image"] for r in rows]
 
     def add(self, images, name: str = DEFAULT_SET) -> list[Path]:
         """Add labelled images of the project to the set (frozen with their labels now); returns those
         added. An unlabelled image, or one outside the project, is refused with a clear message."""
-        from iunet_gui.app.records import _now
+        from iunet_gui.app.records import utc_now
 
         name = str(name).strip()
         if not name:
@@ -51,11 +51,11 @@ class GoldenSets:
                 raise IunetError(f"{img}: not an image of the project {self.project.folder}")
             if not self.project.is_labelled(img):
                 raise IunetError(f"{img.name}: not labelled; only labelled images can be in a golden set")
-            rows.append((name, img.name, _labels_hash(self.project, img), _now()))
+            rows.append((name, img.name, _labels_hash(self.project, img), utc_now()))
         known = {p.name for p in self.images(name)}
         rows = [r for r in rows if r[1] not in known]
-        self.registry.log._write(lambda db: db.executemany(
-            "INSERT OR IGNORE INTO golden_images (set_name, image, labels_hash, added) VALUES (?, ?, ?, ?)", rows))
+        self.registry.log.execute_many(
+            "INSERT OR IGNORE INTO golden_images (set_name, image, labels_hash, added) VALUES (?, ?, ?, ?)", rows)
         return [self.project.folder / r[1] for r in rows]
 
     def add_folder(self, folder, name: str = DEFAULT_SET) -> list[Path]:
@@ -67,12 +67,11 @@ class GoldenSets:
 
     def remove(self, images, name: str = DEFAULT_SET) -> None:
         names = [(name, Path(p).name) for p in images]
-        self.registry.log._write(lambda db: db.executemany(
-            "DELETE FROM golden_images WHERE set_name = ? AND image = ?", names))
+        self.registry.log.execute_many("DELETE FROM golden_images WHERE set_name = ? AND image = ?", names)
 
     def changed(self, name: str = DEFAULT_SET) -> list[str]:
         """Images of the set whose labels changed (or went) since they were added."""
-        rows = self.registry.log._read("SELECT image, labels_hash FROM golden_images WHERE set_name = ? ORDER BY id",
+        rows = self.registry.log.query("SELECT image, labels_hash FROM golden_images WHERE set_name = ? ORDER BY id",
                                        (name,))
         out = []
         for r in rows:

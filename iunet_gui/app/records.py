@@ -107,7 +107,8 @@ def default_reviewer() -> str:
         return "unknown"
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The time now, UTC, ISO 8601 to the millisecond (the log's `created` values)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -203,6 +204,20 @@ class InspectionLog:
                 return [dict(r) for r in self._db.execute(sql, params).fetchall()]
         return self._retry(once)
 
+    def query(self, sql: str, params=()) -> list[dict]:
+        """The rows of one SELECT (values as parameters), as dicts; retried while the file is busy."""
+        return self._read(sql, params)
+
+    def execute(self, sql: str, params=()) -> int:
+        """One writing statement (values as parameters) in a transaction of its own; returns the row id
+        it inserted (SQLite's lastrowid)."""
+        return self._write(lambda db: db.execute(sql, params).lastrowid)
+
+    def execute_many(self, sql: str, rows) -> int:
+        """One writing statement for each row of parameters, all in one transaction; returns the rows changed."""
+        rows = list(rows)
+        return self._write(lambda db: db.executemany(sql, rows).rowcount)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -236,10 +251,10 @@ class InspectionLog:
             cur = db.execute(
                 "INSERT INTO inspections (image_path, content_hash, model_id, threshold, created, status, reasons,"
                 " mm_per_px, specification, scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(image_path), content_hash, model_id, _num(threshold), created or _now(), verdict.status,
+                (str(image_path), content_hash, model_id, _num(threshold), created or utc_now(), verdict.status,
                  json.dumps(list(verdict.reasons), ensure_ascii=False), _num(mm_per_px),
                  None if specification is None else json.dumps(specification),
-                 None if scores is None else json.dumps(_plain(scores))))
+                 None if scores is None else json.dumps(json_ready(scores))))
             iid = cur.lastrowid
             db.executemany(
                 "INSERT INTO defects (inspection_id, idx, class, length_px, width_px, area_px, length_mm, width_mm,"
@@ -264,15 +279,15 @@ class InspectionLog:
                 "INSERT INTO decisions (inspection_id, defect_index, decision, note, reviewer, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (int(inspection_id), None if defect_index is None else int(defect_index), decision, str(note or ""),
-                 reviewer or default_reviewer(), _now())).lastrowid
+                 reviewer or default_reviewer(), utc_now())).lastrowid
         return self._write(work)
 
     def log_training_run(self, model_id: str, data_size: int, settings: dict, metrics: dict) -> int:
         def work(db):
             return db.execute(
                 "INSERT INTO training_runs (model_id, data_size, settings, metrics, created) VALUES (?, ?, ?, ?, ?)",
-                (str(model_id), int(data_size), json.dumps(_plain(settings)), json.dumps(_plain(metrics)),
-                 _now())).lastrowid
+                (str(model_id), int(data_size), json.dumps(json_ready(settings)), json.dumps(json_ready(metrics)),
+                 utc_now())).lastrowid
         return self._write(work)
 
     # -- reading ----------------------------------------------------------------------------------
@@ -324,12 +339,12 @@ def _decode(row: dict) -> dict:
     return row
 
 
-def _plain(obj):
+def json_ready(obj):
     """JSON-ready: numpy scalars as numbers, tuples as lists, paths as text."""
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, (str, int, float, bool)) or obj is None:
         return obj
     if hasattr(obj, "item"):

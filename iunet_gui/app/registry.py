@@ -10,7 +10,8 @@ model in use. Gate decisions (app.gate) are rows of `gate_decisions`, override n
 Tables (schema step 3 of app.records.MIGRATIONS):
     models(id, name, source ["shipped"|"trained"|"file"|"onnx"], arch, preset, parameters, classes JSON,
            input_scale, threshold, train_images, labels_hash, parent_id, created, path, onnx_path,
-           run_dir, golden_set, golden JSON [figures on the golden set], removed [0/1])
+           run_dir, golden_set, golden JSON [figures on the golden set, with the `fingerprint` of what they
+           were scored on: app.gate.golden_fingerprint], removed [0/1])
     registry_state(key, value)   key "model_in_use" -> a models.id
     golden_images(id, set_name, image, labels_hash, added)
     gate_decisions(id, challenger_id, champion_id, accepted, overridden, reasons JSON, note, reviewer,
@@ -134,7 +135,7 @@ class ModelRegistry:
         registered once). `data`: the folder it was trained on (image count and labels hash from the
         checkpoint's record of its training images). `describe` False: only the file is recorded now
         (no torch import), its details later by `describe(id)`."""
-        from iunet_gui.app.records import _now
+        from iunet_gui.app.records import utc_now
 
         if source not in SOURCES:
             raise IunetError(f"unknown model source {source!r}; one of {', '.join(SOURCES)}")
@@ -151,11 +152,11 @@ class ModelRegistry:
             parent_id = parent.id if parent is not None else None
         row = (name or self._default_name(path), source, info.get("arch"), info.get("preset"), info.get("parameters"),
                json.dumps(info.get("classes") or []), info.get("input_scale"), info.get("threshold"), images, digest,
-               parent_id, _now(), str(path), None if run_dir is None else str(Path(run_dir).resolve()))
-        new_id = self.log._write(lambda db: db.execute(
+               parent_id, utc_now(), str(path), None if run_dir is None else str(Path(run_dir).resolve()))
+        new_id = self.log.execute(
             "INSERT INTO models (name, source, arch, preset, parameters, classes, input_scale, threshold,"
             " train_images, labels_hash, parent_id, created, path, run_dir) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            row).lastrowid)
+            row)
         return self.get(new_id)
 
     def describe(self, entry_id: int, data=None) -> ModelEntry:
@@ -163,11 +164,11 @@ class ModelRegistry:
         entry = self.get(entry_id)
         info = describe_checkpoint(entry.path)
         images, digest = self._training_data(info.get("meta") or {}, data)
-        self.log._write(lambda db: db.execute(
+        self.log.execute(
             "UPDATE models SET arch = ?, preset = ?, parameters = ?, classes = ?, input_scale = ?, threshold = ?,"
             " train_images = ?, labels_hash = ? WHERE id = ?",
             (info.get("arch"), info.get("preset"), info.get("parameters"), json.dumps(info.get("classes") or []),
-             info.get("input_scale"), info.get("threshold"), images, digest, int(entry_id))))
+             info.get("input_scale"), info.get("threshold"), images, digest, int(entry_id)))
         return self.get(entry_id)
 
     def register_training(self, result, data=None) -> ModelEntry:
@@ -180,14 +181,13 @@ class ModelRegistry:
         """An ONNX export of a registered checkpoint: kept beside its entry and registered itself."""
         src = self.get(entry_id)
         onnx_path = Path(onnx_path).resolve()
-        self.log._write(lambda db: db.execute("UPDATE models SET onnx_path = ? WHERE id = ?",
-                                              (str(onnx_path), entry_id)))
+        self.log.execute("UPDATE models SET onnx_path = ? WHERE id = ?", (str(onnx_path), entry_id))
         entry = self.register(onnx_path, "onnx", name=f"{src.name} (ONNX)", parent_id=entry_id)
-        self.log._write(lambda db: db.execute(
+        self.log.execute(
             "UPDATE models SET arch = ?, preset = ?, parameters = ?, classes = ?, input_scale = ?, threshold = ?,"
             " train_images = ?, labels_hash = ? WHERE id = ?",
             (src.arch, src.preset, src.parameters, json.dumps(src.classes), src.input_scale, src.threshold,
-             src.train_images, src.labels_hash, entry.id)))
+             src.train_images, src.labels_hash, entry.id))
         return self.get(entry.id)
 
     def _training_data(self, meta: dict, data) -> tuple[int | None, str | None]:
@@ -209,20 +209,20 @@ class ModelRegistry:
     def models(self) -> list[ModelEntry]:
         """Every registered model, oldest first."""
         in_use = self._in_use_id()
-        return [self._entry(r, in_use) for r in self.log._read("SELECT * FROM models WHERE removed = 0 ORDER BY id")]
+        return [self._entry(r, in_use) for r in self.log.query("SELECT * FROM models WHERE removed = 0 ORDER BY id")]
 
     def _in_use_id(self) -> str | None:
-        rows = self.log._read("SELECT value FROM registry_state WHERE key = 'model_in_use'")
+        rows = self.log.query("SELECT value FROM registry_state WHERE key = 'model_in_use'")
         return rows[0]["value"] if rows else None
 
     def get(self, entry_id: int) -> ModelEntry:
-        rows = self.log._read("SELECT * FROM models WHERE id = ? AND removed = 0", (int(entry_id),))
+        rows = self.log.query("SELECT * FROM models WHERE id = ? AND removed = 0", (int(entry_id),))
         if not rows:
             raise IunetError(f"no model {entry_id} in the registry of {self.folder}")
         return self._entry(rows[0])
 
     def by_path(self, path) -> ModelEntry | None:
-        rows = self.log._read("SELECT * FROM models WHERE path = ? AND removed = 0 ORDER BY id DESC",
+        rows = self.log.query("SELECT * FROM models WHERE path = ? AND removed = 0 ORDER BY id DESC",
                               (str(Path(path).resolve()),))
         return self._entry(rows[0]) if rows else None
 
@@ -250,9 +250,9 @@ class ModelRegistry:
     # -- changing ---------------------------------------------------------------------------------
     def set_in_use(self, entry_id: int) -> ModelEntry:
         self.get(entry_id)
-        self.log._write(lambda db: db.execute(
+        self.log.execute(
             "INSERT INTO registry_state (key, value) VALUES ('model_in_use', ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(int(entry_id)),)))
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(int(entry_id)),))
         return self.get(entry_id)
 
     def rename(self, entry_id: int, name: str) -> ModelEntry:
@@ -260,14 +260,14 @@ class ModelRegistry:
         if not name:
             raise IunetError("a model's name can't be empty")
         self.get(entry_id)
-        self.log._write(lambda db: db.execute("UPDATE models SET name = ? WHERE id = ?", (name, int(entry_id))))
+        self.log.execute("UPDATE models SET name = ? WHERE id = ?", (name, int(entry_id)))
         return self.get(entry_id)
 
     def set_golden(self, entry_id: int, set_name: str, figures: dict) -> None:
-        from iunet_gui.app.records import _plain
+        from iunet_gui.app.records import json_ready
 
-        self.log._write(lambda db: db.execute("UPDATE models SET golden_set = ?, golden = ? WHERE id = ?",
-                                              (set_name, json.dumps(_plain(figures)), int(entry_id))))
+        self.log.execute("UPDATE models SET golden_set = ?, golden = ? WHERE id = ?",
+                         (set_name, json.dumps(json_ready(figures)), int(entry_id)))
 
     def delete(self, entry_id: int, delete_files: bool = False) -> list[Path]:
         """Take a model out of the registry; with `delete_files` also its checkpoint and ONNX file
@@ -281,24 +281,24 @@ class ModelRegistry:
                 if p is not None and p.is_file():
                     p.unlink()
                     gone.append(p)
-        self.log._write(lambda db: db.execute("UPDATE models SET removed = 1 WHERE id = ?", (int(entry_id),)))
+        self.log.execute("UPDATE models SET removed = 1 WHERE id = ?", (int(entry_id),))
         return gone
 
     # -- gate decisions ---------------------------------------------------------------------------
     def log_gate(self, challenger_id: int, champion_id: int | None, accepted: bool, reasons, *,
                  overridden: bool = False, note: str = "", reviewer: str | None = None,
                  figures: dict | None = None) -> int:
-        from iunet_gui.app.records import _now, _plain, default_reviewer
+        from iunet_gui.app.records import default_reviewer, json_ready, utc_now
 
-        return self.log._write(lambda db: db.execute(
+        return self.log.execute(
             "INSERT INTO gate_decisions (challenger_id, champion_id, accepted, overridden, reasons, note, reviewer,"
             " figures, created) VALUES (?,?,?,?,?,?,?,?,?)",
             (int(challenger_id), champion_id, int(bool(accepted)), int(bool(overridden)),
              json.dumps(list(reasons), ensure_ascii=False), str(note or ""), reviewer or default_reviewer(),
-             None if figures is None else json.dumps(_plain(figures)), _now())).lastrowid)
+             None if figures is None else json.dumps(json_ready(figures)), utc_now()))
 
     def gate_decisions(self) -> list[dict]:
-        rows = self.log._read("SELECT * FROM gate_decisions ORDER BY id")
+        rows = self.log.query("SELECT * FROM gate_decisions ORDER BY id")
         for r in rows:
             r["reasons"] = json.loads(r["reasons"] or "[]")
             r["figures"] = json.loads(r["figures"]) if r["figures"] else None
