@@ -122,6 +122,7 @@ class GateOutcome:
     decision_id: int  # its row in gate_decisions
     in_use: bool  # the challenger is now the model in use
     notice: str = ""  # e.g. the golden set's labels changed since it was frozen
+    champion_reused: bool = False  # the champion's figures are the registry's, not scored again
 
     @property
     def accepted(self) -> bool:
@@ -133,10 +134,43 @@ def _compact(figures: dict | None) -> dict | None:
     return None if figures is None else {k: v for k, v in figures.items() if k != "per_image"}
 
 
+def golden_fingerprint(model, project, images, settings=None) -> str:
+    """SHA-1 of everything a model's figures on a golden set depend on: the model file's bytes, the
+    images (names and bytes) with their labels and calibration, the project's specification and the
+    inspection settings. Figures stored with the same fingerprint are the ones scoring would give again."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from iunet_gui.app.records import content_hash, json_ready
+    from iunet_gui.app.registry import labels_hash
+    from iunet_gui.app.settings import InspectSettings
+
+    images = sorted(Path(p) for p in images)
+    h = hashlib.sha1()
+    h.update(content_hash(model).encode() + b"\0" + labels_hash(project, images).encode())
+    for img in images:
+        h.update(f"\0{img.name}\0{content_hash(img) if img.is_file() else '-'}\0{project.mm_per_px_for(img)}".encode())
+    spec = project.settings.extra.get("specification")
+    h.update(json.dumps(json_ready(spec), sort_keys=True).encode())
+    h.update(json.dumps(json_ready(asdict(settings or InspectSettings())), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _stored_figures(entry, fingerprint: str) -> dict | None:
+    """The entry's figures on the golden set as the registry keeps them, when they were scored on the
+    same images, labels, calibration and settings (same fingerprint, whatever the set's name); else None."""
+    golden = entry.golden or {}
+    if golden.get("fingerprint") == fingerprint:
+        return {k: v for k, v in golden.items() if k != "fingerprint"}
+    return None
+
+
 def run_gate(registry, challenger_id: int, tol: Tolerances = Tolerances(), settings=None, set_name: str | None = None,
              progress=None, cancel=None) -> GateOutcome:
     """Score the challenger and the model in use on the golden set, keep both figures in the registry,
-    log the decision and, when accepted, make the challenger the model in use."""
+    log the decision and, when accepted, make the challenger the model in use. The champion's figures
+    stored by an earlier gate are reused when nothing they depend on changed (golden_fingerprint)."""
     from iunet_gui.app.golden import DEFAULT_SET, GoldenSets
 
     set_name = set_name or DEFAULT_SET
@@ -150,19 +184,26 @@ def run_gate(registry, challenger_id: int, tol: Tolerances = Tolerances(), setti
     if champion is not None and champion.id == challenger.id:
         champion = None
     ch = golden_figures(challenger.path, registry.folder, images, settings, progress, cancel)
-    registry.set_golden(challenger.id, set_name, _compact(ch))
-    cp = None
+    registry.set_golden(challenger.id, set_name,
+                        {**_compact(ch), "fingerprint": golden_fingerprint(challenger.path, sets.project, images,
+                                                                           settings)})
+    cp, reused = None, False
     if champion is not None:
-        cp = golden_figures(champion.path, registry.folder, images, settings, progress, cancel)
-        registry.set_golden(champion.id, set_name, _compact(cp))
+        key = golden_fingerprint(champion.path, sets.project, images, settings)
+        cp = _stored_figures(champion, key)
+        reused = cp is not None
+        if cp is None:
+            cp = golden_figures(champion.path, registry.folder, images, settings, progress, cancel)
+            registry.set_golden(champion.id, set_name, {**_compact(cp), "fingerprint": key})
     verdict = judge_challenger(ch, cp, tol)
     decision = registry.log_gate(challenger.id, None if champion is None else champion.id, verdict.accepted,
                                  verdict.reasons, figures={"challenger": _compact(ch), "champion": _compact(cp),
-                                                           "golden_set": set_name, "tolerances": tol.__dict__})
+                                                           "golden_set": set_name, "tolerances": tol.__dict__,
+                                                           "champion_reused": reused})
     if verdict.accepted:
         registry.set_in_use(challenger.id)
     return GateOutcome(challenger.id, None if champion is None else champion.id, verdict, ch, cp, decision,
-                       verdict.accepted, notice)
+                       verdict.accepted, notice, reused)
 
 
 def override(registry, outcome: GateOutcome, note: str, reviewer: str | None = None) -> int:
