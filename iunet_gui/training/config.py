@@ -41,8 +41,8 @@ class TrainConfig:
     rotate: str = "auto"  # 90-degree rotations among the crops' symmetries: "on", "off", or "auto" = off when the
     # training images share a texture direction (e.g. the streaks of a ground surface)
     grey_share: float = 0.5  # share of crops shown grey, so colour alone does not mark a defect
-    polarity: float = 0.5  # share of crops whose fine detail is inverted (bright lines dark and back), so that
-    # bright and dark defects are learnt alike (training.augment.polarity)
+    polarity: float = 0.0  # share of crops whose fine detail is inverted (bright lines dark and back), to teach
+    # bright defects from dark ones (training.augment.polarity); off: at 0.5 the washers lost MIoU (docs/benchmarks.md)
     val_fraction: float = 0.2
     val_every: int = 1
     max_val_images: int = 12  # the rest of the validation share is trained on
