@@ -102,6 +102,7 @@ class ModelDock(QDockWidget):
 
     def image_opened(self) -> None:
         """The window opened another image or folder."""
+        self.train_panel.kinds.show_project()
         self.models.image_opened(self.auto_box.isChecked())
 
     # -- training ----------------------------------------------------------------------------------

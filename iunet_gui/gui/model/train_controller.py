@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from iunet_gui.core.progress import ProgressEvent
 from iunet_gui.core.project import new_run_folder
 from iunet_gui.gui.jobs import Job
 from iunet_gui.training.result import DONE, STOPPED, TIME_LIMIT
@@ -71,6 +72,26 @@ def outcome_of(result) -> Outcome:
     return Outcome("failed", f"Training ended ({result.status}): {result.message}", result)
 
 
+def names_the_kinds(ck, cfg) -> bool:
+    """Whether checkpoint `ck` has the outputs run `cfg` trains: one defect-vs-background output for a
+    binary run; for a multi-class one, the project's kinds in its order (image + mask pairs name theirs
+    while loading: any multi-class checkpoint, the trainer checks the kinds)."""
+    from iunet_gui.training.data import project_kinds
+
+    if ck.multiclass != bool(cfg.multiclass):
+        return False
+    kinds = project_kinds(cfg.data) if cfg.multiclass else []
+    return not kinds or list(ck.classes) == kinds
+
+
+def fresh_notice(ck, cfg) -> str:
+    """What the status bar says when the model in use cannot be fine-tuned into this run's outputs."""
+    named = "defect vs background" if not ck.multiclass else "the kinds " + ", ".join(ck.classes)
+    wanted = "each kind of the project" if cfg.multiclass else "defect vs background"
+    return (f"{Path(cfg.init).name} learnt {named}, this run {wanted}: a fresh network is trained instead of "
+            f"fine-tuning it")
+
+
 class TrainingController(QObject):
     """Trains on the window's project; `models` (a ModelController) gets the model a run ends with."""
 
@@ -92,8 +113,9 @@ class TrainingController(QObject):
         """Hook for tests (tiny runs) and callers that set more than the panel shows."""
         return cfg
 
-    def start(self, recipe: str, minutes: float, finetune: bool) -> bool:
-        """Save the open image, then train on every labelled image of the folder."""
+    def start(self, recipe: str, minutes: float, finetune: bool, multiclass: bool = False) -> bool:
+        """Save the open image, then train on every labelled image of the folder: one output per defect
+        kind of the project with `multiclass`, else defect vs background."""
         win = self.win
         if self.job is not None:
             return False
@@ -102,17 +124,19 @@ class TrainingController(QObject):
             return False
         if not win.save():
             return False
-        from iunet_gui.training.recipes import recipe_config
+        from iunet_gui.training.recipes import RECIPES, recipe_config
 
         folder = Path(win.project.folder)
         out = new_run_folder(folder)
         ckpt = self.models.checkpoint
         init = str(ckpt) if finetune and ckpt is not None and ckpt.suffix == ".pt" else None
         cfg = self.adjust_config(recipe_config(recipe, data=str(folder), out=str(out),
-                                               time_limit_min=float(minutes), init=init))
+                                               time_limit_min=float(minutes), init=init,
+                                               multiclass=multiclass))
         registry = getattr(win, "models_part", None)
         if registry is not None:  # the golden set is left out of training
             cfg = registry.training_config(cfg)
+        fresh_lr = RECIPES[recipe].get("lr", cfg.lr)  # the rate of a fresh run (recipe_config's is a tenth with init)
 
         def work(progress, cancel):
             import gc
@@ -124,8 +148,12 @@ class TrainingController(QObject):
             if cfg.init:  # fine-tune at the input scale the model learned at (the panel has no scale setting)
                 from iunet_gui.models.checkpoint import load_checkpoint
 
-                scale = load_checkpoint(cfg.init).meta.get("input_scale")
-                run_cfg = replace(cfg, scale=float(scale or cfg.scale))
+                ck = load_checkpoint(cfg.init)
+                if names_the_kinds(ck, cfg):
+                    run_cfg = replace(cfg, scale=float(ck.meta.get("input_scale") or cfg.scale))
+                else:  # its outputs are not this run's: a fresh network learns them
+                    run_cfg = replace(cfg, init=None, lr=fresh_lr)
+                    progress(ProgressEvent("notice", message=fresh_notice(ck, cfg)))
             try:
                 return train(run_cfg, progress=progress, cancel=cancel)
             finally:  # the run's network, optimizer and data are freed here, not by a collection in the GUI thread

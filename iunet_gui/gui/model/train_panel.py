@@ -1,5 +1,6 @@
-"""The training half of the Model panel: recipe, time, fine-tune or not, Train / Stop, what the run is
-doing now, and the live curves. The settings are locked while a run goes."""
+"""The training half of the Model panel: recipe, time, fine-tune or not, one output per defect kind or
+defect vs background, Train / Stop, what the run is doing now, and the live curves. The settings are
+locked while a run goes."""
 from __future__ import annotations
 
 import time
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from iunet_gui.core.project import RUNS_FOLDER
+from iunet_gui.gui.model.kinds_box import KindsChoice
 from iunet_gui.gui.model.loss_plot import LossPlot
 from iunet_gui.gui.model.train_controller import Outcome, TrainingController, recipe_choices
 from iunet_gui.gui.model.wheel_guard import wheel_when_focused
@@ -67,6 +69,8 @@ class TrainPanel(QGroupBox):
         self.finetune_box.setChecked(True)
         self.finetune_box.setToolTip(FINETUNE_TIP)
         wheel_when_focused(self, self.recipe, self.minutes)
+        self.kinds = KindsChoice(self.win)
+        self.kinds_box = self.kinds.box
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train on every labelled image of this folder (Ctrl+T); the run is saved "
                                      f"in {RUNS_FOLDER}/ and used as the model when it ends")
@@ -83,6 +87,7 @@ class TrainPanel(QGroupBox):
             for w in widgets:
                 row.addWidget(w, 1 if w in (self.recipe, self.finetune_box) else 0)
             lay.addLayout(row)
+        lay.addWidget(self.kinds)
         lay.addWidget(self.progress)
         self.activity = self._activity()  # the dock places it
 
@@ -103,6 +108,9 @@ class TrainPanel(QGroupBox):
         self.recipe.currentIndexChanged.connect(self._recipe_changed)
         self.train_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
+        classes = getattr(self.win, "class_dock", None)
+        if classes is not None:
+            classes.classes_edited.connect(self.kinds.show_project)
 
     # -- settings ----------------------------------------------------------------------------------
     def _recipe_changed(self, index: int) -> None:
@@ -125,11 +133,13 @@ class TrainPanel(QGroupBox):
         self.finetune_box.setEnabled(not running and not self.choices[self.recipe.currentIndex()].fresh)
         self.train_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        self.kinds.lock(running)
 
     # -- a run -------------------------------------------------------------------------------------
     def start(self) -> bool:
         return self.trainer.start(self.recipe.currentData(), self.minutes.value(),
-                                  self.finetune_box.isChecked() and self.finetune_box.isEnabled())
+                                  self.finetune_box.isChecked() and self.finetune_box.isEnabled(),
+                                  multiclass=self.kinds.wanted())
 
     def stop(self) -> None:
         if self.trainer.running:
