@@ -80,3 +80,63 @@ def test_predict_all_gives_the_figures_per_kind(qtbot, win, tmp_path):  # noqa: 
     assert s["kind_confusion"]["matrix"][1][1] == 1
     text = win.model_dock.predict_panel.summary.text()
     assert "Per kind" in text and "scratch IoU" in text and "matched defects of the right kind 100 %" in text
+
+
+def test_the_panel_and_its_csv_give_the_figures_per_kind_and_the_kinds_mixed_up(qtbot, tmp_path, folder):  # noqa: F811
+    import csv
+
+    from iunet_gui.core.annotation import Annotation
+    from tests.gui_util import open_window
+
+    ann = Annotation.load(folder / "a.json")
+    ann.shapes[0].label = "hole"  # the bright square, which the model calls a scratch, labelled a hole
+    ann.save(folder / "a.json")
+    window = open_window(qtbot, tmp_path, folder)
+    fake_multiclass_predictor(window, tmp_path)
+    s = predict_all(qtbot, window).run.summary
+    assert s["kind_confusion"]["labels"] == ["background", "scratch", "hole"]
+    assert s["kind_confusion"]["matrix"][2][1] == 1  # a labelled hole predicted as a scratch
+    pp = window.model_dock.predict_panel
+    text = pp.summary.text()
+    assert "matched defects of the right kind 0 %" in text
+    assert "Kinds mixed up</b> (labelled as predicted): hole as scratch 1" in text
+    assert "hole IoU 0.00, found 1 of 1, 1 false alarm(s), length error 0." in text  # the mid-grey square
+    out = tmp_path / "kinds.csv"
+    pp.ask_report_path = lambda: str(out)
+    qtbot.mouseClick(pp.report_button, Qt.LeftButton)
+    rows = {r["figure"]: r for r in csv.DictReader(out.open()) if r["status"] == "summary"}
+    assert rows["kind hole as scratch"]["count"] == "1" and "kind scratch as hole" not in rows
+    assert rows["kind as labelled"]["count"] == "0" and rows["kind as labelled"]["of"] == "1"
+    assert float(rows["IoU kind scratch"]["value"]) == 0 and rows["false alarms kind hole"]["count"] == "1"
+    assert "length error kind hole" in rows and "MIoU all classes" in rows
+
+
+def test_the_specification_has_a_row_per_kind_and_each_predicted_kind_meets_its_own_limits(qtbot, tmp_path, folder):  # noqa: F811
+    from PySide6.QtWidgets import QDialogButtonBox, QLineEdit
+
+    from iunet_gui.core.project import Project
+    from tests.gui_util import open_window
+
+    project = Project.open(folder)
+    project.settings.mm_per_px = 0.1  # a.png's squares: 30 px, about 2.9 mm long
+    project.save_settings()
+    window = open_window(qtbot, tmp_path, folder)
+    window.qa.act_spec.trigger()  # Inspection > Specification…
+    dlg = window.qa.spec_dialog
+    qtbot.waitUntil(dlg.isVisible)
+    assert list(dlg.fields) == ["defect", "scratch", "edge_crack", "hole", "oxidation"]  # one row per class
+    for name, limit in (("defect", "1"), ("scratch", "2"), ("hole", "5")):
+        edit = dlg.findChild(QLineEdit, f"{name}.max_length_mm")
+        qtbot.mouseClick(edit, Qt.LeftButton)
+        qtbot.keyClicks(edit, limit)
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.Ok), Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.isVisible())
+    fake_multiclass_predictor(window, tmp_path)
+    p = predict(qtbot, window)
+    assert sorted(d.label for d in p.defects) == ["hole", "scratch"]
+    station = window.qa.station
+    qtbot.waitUntil(lambda: station.latest(window.document.image_path) is not None)
+    row = station.latest(window.document.image_path)
+    # the scratch breaks the scratch limit; the hole, as long, is within the hole limit (not the 1 mm of "defect")
+    assert row["status"] == "NG" and len(row["reasons"]) == 1
+    assert row["reasons"][0].startswith("scratch 2.") and row["reasons"][0].endswith("mm > 2.0 mm")

@@ -91,12 +91,20 @@ def defect_text(s: dict) -> str:
 
 
 def kind_text(s: dict) -> str:
-    """A multi-class model's figures per kind (core.kinds) on the labelled images."""
-    acc = s["kind_accuracy"]
+    """A multi-class model's figures per kind (core.kinds) on the labelled images: IoU, labelled defects
+    found, false alarms and length error per kind, and the matched defects predicted as another kind
+    (the cells of the confusion matrix of kinds off its diagonal)."""
+    acc, unit = s["kind_accuracy"], s.get("length_unit") or "px"
     parts = [f"{html.escape(k)} IoU {'-' if v['iou'] is None else format(v['iou'], '.2f')}, found {v['found']} of "
-             f"{v['labelled']}, {v['false_alarms']} false alarm(s)" for k, v in s["kinds"].items()]
-    return (f"<b>Per kind</b> (MIoU {s['kind_miou']:.3f}; matched defects of the right kind "
+             f"{v['labelled']}, {v['false_alarms']} false alarm(s)"
+             + ("" if v.get("length_error_mean") is None else f", length error {v['length_error_mean']:.2f} {unit}")
+             for k, v in s["kinds"].items()]
+    labels, matrix = s["kind_confusion"]["labels"], s["kind_confusion"]["matrix"]
+    mixed = [f"{html.escape(labels[i])} as {html.escape(labels[j])} {matrix[i][j]}"
+             for i in range(1, len(labels)) for j in range(1, len(labels)) if i != j and matrix[i][j]]
+    text = (f"<b>Per kind</b> (MIoU {s['kind_miou']:.3f}; matched defects of the right kind "
             f"{'-' if acc is None else f'{100 * acc:.0f} %'}): " + "; ".join(parts))
+    return text + (f"<br><b>Kinds mixed up</b> (labelled as predicted): {', '.join(mixed)}" if mixed else "")
 
 
 def _kind(d) -> str:
