@@ -1,6 +1,7 @@
 """Models side by side (app.compare, the comparison view): the view's Table 3/4 figures are the ones
 `iunet-gui evaluate --compare` prints, best bold; per-image rows ordered by the difference; the
-true-positive / false-positive / false-negative colours are core.metrics' pixels, pixel for pixel."""
+true-positive / false-positive / false-negative colours are core.metrics' pixels, pixel for pixel; a
+double-clicked row shows both models' predictions, and T switches between them."""
 import re
 import shutil
 
@@ -12,7 +13,7 @@ from iunet_gui.app.compare import FIGURES, figure_rows, image_rows, pixel_classe
 from iunet_gui.app.registry import ModelRegistry
 from iunet_gui.cli import main
 from iunet_gui.core.metrics import confusion
-from iunet_gui.gui.compare_view import PIXEL_COLORS
+from iunet_gui.gui.compare_view import PIXEL_COLORS, TRUE_FALSE
 from tests.gui_util import open_window
 from tests.test_registry import models  # noqa: F401 - the module's trained models
 
@@ -100,6 +101,11 @@ def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, 
     qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=where)  # a double-click's first press
     qtbot.mouseDClick(view.images.viewport(), Qt.LeftButton, pos=where)
     assert win.document.image_path == proj / view.image_names()[other]  # double-click: it opens in the window
+    assert view.show_box.currentText() == "both predictions"  # ... and here with both models' predictions
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow)
+    qtbot.keyClick(view.images, Qt.Key_T)  # T from the last view: back to the true / false pixels
+    assert view.show_box.currentText() == TRUE_FALSE
     qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=view.images.visualItemRect(view.images.item(row, 0)).center())
     record = next(r for r in view.comparison.records[0] if r["name"] == "t0.png")
     assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
@@ -123,4 +129,72 @@ def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, 
     assert all(f"<th>{n}</th>" in section for n in view.names)
     best = view.figures.item(miou, better).text()
     assert "<td>MIoU %</td>" in section and f"<b>{best}</b>" in section
+    view.close()
+
+
+def test_double_click_shows_both_predictions_and_t_toggles_between_them(qtbot, tmp_path, project):
+    import torch
+
+    from iunet_gui.app.settings import InspectSettings, open_predictor
+    from iunet_gui.core.project import Project
+
+    proj, blank, good, bad = project
+    strict = tmp_path / "strict.pt"  # the same network with a higher threshold: a part of its pixels
+    ck = torch.load(good.best_checkpoint, map_location="cpu", weights_only=False)
+    ck["meta"]["threshold"] = 0.6
+    torch.save(ck, strict)
+    with ModelRegistry(proj) as reg:
+        a = reg.set_in_use(reg.register_training(good, data=proj).id)
+        b = reg.register(strict, name="strict")
+    image = proj / "t0.png"
+    mm = Project.open(proj).mm_per_px_for(image)
+    pa, pb = (np.asarray(open_predictor(m, InspectSettings()).predict_file(image, mm)[0].mask, bool)
+              for m in (good.best_checkpoint, strict))
+    assert (pa & pb).any() and (pa & ~pb).any()
+    win = open_window(qtbot, tmp_path, proj)
+    part = win.models_part
+    table = part.dock.table
+    for entry_id, mod in ((a.id, Qt.NoModifier), (b.id, Qt.ControlModifier)):
+        qtbot.mouseClick(table.viewport(), Qt.LeftButton, mod,
+                         table.visualItemRect(table.item(part.dock.row_of(entry_id), 1)).center())
+    qtbot.mouseClick(part.dock.compare_button, Qt.LeftButton)
+    view = part.compare_view
+    qtbot.waitUntil(lambda: view.comparison is not None, timeout=60000)
+    na, nb = view.names
+    where = view.images.visualItemRect(view.images.item(view.image_names().index("t0.png"), 0)).center()
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=where)
+    assert view.show_box.currentText() == TRUE_FALSE and view.model_box.isEnabled()
+    tf_picture = view.drawn
+    qtbot.mouseDClick(view.images.viewport(), Qt.LeftButton, pos=where)
+    assert view.show_box.currentText() == "both predictions" and not view.model_box.isEnabled()
+    assert not view.picture.pixmap().isNull()
+    assert view.prediction_counts() == {na: int((pa & ~pb).sum()), nb: int((pb & ~pa).sum()),
+                                        "overlap": int((pa & pb).sum())}
+    assert view.color_counts() == {"tp": 0, "fp": 0, "fn": 0}
+    assert na in view.legend.text() and nb in view.legend.text()
+    pictures = {"both": view.drawn}
+    assert pictures["both"] != tf_picture
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow)
+    gt = Project.open(proj).ground_truth_mask(image)
+    expected = {TRUE_FALSE: None, f"prediction of {na}": {na: int(pa.sum()), nb: 0, "overlap": 0},
+                f"prediction of {nb}": {na: 0, nb: int(pb.sum()), "overlap": 0}}
+    for shown, counts in expected.items():  # T: the next view, round to both again
+        qtbot.keyClick(view.images, Qt.Key_T)
+        assert view.show_box.currentText() == shown
+        if counts is None:
+            classes = pixel_classes(pa, gt)
+            assert view.color_counts() == {"tp": int((classes == 1).sum()), "fp": int((classes == 2).sum()),
+                                           "fn": int((classes == 3).sum())}
+        else:
+            name = shown.removeprefix("prediction of ")
+            other = nb if name == na else na
+            assert view.prediction_counts() == counts
+            assert name in view.legend.text() and other not in view.legend.text()
+        pictures[shown] = view.drawn
+    qtbot.keyClick(view.images, Qt.Key_T)
+    assert view.show_box.currentText() == "both predictions"
+    assert view.drawn == pictures["both"]
+    drawn = list(pictures.values())
+    assert all(drawn[i] != drawn[j] for i in range(len(drawn)) for j in range(i + 1, len(drawn)))
     view.close()

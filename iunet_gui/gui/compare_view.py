@@ -3,14 +3,16 @@
 figures `iunet-gui evaluate --compare` prints); per-image rows ordered by how the models differ
 ("new misses", "fixed false alarms", "IoU dropped most"); for the chosen image and model its true
 positive, false positive and false negative pixels in three colours over the photo, and each matched
-defect's lengths and error."""
+defect's lengths and error. Double-clicking a row shows the image with every model's prediction over
+it, one colour per model; the "Show" box (or the T key) switches between one model's prediction, all
+of them and the true / false pixels."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtGui import QFont, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,6 +32,18 @@ from iunet_gui.gui.jobs import Job
 
 # true positive, false positive, false negative (RGBA)
 PIXEL_COLORS = {1: (40, 200, 60, 255), 2: (235, 50, 40, 255), 3: (40, 120, 255, 255)}
+# each model's predicted pixels (the histogram's colours, in model order), and those of more than one shown model
+MODEL_COLORS = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa")
+OVERLAP_COLOR = (255, 235, 59, 255)
+TRUE_FALSE = "true / false pixels"
+TRUE_FALSE_LEGEND = ("<span style='color:#28c83c'>■</span> true positive  "
+                     "<span style='color:#eb3228'>■</span> false positive  "
+                     "<span style='color:#2878ff'>■</span> false negative")
+
+
+def model_rgba(k: int) -> tuple[int, int, int, int]:
+    c = MODEL_COLORS[k % len(MODEL_COLORS)]
+    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16), 255
 
 
 def overlay_rgba(classes: np.ndarray) -> np.ndarray:
@@ -37,6 +51,19 @@ def overlay_rgba(classes: np.ndarray) -> np.ndarray:
     out = np.zeros((*classes.shape, 4), np.uint8)
     for k, color in PIXEL_COLORS.items():
         out[classes == k] = color
+    return out
+
+
+def predictions_rgba(masks: list[np.ndarray], shown: list[int]) -> np.ndarray:
+    """HxWx4 uint8: the predicted pixels of each model in `shown` (indices into `masks`) in its colour,
+    those predicted by more than one of them in OVERLAP_COLOR, the rest clear."""
+    masks = [np.asarray(m, bool) for m in masks]
+    out = np.zeros((*masks[0].shape, 4), np.uint8)
+    votes = np.zeros(masks[0].shape, np.int32)
+    for k in shown:
+        out[masks[k]] = model_rgba(k)
+        votes += masks[k]
+    out[votes > 1] = OVERLAP_COLOR
     return out
 
 
@@ -53,7 +80,8 @@ class CompareView(QWidget):
         self.win, self.models, self.names, self.data_dir = win, [Path(m) for m in models], list(names), Path(data_dir)
         self.comparison = None
         self.job: Job | None = None
-        self.overlay: np.ndarray | None = None  # the TP / FP / FN colours on show
+        self.overlay: np.ndarray | None = None  # the colours on show (TP / FP / FN, or the models' predictions)
+        self.drawn: QImage | None = None  # the part of the image on show with its colours, before scaling
         self.status = QLabel("Scoring the models…")
         self.figures = QTableWidget(0, len(self.names))
         self.figures.setHorizontalHeaderLabels(self.names)
@@ -67,10 +95,19 @@ class CompareView(QWidget):
         self.images.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.images.setSelectionMode(QAbstractItemView.SingleSelection)
         self.images.itemSelectionChanged.connect(self._show_pixels)
-        self.images.itemDoubleClicked.connect(self.open_in_window)
+        self.images.itemDoubleClicked.connect(self.open_pair)
+        self.show_box = QComboBox()  # TRUE_FALSE, one model's prediction each, every model's
+        self.show_box.addItems([TRUE_FALSE, *(f"prediction of {n}" for n in self.names),
+                                "both predictions" if len(self.names) == 2 else "all predictions"])
+        self.show_box.setToolTip("What is drawn over the image (T: the next one)")
+        self.show_box.currentIndexChanged.connect(self._show_pixels)
+        QShortcut(QKeySequence("T"), self, self.next_view)
         self.model_box = QComboBox()
         self.model_box.addItems(self.names)
+        self.model_box.setToolTip("The model whose true / false pixels are drawn")
         self.model_box.currentIndexChanged.connect(self._show_pixels)
+        self._predictors: dict[int, object] = {}  # model index -> its predictor, opened once
+        self._predicted: dict[tuple[str, int], object] = {}  # (image, model index) -> (prediction, image), one image
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignCenter)
         self.picture.setMinimumSize(200, 200)
@@ -92,13 +129,13 @@ class CompareView(QWidget):
         right = QWidget()
         rl = QVBoxLayout(right)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Pixels of"))
+        row.addWidget(QLabel("Show"))
+        row.addWidget(self.show_box, 2)
+        row.addWidget(QLabel("of"))
         row.addWidget(self.model_box, 1)
         rl.addLayout(row)
-        legend = QLabel("<span style='color:#28c83c'>■</span> true positive  "
-                        "<span style='color:#eb3228'>■</span> false positive  "
-                        "<span style='color:#2878ff'>■</span> false negative")
-        rl.addWidget(legend)
+        self.legend = QLabel(TRUE_FALSE_LEGEND)
+        rl.addWidget(self.legend)
         rl.addWidget(self.picture, 3)
         rl.addWidget(self.lengths)
         self.plot_box = QVBoxLayout()  # the histogram of length errors (pyqtgraph, made once there are figures)
@@ -197,11 +234,10 @@ class CompareView(QWidget):
         self.plot.setLabel("left", "matched defects")
         self.plot.addLegend(offset=(-5, 5))
         width = (edges[1] - edges[0]) / (len(counts) + 1)
-        colors = ("#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa")
         self.bars = []
         for k, (name, c) in enumerate(zip(self.names, counts)):
             bar = pg.BarGraphItem(x=edges[:-1] + (k + 1) * width, height=c, width=width,
-                                  brush=colors[k % len(colors)], name=name)
+                                  brush=MODEL_COLORS[k % len(MODEL_COLORS)], name=name)
             self.plot.addItem(bar)
             self.bars.append(bar)
         self.plot_box.addWidget(self.plot)
@@ -224,6 +260,21 @@ class CompareView(QWidget):
         self.images.resizeColumnsToContents()
 
     # -- one image ----------------------------------------------------------------------------------
+    def open_pair(self, item) -> None:
+        """Double-click: the row's image with every model's prediction over it (the "Show" box or T
+        switches to one model's, or to the true / false pixels); the main window opens it too."""
+        self.images.selectRow(item.row())
+        both = self.show_box.count() - 1
+        if self.show_box.currentIndex() == both:
+            self._show_pixels()
+        else:
+            self.show_box.setCurrentIndex(both)  # draws it
+        self.open_in_window(item)
+
+    def next_view(self) -> None:
+        """T: the next entry of the "Show" box (after the last, the first)."""
+        self.show_box.setCurrentIndex((self.show_box.currentIndex() + 1) % self.show_box.count())
+
     def open_in_window(self, item) -> None:
         """Open the row's image in the main window (its labels to edit); the models' pixels stay here."""
         path = self.data_dir / self.images.item(item.row(), 0).text()
@@ -234,30 +285,66 @@ class CompareView(QWidget):
     def image_names(self) -> list[str]:
         return [self.images.item(r, 0).text() for r in range(self.images.rowCount())]
 
+    def _prediction(self, name: str, k: int):
+        """(prediction, RGB image) of model `k` on the image `name`, kept while that image is on show."""
+        if (name, k) not in self._predicted:
+            from iunet_gui.app.settings import InspectSettings, open_predictor
+            from iunet_gui.core.project import Project
+
+            if k not in self._predictors:
+                self._predictors[k] = open_predictor(self.models[k], InspectSettings())
+            self._predicted = {key: v for key, v in self._predicted.items() if key[0] == name}
+            path = self.data_dir / name
+            self._predicted[name, k] = self._predictors[k].predict_file(path, Project.open(self.data_dir).mm_per_px_for(path))
+        return self._predicted[name, k]
+
     def _show_pixels(self) -> None:
         rows = self.images.selectionModel().selectedRows() if self.images.selectionModel() else []
         if self.comparison is None or not rows:
             return
-        from iunet_gui.app.settings import InspectSettings, open_predictor
         from iunet_gui.core.project import Project
 
         name = self.images.item(rows[0].row(), 0).text()
         project = Project.open(self.data_dir)
         path = self.data_dir / name
-        mm = project.mm_per_px_for(path)
-        predictor = open_predictor(self.models[self.model_box.currentIndex()], InspectSettings())
-        res, image = predictor.predict_file(path, mm)
-        gt = project.ground_truth_mask(path)
-        classes = pixel_classes(res.mask, gt)
-        self.overlay = overlay_rgba(classes)
-        y0, y1, x0, x1 = self.region(classes)
-        shown = self.compose(image[y0:y1, x0:x1], self.overlay[y0:y1, x0:x1])
-        self.picture.setPixmap(QPixmap.fromImage(shown).scaled(self.picture.size(), Qt.KeepAspectRatio,
-                                                               Qt.FastTransformation))
-        pairs = matched_lengths(res.mask, gt, mm, predictor.merge_gap_px, predictor.chain_gap_px)
-        self.lengths.setText("\n".join(f"defect {k + 1}: predicted {p['predicted']:.2f} {p['unit']}, labelled "
-                                       f"{p['labelled']:.2f} {p['unit']}, error {p['error']:.2f} {p['unit']}"
-                                       for k, p in enumerate(pairs)) or "no matched defect")
+        mm, gt = project.mm_per_px_for(path), project.ground_truth_mask(path)
+        view = self.show_box.currentIndex()
+        self.model_box.setEnabled(view == 0)
+        if view == 0 and gt is None:
+            self.lengths.setText(f"{name} has no labels now: only the predictions can be shown")
+            return
+        if view == 0:
+            k = self.model_box.currentIndex()
+            res, image = self._prediction(name, k)
+            classes = pixel_classes(res.mask, gt)
+            self.overlay = overlay_rgba(classes)
+            y0, y1, x0, x1 = self.region(classes)
+            lines = self._length_lines(k, res.mask, gt, mm)
+            self.legend.setText(TRUE_FALSE_LEGEND)
+        else:
+            shown = list(range(len(self.names))) if view == self.show_box.count() - 1 else [view - 1]
+            preds = [self._prediction(name, k) for k in range(len(self.names))]  # all: one crop for every view
+            masks = [np.asarray(res.mask, bool) for res, _ in preds]
+            image = preds[0][1]
+            self.overlay = predictions_rgba(masks, shown)
+            labelled = [] if gt is None else [np.asarray(gt, bool)]
+            y0, y1, x0, x1 = self.region(np.logical_or.reduce([*masks, *labelled]))
+            lines = [f"{self.names[k]}: {ln}" for k in shown for ln in
+                     (self._length_lines(k, masks[k], gt, mm) if labelled else [])]
+            self.legend.setText("  ".join(
+                [f"<span style='color:{MODEL_COLORS[k % len(MODEL_COLORS)]}'>■</span> {self.names[k]}" for k in shown]
+                + (["<span style='color:#ffeb3b'>■</span> more than one"] if len(shown) > 1 else [])))
+        self.drawn = self.compose(image[y0:y1, x0:x1], self.overlay[y0:y1, x0:x1])
+        self.picture.setPixmap(QPixmap.fromImage(self.drawn).scaled(self.picture.size(), Qt.KeepAspectRatio,
+                                                                    Qt.FastTransformation))
+        self.lengths.setText("\n".join(lines) or "no matched defect")
+
+    def _length_lines(self, k: int, mask, gt, mm) -> list[str]:
+        """Each matched defect of model `k`'s prediction: both lengths and the error."""
+        predictor = self._predictors[k]
+        pairs = matched_lengths(mask, gt, mm, predictor.merge_gap_px, predictor.chain_gap_px)
+        return [f"defect {i + 1}: predicted {p['predicted']:.2f} {p['unit']}, labelled {p['labelled']:.2f} "
+                f"{p['unit']}, error {p['error']:.2f} {p['unit']}" for i, p in enumerate(pairs)]
 
     @staticmethod
     def region(classes: np.ndarray, margin: int = 48) -> tuple[int, int, int, int]:
@@ -278,6 +365,13 @@ class CompareView(QWidget):
         rgb[drawn] = overlay[drawn][:, :3]
         h, w = rgb.shape[:2]
         return QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+    def prediction_counts(self) -> dict[str, int]:
+        """Pixels on show in each model's colour and in OVERLAP_COLOR ("overlap")."""
+        if self.overlay is None:
+            return {}
+        colors = {**{n: model_rgba(k) for k, n in enumerate(self.names)}, "overlap": OVERLAP_COLOR}
+        return {n: int(np.all(self.overlay == np.array(c, np.uint8), axis=-1).sum()) for n, c in colors.items()}
 
     def color_counts(self) -> dict[str, int]:
         """Pixels of each colour on show (tests compare them with core.metrics)."""
