@@ -75,6 +75,12 @@ def test_a_trained_model_is_registered_with_its_golden_figures(project):
         assert not set(names) & set(GOLDEN)
         assert entry.labels_hash == labels_hash(Project.open(proj), [proj / n for n in names])
         assert reg.register(good.best_checkpoint).id == entry.id  # a file is registered once
+        runs = reg.log.query("SELECT * FROM training_runs")
+        assert len(runs) == 1 and runs[0]["model_id"] == str(entry.id) and runs[0]["data_size"] == entry.train_images
+        assert json.loads(runs[0]["metrics"])["status"] == good.status
+        assert json.loads(runs[0]["settings"])["data"] == json.loads((good.run_dir / "config.json").read_text())["data"]
+        reg.register_training(good, data=proj)  # registering the run again logs nothing new
+        assert len(reg.log.query("SELECT * FROM training_runs")) == 1
         outcome = run_gate(reg, entry.id)
         assert outcome.accepted and outcome.champion is None and reg.in_use().id == entry.id
         stored = reg.get(entry.id).golden

@@ -175,7 +175,12 @@ class ModelRegistry:
         """The best checkpoint of a training run (training.result.TrainResult), registered."""
         if result.best_checkpoint is None:
             raise IunetError(f"{result.run_dir}: the run kept no checkpoint to register")
-        return self.register(result.best_checkpoint, "trained", data=data, run_dir=result.run_dir)
+        known = self.by_path(Path(result.best_checkpoint).resolve())
+        entry = self.register(result.best_checkpoint, "trained", data=data, run_dir=result.run_dir)
+        if known is None:  # the run is logged once, with the model it made
+            self.log.log_training_run(str(entry.id), entry.train_images or 0, _run_settings(result.run_dir),
+                                      _run_metrics(result))
+        return entry
 
     def register_onnx(self, entry_id: int, onnx_path) -> ModelEntry:
         """An ONNX export of a registered checkpoint: kept beside its entry and registered itself."""
@@ -303,3 +308,18 @@ class ModelRegistry:
             r["reasons"] = json.loads(r["reasons"] or "[]")
             r["figures"] = json.loads(r["figures"]) if r["figures"] else None
         return rows
+
+
+def _run_settings(run_dir) -> dict:
+    """The settings a run wrote to its config.json ({} when it is missing or unreadable)."""
+    try:
+        return json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _run_metrics(result) -> dict:
+    """How a run ended and its last epoch's figures, for the log's training_runs table."""
+    return {"status": result.status, "epochs": result.epochs_done, "best_val_miou": result.best_val_miou,
+            "seconds": round(result.seconds, 1), "last_epoch": result.history[-1] if result.history else None,
+            "best_checkpoint": str(result.best_checkpoint)}
