@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.registry_project"]  # the `models` and `project` fixtures
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 

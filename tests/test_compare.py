@@ -3,7 +3,6 @@
 true-positive / false-positive / false-negative colours are core.metrics' pixels, pixel for pixel; a
 double-clicked row shows both models' predictions, and T switches between them."""
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -15,7 +14,6 @@ from iunet_gui.cli import main
 from iunet_gui.core.metrics import confusion
 from iunet_gui.gui.compare_view import PIXEL_COLORS, TRUE_FALSE
 from tests.gui_util import open_window
-from tests.test_registry import models  # noqa: F401 - the module's trained models
 
 
 def test_pixel_classes_are_the_confusion_counts():
@@ -55,14 +53,6 @@ def _cli_table(capsys, paths, data):
     header = re.split(r"\s{2,}", lines[-4].strip())
     assert header == ["model", *(label for label, *_ in FIGURES)]
     return [re.split(r"\s{2,}", ln.strip()) for ln in lines[-2:]]
-
-
-@pytest.fixture
-def project(models, tmp_path):  # noqa: F811
-    root, proj, blank, good, bad = models
-    copy = tmp_path / "proj"
-    shutil.copytree(proj, copy)
-    return copy, blank, good, bad
 
 
 def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, tmp_path, project, capsys,

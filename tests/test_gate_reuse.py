@@ -1,7 +1,6 @@
 """The gate reuses the champion's golden-set figures the registry keeps when nothing they depend on
 changed (the model file, the set's images, their labels and calibration, the settings), and scores it
 again when something did; the registry reaches the project database through InspectionLog's public API."""
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,6 @@ from iunet_gui.app.registry import ModelRegistry
 from iunet_gui.app.settings import InspectSettings
 from iunet_gui.core.annotation import Annotation
 from iunet_gui.core.project import Project
-from tests.test_registry import models  # noqa: F401 - the module's trained models
-
-
-@pytest.fixture
-def project(models, tmp_path):  # noqa: F811
-    root, proj, blank, good, bad = models
-    copy = tmp_path / "proj"
-    shutil.copytree(proj, copy)
-    return copy, blank, good, bad
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 """The Models panel in the real window: the registry's list with the model in use marked, Use,
 Rename, Delete, Export ONNX, Run folder; a model trained in the window is gated on the golden set,
 accepted when better, and when refused the window asks for an override note that goes into the log."""
-import shutil
 
-import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QPushButton, QTabBar
@@ -12,16 +10,8 @@ from iunet_gui.app.golden import GoldenSets
 from iunet_gui.app.registry import ModelRegistry
 from iunet_gui.core.annotation import Annotation
 from tests.gui_util import open_window
+from tests.registry_project import GOLDEN
 from tests.test_gui_training import run_to_end, tiny
-from tests.test_registry import GOLDEN, models  # noqa: F401 - the module's trained models
-
-
-@pytest.fixture
-def project(models, tmp_path):  # noqa: F811
-    root, proj, blank, good, bad = models
-    copy = tmp_path / "proj"
-    shutil.copytree(proj, copy)
-    return copy, blank, good, bad
 
 
 def click_row(qtbot, win, entry_id):

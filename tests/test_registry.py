@@ -18,48 +18,9 @@ from iunet_gui.core.errors import IunetError
 from iunet_gui.core.project import Project
 from iunet_gui.models.checkpoint import load_checkpoint
 from iunet_gui.models.registry import count_parameters
-from iunet_gui.training.trainer import TrainConfig, train
+from iunet_gui.training.trainer import train
+from tests.registry_project import GOLDEN, train_config
 from tests.test_training import make_toy
-
-GOLDEN = ["t0.png", "t1.png", "t7.png"]  # two NG parts and a defect-free one
-
-
-def _cfg(data, out, **kw):
-    base = dict(data=str(data), out=str(out), model="iunet", preset="default", model_overrides={"base": 4, "depth": 3},
-                epochs=6, crop=32, crops_per_epoch=16, lr=3e-3, max_val_images=2, threads=1, seed=1, scale=1.0,
-                bn_batches=4)
-    base.update(kw)
-    return TrainConfig(**base)
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """A project with a golden set, a model trained on its other images ("good") and one trained on
-    the same images with every label taken away ("bad": it has never seen a defect)."""
-    root = tmp_path_factory.mktemp("registry")
-    proj = make_toy(root / "proj", n=8, size=64)
-    blank = root / "blank"
-    shutil.copytree(proj, blank)
-    for j in blank.glob("t*.json"):
-        ann = Annotation.load(j)
-        ann.shapes.clear()
-        ann.flags["defect_free"] = True
-        ann.save(j)
-    with ModelRegistry(proj) as reg:
-        GoldenSets(reg).add([proj / n for n in GOLDEN])
-        exclude, _ = training_exclusions(reg)
-    good = train(_cfg(proj, root / "good", exclude=exclude))
-    bad = train(_cfg(blank, root / "bad", exclude=exclude, prior=0.001))
-    return root, proj, blank, good, bad
-
-
-@pytest.fixture
-def project(models, tmp_path):
-    """A fresh copy of the project (its own database) and the two runs."""
-    root, proj, blank, good, bad = models
-    copy = tmp_path / "proj"
-    shutil.copytree(proj, copy)
-    return copy, blank, good, bad
 
 
 def test_a_trained_model_is_registered_with_its_golden_figures(project):
@@ -262,7 +223,7 @@ def test_a_fine_tuned_model_names_its_parent_and_a_folder_fills_the_golden_set(p
     with ModelRegistry(proj) as reg:
         parent = reg.register_training(good, data=proj)
         GoldenSets(reg).remove([proj / n for n in GOLDEN])
-    child = train(_cfg(proj, tmp_path / "child", epochs=1, init=str(good.best_checkpoint)))
+    child = train(train_config(proj, tmp_path / "child", epochs=1, init=str(good.best_checkpoint)))
     picked = tmp_path / "picked"
     picked.mkdir()
     for n in ("t2.png", "t5.png", "unlabelled.png"):
