@@ -3,17 +3,13 @@
 # time limit (the shipped checkpoint's settings). DATA: a labelled folder (default: 60 washers of
 # `iunet-gui synth --seed 7`, rendered here). Results: $OUT/kinds_results.tar.gz.
 #   OUT=/tmp/out MINUTES=2.5 DATA=train_washers bash benchmarks/gpu_kinds.sh
-set -u
-export PYTHONUNBUFFERED=1 PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD"
+source "$(dirname "$0")/gpu_env.sh"
 MINUTES=${MINUTES:-2.5}
-DEVICE=${DEVICE:-cuda}
-PY=${PY:-python3}
 W=${WORK:-/tmp/gpu_kinds}
 rm -rf "$W"; mkdir -p "$W/logs"
 DATA=${DATA:-}
 if [ -z "$DATA" ]; then DATA="$W/s7"; $PY -m iunet_gui synth --out "$DATA" --count 60 --seed 7 >"$W/logs/synth.log" 2>&1; fi
-common=(--data "$DATA" --time-limit "$MINUTES" --scale 0.5 --model-config depth=4 --set grey_share=0.3
-        --set region_weight=0 --set polarity=0 --device "$DEVICE" --threads 2 --seed 0)
+common=(--data "$DATA" --time-limit "$MINUTES" "${SHIPPED[@]}" --device "$DEVICE" --threads 2 --seed 0)
 $PY -m iunet_gui train --out "$W/binary" "${common[@]}" >"$W/logs/binary.log" 2>&1 &
 $PY -m iunet_gui train --out "$W/multiclass" "${common[@]}" --set multiclass=true >"$W/logs/multiclass.log" 2>&1 &
 wait

@@ -3,11 +3,8 @@
 # of the shipped network side by side on the GPU (mixed precision: precision "auto" is float16 with a
 # gradient scaler on CUDA). Results go to $OUT/gpu_results.tar.gz (runs' config, metrics, checkpoints).
 #   OUT=/tmp/out MINUTES=4.5 bash benchmarks/gpu_session.sh
-set -u
-export PYTHONUNBUFFERED=1 PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD"
+source "$(dirname "$0")/gpu_env.sh"
 MINUTES=${MINUTES:-4.5}
-DEVICE=${DEVICE:-cuda}
-PY=${PY:-python3}
 W=${WORK:-/tmp/gpu_session}
 rm -rf "$W"; mkdir -p "$W/d180" "$W/logs"
 nvidia-smi -L 2>/dev/null || true
@@ -21,12 +18,12 @@ for s in 7 17 27; do ln -s "$W/s$s"/w* "$W/d180/"; done
 cp "$W/s7/iunet_project.json" "$W/d180/"
 $PY -c "import torch; from iunet_gui.training.network import Precision as P; p = P('auto', torch.device('$DEVICE')); \
 print('training precision on $DEVICE:', p.enabled and p.dtype, 'gradient scaler:', p.scaler is not None)"
-common=(--time-limit "$MINUTES" --scale 0.5 --model-config depth=4 --set grey_share=0.3 --set region_weight=0
-        --device "$DEVICE" --threads 2 --seed 0)
-$PY -m iunet_gui train --data "$W/s7" --out "$W/runA_pol05_60" "${common[@]}" >"$W/logs/runA.log" 2>&1 &
+common=(--time-limit "$MINUTES" "${SHIPPED[@]}" --device "$DEVICE" --threads 2 --seed 0)
+flip=(--set polarity=0.5)  # half of the crops with their fine detail inverted
+$PY -m iunet_gui train --data "$W/s7" --out "$W/runA_pol05_60" "${common[@]}" "${flip[@]}" >"$W/logs/runA.log" 2>&1 &
 $PY -m iunet_gui train --data "$W/s7" --out "$W/runC_pol0_60" "${common[@]}" --set polarity=0 >"$W/logs/runC.log" 2>&1 &
-$PY -m iunet_gui train --data "$W/d180" --out "$W/runB_pol05_180" "${common[@]}" >"$W/logs/runB.log" 2>&1 &
-$PY -m iunet_gui train --data "$W/d180" --out "$W/runD_pol05_180_b8" "${common[@]}" --batch-size 8 >"$W/logs/runD.log" 2>&1 &
+$PY -m iunet_gui train --data "$W/d180" --out "$W/runB_pol05_180" "${common[@]}" "${flip[@]}" >"$W/logs/runB.log" 2>&1 &
+$PY -m iunet_gui train --data "$W/d180" --out "$W/runD_pol05_180_b8" "${common[@]}" "${flip[@]}" --batch-size 8 >"$W/logs/runD.log" 2>&1 &
 wait
 nvidia-smi --query-gpu=name,memory.used --format=csv 2>/dev/null || true
 for r in "$W"/run*; do echo "== $r"; tail -n 3 "$r/metrics.csv" 2>/dev/null; done
