@@ -117,7 +117,11 @@ def load_items(folder, limit: int | None = None, progress=None, kinds: list[str]
 def project_kinds(folder) -> list[str]:
     """The kinds a multi-class network is trained on, before loading: the project's class list for
     labelme projects; for image + mask pairs none yet (their folders name them while loading)."""
-    project = Project.open(folder)
+    return kinds_of(Project.open(folder))
+
+
+def kinds_of(project: Project) -> list[str]:
+    """project_kinds of an open project."""
     return [] if project.kind == "mask_pairs" else [c.name for c in project.settings.classes]
 
 

@@ -16,14 +16,15 @@ FEW_KINDS_TIP = "Naming the kinds needs at least two defect classes in the proje
 
 
 def project_kinds(project) -> list[str]:
-    """The kinds a multi-class run learns on `project` (training.data.project_kinds): its class names, or
-    for image + mask pairs the sub-folders holding images (a folder whose masks are empty names none)."""
+    """The kinds a multi-class run learns on `project`: its class list (training.data.kinds_of); for
+    image + mask pairs, which loading names by their folders, the sub-folders holding images."""
+    from iunet_gui.training.data import kinds_of
+
     if project is None:
         return []
     if project.kind == "mask_pairs":
-        folders = {img.parent.name for img in project.masks if img.parent != project.folder}
-        return sorted(folders)
-    return [c.name for c in project.settings.classes]
+        return sorted({img.parent.name for img in project.masks if img.parent != project.folder})
+    return kinds_of(project)
 
 
 class KindsChoice(QWidget):

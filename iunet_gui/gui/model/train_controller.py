@@ -124,7 +124,7 @@ class TrainingController(QObject):
             return False
         if not win.save():
             return False
-        from iunet_gui.training.recipes import RECIPES, recipe_config
+        from iunet_gui.training.recipes import recipe_config
 
         folder = Path(win.project.folder)
         out = new_run_folder(folder)
@@ -136,7 +136,7 @@ class TrainingController(QObject):
         registry = getattr(win, "models_part", None)
         if registry is not None:  # the golden set is left out of training
             cfg = registry.training_config(cfg)
-        fresh_lr = RECIPES[recipe].get("lr", cfg.lr)  # the rate of a fresh run (recipe_config's is a tenth with init)
+        fresh_lr = recipe_config(recipe, data=cfg.data).lr  # a fresh run's rate: the recipe's own (a tenth of it with init)
 
         def work(progress, cancel):
             import gc
