@@ -1,6 +1,6 @@
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from iunet_gui.core.annotation import Annotation
@@ -32,6 +32,7 @@ document = st.fixed_dictionaries(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document)
+@example({"shapes": [{"label": "", "points": [], "shape_type": "bogus"}]})  # an unknown type with too few points
 def test_reader_never_fails_with_anything_but_its_own_error(doc):
     try:
         ann = Annotation.from_dict(doc, source="fuzz.json")

@@ -39,9 +39,14 @@ class Shape:
     extra: dict = field(default_factory=dict)  # unknown per-shape keys, written back as they were
 
     @property
+    def min_points(self) -> int:
+        """The fewest points a shape of its type needs (1 for a type labelme does not know)."""
+        return _MIN_POINTS.get(self.shape_type, 1)
+
+    @property
     def is_degenerate(self) -> bool:
         """Too few points for its type: kept and shown, skipped by geometry and measurement."""
-        return len(self.points) < _MIN_POINTS.get(self.shape_type, 1)
+        return len(self.points) < self.min_points
 
     def to_dict(self) -> dict:
         d = {
@@ -285,7 +290,7 @@ def _parse_shape(i: int, s: Any, width: int, height: int, fail, warnings: list[s
     shape = Shape(label=label, points=points, shape_type=shape_type, group_id=group_id, description=description,
                   flags=flags, mask=mask, extra={k: v for k, v in s.items() if k not in _SHAPE_KEYS})
     if shape.is_degenerate:
-        warnings.append(f"{where}: a {shape_type} needs at least {_MIN_POINTS[shape_type]} points, has "
+        warnings.append(f"{where}: a {shape_type} needs at least {shape.min_points} points, has "
                         f"{len(points)}; kept, but ignored for masks and measurement")
     return shape
 
