@@ -42,13 +42,13 @@ def make_lines(folder, n, sign, seed, size=64, contrast=45):
     return folder
 
 
-def train_on(tmp_path, sign, share, epochs=7):
+def train_on(tmp_path, sign, share, epochs=7, setting="polarity"):
     from iunet_gui.training.trainer import train
 
-    data = make_lines(tmp_path / f"train{sign}{share}", 12, sign, seed=1)
-    cfg = TrainConfig(data=str(data), out=str(tmp_path / f"run{sign}{share}"), model="iunet",
+    data = make_lines(tmp_path / f"train{sign}{share}{setting}", 12, sign, seed=1)
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / f"run{sign}{share}{setting}"), model="iunet",
                       model_overrides={"base": 4, "depth": 3}, epochs=epochs, crop=48, crops_per_epoch=16, lr=1e-2,
-                      val_fraction=0.1, max_val_images=1, threads=1, seed=1, scale=1.0, polarity=share,
+                      val_fraction=0.1, max_val_images=1, threads=1, seed=1, scale=1.0, **{setting: share},
                       bn_batches=4, warmup_steps=5)
     return train(cfg).last_checkpoint
 
@@ -87,6 +87,11 @@ def test_with_both_polarities_a_model_trained_on_dark_lines_finds_bright_ones(tm
     assert without[0] < with_flip[0]  # dark lines alone do not teach bright ones as well
 
 
+def test_inverting_the_labelled_dark_lines_alone_teaches_bright_ones(tmp_path, fresh):
+    found, alarms = recall(train_on(tmp_path, -1, 0.5, setting="defect_polarity"), fresh[+1])
+    assert found >= 0.9 and alarms <= 0.3
+
+
 def test_polarity_inverts_fine_detail_and_keeps_the_shading():
     x = np.tile(np.linspace(-1, 1, 40, dtype=np.float32), (3, 40, 1))  # shading left to right
     x[:, 20, :] += 1.0  # a bright line
@@ -98,6 +103,23 @@ def test_polarity_inverts_fine_detail_and_keeps_the_shading():
     assert 0.4 < np.mean([polarity(x, rng, 0.5) is not x for _ in range(400)]) < 0.6
 
 
+def test_defect_polarity_inverts_the_labelled_line_alone():
+    x = np.full((3, 40, 40), 0.2, np.float32)
+    x[:, 10, :] += 1.0  # an unlabelled bright line (a rim's highlight)
+    x[:, 30, :] += 1.0  # a labelled bright scratch
+    target = np.zeros((40, 40), np.uint8)
+    target[30, :] = 1
+    out = polarity(x.copy(), np.random.default_rng(0), share=1.0, where=target)
+    assert out[0, 30, 20] < out[0, 26, 20] - 0.5  # the scratch now dark
+    assert np.allclose(out[:, :22], x[:, :22])  # the highlight and the metal away from the scratch kept
+    kinds = np.zeros((40, 40, 2), np.float32)  # a multi-class target (H, W, K)
+    kinds[30, :, 1] = 1
+    assert np.allclose(polarity(x.copy(), np.random.default_rng(0), 1.0, where=kinds), out)
+    assert polarity(x, np.random.default_rng(0), 1.0, where=np.zeros((40, 40))) is x  # no defect: unchanged
+
+
 def test_polarity_share_out_of_range_is_refused():
     with pytest.raises(IunetError, match="polarity"):
         check_config(TrainConfig(data="d", polarity=1.5))
+    with pytest.raises(IunetError, match="defect_polarity"):
+        check_config(TrainConfig(data="d", defect_polarity=-0.1))

@@ -81,21 +81,44 @@ POLARITY_SIGMA = 3.0  # px at the input scale: detail finer than this is inverte
 
 
 def polarity(x: np.ndarray, rng: np.random.Generator, share: float = POLARITY_SHARE,
-             sigma: float = POLARITY_SIGMA) -> np.ndarray:
+             sigma: float = POLARITY_SIGMA, where: np.ndarray | None = None) -> np.ndarray:
     """With probability `share`, the brightness detail of a normalised float (C, H, W) crop mirrored
     about its local mean: each channel gets 2 (blur(luma) - luma) added, so a bright thin line turns
     into a dark one of the same contrast and back, while the shading (lit metal, dark table) and the
     colour stay. A scratch is then learnt by its shape, not by whether it is darker or brighter than
     the metal: without it the washers' training data shows dark defects of every kind but bright
-    ones only as scratches, beside unlabelled bright thin lines (the rims' highlights)."""
+    ones only as scratches, beside unlabelled bright thin lines (the rims' highlights).
+    `where` (the crop's target, (H, W) or (H, W, K)): invert only on and just around the labelled
+    defects (defect_weight), so a dark scratch is also shown bright and a bright one dark while the
+    unlabelled metal, its highlights and machining lines, keeps its own polarity."""
     if share <= 0 or rng.random() >= share:
         return x
     import cv2
 
+    weight = None if where is None else defect_weight(where, x.shape[1:])
+    if weight is not None and not weight.any():
+        return x
     luma = x[0] if x.shape[0] != 3 else np.tensordot(np.array([0.299, 0.587, 0.114], np.float32), x, axes=1)
     luma = np.ascontiguousarray(luma, np.float32)
     detail = luma - cv2.GaussianBlur(luma, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    if weight is not None:
+        detail *= weight
     return (x - 2 * detail[None]).astype(np.float32, copy=False)
+
+
+def defect_weight(target: np.ndarray, shape: tuple[int, int], margin: int = 2) -> np.ndarray:
+    """float32 (H, W) weight in [0, 1] of the crop of size `shape`: 1 on the defects of `target` and
+    `margin` px around them, fading out over about a pixel beyond, 0 elsewhere."""
+    import cv2
+
+    m = target.max(axis=-1) if target.ndim == 3 else target
+    m = (np.asarray(m, np.float32) > 0.5).astype(np.uint8)
+    if m.shape != tuple(shape):
+        m = cv2.resize(m, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    if not m.any():
+        return np.zeros(shape, np.float32)
+    m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1)))
+    return np.clip(cv2.GaussianBlur(m.astype(np.float32), (0, 0), 1.0) * 1.5, 0, 1)
 
 
 def mixup(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, alpha: float = 0.4, w: np.ndarray | None = None):

@@ -23,6 +23,7 @@ class Batches:
         img, m = (sampler or self.sampler).sample()
         img, m = augment.geometric(img, m, rng, self.rotate)
         x = augment.polarity(prepare_input(img, self.cfg.in_channels), rng, self.cfg.polarity)
+        x = augment.polarity(x, rng, self.cfg.defect_polarity, where=m)
         return augment.photometric(x, rng, self.cfg.photometric, self.cfg.grey_share), m
 
     def inputs(self, sampler, rng, count: int) -> np.ndarray:
