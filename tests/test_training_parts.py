@@ -93,10 +93,39 @@ def test_the_final_time_is_the_measured_one_else_an_estimate():
 
 @pytest.mark.parametrize("bad, match", [(dict(val_every=0), "val_every"), (dict(time_limit_min=0.0), "time limit"),
                                         (dict(init="a.pt", resume=True), "use one of them"),
-                                        (dict(fine_loss=4, scale=0.3), "fine_loss"), (dict(rotate="x"), "rotate")])
+                                        (dict(fine_loss=4, scale=0.3), "fine_loss"), (dict(rotate="x"), "rotate"),
+                                        (dict(threshold_rule="f1"), "threshold_rule"),
+                                        (dict(max_false_alarms=-1), "max_false_alarms")])
 def test_config_checks_name_the_setting(bad, match):
     from iunet_gui.training.config import TrainConfig, check_config
 
     with pytest.raises(IunetError, match=match):
         check_config(TrainConfig(data="x", **bad))
     check_config(TrainConfig(data="x"))  # the defaults pass
+
+
+def test_the_recall_rule_keeps_the_threshold_that_finds_most_within_the_false_alarm_limit():
+    from iunet_gui.training.validation import pick_threshold
+
+    miou = [0.80, 0.85, 0.90, 0.88]  # thresholds low to high
+    recall = [0.95, 0.90, 0.80, 0.60]
+    alarms = [1.20, 0.10, 0.05, 0.00]
+    assert pick_threshold(miou, recall, alarms, "miou") == 2
+    assert pick_threshold(miou, recall, alarms, "recall", 0.1) == 1  # 0.90 found at 0.10 alarms an image
+    assert pick_threshold(miou, recall, alarms, "recall", 0.0) == 3
+    assert pick_threshold(miou, recall, [2, 1, 0.5, 0.5], "recall", 0.1) == 2  # none clean: fewest, then recall
+    assert pick_threshold([0.7, 0.9], [0.9, 0.9], [0, 0], "recall") == 1  # equal recall: the better MIoU
+
+
+def test_validation_reports_defects_found_and_false_alarms(tmp_path):
+    import numpy as np
+
+    from iunet_gui.training.validation import defect_counts
+
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5:9, 5:30] = 1  # a scratch, found
+    mask[30:34, 30:34] = 1  # a pit, missed
+    pred = np.zeros((40, 40), bool)
+    pred[6:8, 10:20] = True
+    pred[20:23, 2:5] = True  # a false alarm
+    assert defect_counts(pred, mask) == (2, 1, 1)

@@ -43,12 +43,17 @@ class TrainConfig:
     grey_share: float = 0.5  # share of crops shown grey, so colour alone does not mark a defect
     polarity: float = 0.0  # share of crops whose fine detail is inverted (bright lines dark and back), to teach
     # bright defects from dark ones (training.augment.polarity); off: at 0.5 the washers lost MIoU (docs/benchmarks.md)
+    defect_polarity: float = 0.0  # share of crops whose labelled defects alone have their fine detail inverted, so
+    # each kind is seen bright and dark while the unlabelled metal keeps its own look (augment.polarity `where`)
     val_fraction: float = 0.2
     val_every: int = 1
     max_val_images: int = 12  # the rest of the validation share is trained on
     threshold: float = 0.5
     pick_tolerance: float = 0.01  # best.pt: the latest weights that validate within this much MIoU of the best
     tune_threshold: bool = False  # store the threshold of THRESHOLDS that scores best on the validation images
+    threshold_rule: str = "miou"  # what "best" is: "miou" (pixel MIoU) or "recall" (the most labelled defects found
+    # with at most max_false_alarms false alarms per validation image; validation.pick_threshold)
+    max_false_alarms: float = 0.1
     schedule: str = "cosine"  # "cosine" (warm-up, then decay to lr/100 by the last epoch or time limit) or "constant"
     warmup_steps: int = 30
     ema: float = 0.99  # decay of the weight average that is validated and saved (0 = off)
@@ -105,8 +110,12 @@ def check_config(cfg: TrainConfig) -> None:
         raise IunetError("ema must be in [0, 1)")
     if cfg.bn_batches < 0 or not 0 <= cfg.freeze_bn < 1 or not 0 <= cfg.grey_share <= 0.5:
         raise IunetError("bn_batches must be >= 0 (0 = off), freeze_bn in [0, 1) and grey_share in [0, 0.5]")
-    if not 0 <= cfg.polarity <= 1:
-        raise IunetError("polarity must be in [0, 1] (the share of crops shown with their detail inverted)")
+    if not (0 <= cfg.polarity <= 1 and 0 <= cfg.defect_polarity <= 1):
+        raise IunetError("polarity and defect_polarity must be in [0, 1] (the share of crops shown with their "
+                         "detail inverted)")
+    if cfg.threshold_rule not in ("miou", "recall") or cfg.max_false_alarms < 0:
+        raise IunetError(f"threshold_rule must be miou or recall (got {cfg.threshold_rule!r}) and "
+                         f"max_false_alarms >= 0")
     if not 0.1 <= cfg.scale <= 2:
         raise IunetError(f"scale must be in [0.1, 2] (got {cfg.scale:g})")
     if int(cfg.fine_loss) != cfg.fine_loss or cfg.fine_loss < 1 or cfg.fine_loss * cfg.scale > 1 + 1e-6:

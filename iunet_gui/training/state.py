@@ -10,7 +10,8 @@ from pathlib import Path
 from iunet_gui.core.errors import IunetError
 
 METRICS_COLUMNS = ["epoch", "train_loss", "val_miou", "val_iou_defect", "val_dice", "val_accuracy",
-                   "val_length_error_mean", "val_threshold", "lr", "seconds", "partial"]
+                   "val_length_error_mean", "val_threshold", "lr", "seconds", "partial", "val_recall",
+                   "val_false_alarms"]
 
 
 @dataclass

@@ -14,7 +14,8 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
     """Scores of `model` (in eval mode) on the whole validation images at the input scale,
     logits up-sampled to each image's size. With `tune_threshold`, each image's logits are the
     mean over it and its three flips (as the Predictor computes them) and the threshold of a small
-    grid with the best pixel MIoU is picked; "val_threshold" is the threshold scored. Raises
+    grid is picked by `cfg.threshold_rule` (pick_threshold); "val_threshold" is the threshold
+    scored, "val_recall" and "val_false_alarms" the defects found and false alarms per image there. Raises
     Cancelled when `cancel` is set (checked per image). A multi-class network is scored on its
     defect-vs-background logit (defect_logit) as a binary one is, and its kinds by their IoU
     ("val_iou_<kind>", at the threshold scored) and their mean ("val_kind_miou")."""
@@ -23,6 +24,7 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
     grid = sorted({cfg.threshold, *(THRESHOLDS if cfg.tune_threshold else ())})
     cuts = np.log(np.array(grid) / (1 - np.array(grid)))  # the thresholds on the logits
     conf = np.zeros((len(grid), 4), np.int64)
+    counts = np.zeros((len(grid), 3), np.int64)  # labelled defects, found, false alarms
     logits = []
     for it in val_items:
         if cancel is not None and cancel.cancelled:
@@ -32,7 +34,10 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
         z = defect_logit(z)
         for k, c in enumerate(cuts):
             conf[k] += confusion(z > c, it.mask)
-    k = int(np.argmax([scores(*c)["miou"] for c in conf]))
+            counts[k] += defect_counts(z > c, it.mask)
+    recall = counts[:, 1] / np.maximum(counts[:, 0], 1)
+    alarms = counts[:, 2] / max(len(val_items), 1)
+    k = pick_threshold([scores(*c)["miou"] for c in conf], recall, alarms, cfg.threshold_rule, cfg.max_false_alarms)
     ev = Evaluator(merge_gap_px=DEFAULT_MERGE_GAP_PX)
     for it, z in zip(val_items, logits):
         ev.add(it.name, defect_logit(z) > cuts[k], it.mask, it.mm_per_px)
@@ -40,7 +45,29 @@ def validate(model, val_items, cfg, device, cancel: CancelToken | None = None) -
     kinds = kind_scores(val_items, logits, cuts[k])
     return {**kinds, "val_miou": s["miou"], "val_iou_defect": s["iou_defect"], "val_dice": s["dice"],
             "val_accuracy": s["accuracy"], "val_length_error_mean": s["length_error_mean"],
-            "val_threshold": float(grid[k])}
+            "val_threshold": float(grid[k]), "val_recall": float(recall[k]), "val_false_alarms": float(alarms[k])}
+
+
+def defect_counts(pred: np.ndarray, mask: np.ndarray) -> tuple[int, int, int]:
+    """(labelled defects, those a predicted pixel touches, predicted regions touching none) of one image."""
+    from iunet_gui.core.detection import find_defects
+
+    defects, false_alarms = find_defects(pred, mask > 0, merge_gap_px=DEFAULT_MERGE_GAP_PX)
+    return len(defects), sum(d.found for d in defects), false_alarms
+
+
+def pick_threshold(miou, recall, alarms, rule: str = "miou", max_alarms: float = 0.1) -> int:
+    """Index of the threshold to keep: "miou", the best pixel MIoU; "recall", the highest defect
+    recall among the thresholds with at most `max_alarms` false alarms per image (ties: the better
+    MIoU), or where none is that clean, the fewest false alarms (ties: the higher recall)."""
+    miou, recall, alarms = (np.asarray(v, float) for v in (miou, recall, alarms))
+    if rule == "miou":
+        return int(np.argmax(miou))
+    ok = np.flatnonzero(alarms <= max_alarms + 1e-9)
+    if len(ok):
+        return int(ok[np.lexsort((-miou[ok], -recall[ok]))[0]])
+    fewest = np.flatnonzero(alarms == alarms.min())
+    return int(fewest[np.argmax(recall[fewest])])
 
 
 def defect_logit(z: np.ndarray) -> np.ndarray:
