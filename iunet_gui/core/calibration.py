@@ -3,6 +3,7 @@ washer's nominal outer diameter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -70,11 +71,12 @@ def find_washer(image: np.ndarray) -> WasherCircle:
     best = min((c for c in found if c.r >= 0.9 * r_max), key=lambda c: c.spread)
     cx, cy, r = best.cx / scale, best.cy / scale, best.r / scale
     r_in = None if best.r_inner is None else best.r_inner / scale
-    fine = _refine_edge(gray, cx, cy, r)
+    smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.5)
+    fine = _refine_edge(smooth, cx, cy, r)
     if fine is not None:
         cx, cy, r = fine
     if r_in is not None:
-        fine_in = _refine_edge(gray, cx, cy, r_in)
+        fine_in = _refine_edge(smooth, cx, cy, r_in)
         if fine_in is not None and np.hypot(fine_in[0] - cx, fine_in[1] - cy) < 0.1 * r_in:
             r_in = fine_in[2]
     return WasherCircle(float(cx), float(cy), float(r), None if r_in is None else float(r_in))
@@ -90,20 +92,32 @@ def _surface_fit(img: np.ndarray, terms: int = 6) -> np.ndarray:
     h, w = img.shape
     step = max(1, int(np.sqrt(h * w / 20000)))
     basis = _basis(h, w, step, terms)
-    coef, *_ = np.linalg.lstsq(basis.reshape(-1, terms), img[::step, ::step].reshape(-1), rcond=None)
-    return (_basis(h, w, 1, terms) @ coef).astype(np.float32)
+    coef = _least_squares(basis.reshape(-1, terms), img[::step, ::step].reshape(-1))
+    return (_basis(h, w, 1, terms) @ coef.astype(np.float32)).astype(np.float32)
 
 
+@lru_cache(maxsize=8)
 def _basis(h: int, w: int, step: int, terms: int) -> np.ndarray:
+    """(H', W', terms) read-only polynomial basis of a light surface on every `step`-th pixel."""
     yy, xx = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
     xx, yy = xx / w - 0.5, yy / h - 0.5
-    return np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy][:terms], axis=-1)
+    out = np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy][:terms], axis=-1)
+    out.flags.writeable = False
+    return out
 
 
-def _refine_edge(gray: np.ndarray, cx: float, cy: float, r: float, rays: int = 360):
-    """Sub-pixel rim: the strongest step along each ray within +-8 % of r, then an ellipse
-    fitted to those edge points with outliers (defects, glare) dropped. None if unreliable."""
-    h, w = gray.shape
+def _least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x minimising |a x - b| for a tall `a` of a few columns, through the normal equations in
+    float64 (a few columns: far cheaper than an SVD of the whole matrix)."""
+    a = a.astype(np.float64)
+    return np.linalg.lstsq(a.T @ a, a.T @ b.astype(np.float64), rcond=None)[0]
+
+
+def _refine_edge(smooth: np.ndarray, cx: float, cy: float, r: float, rays: int = 360):
+    """Sub-pixel rim in the smoothed float grey image: the strongest step along each ray within
+    +-8 % of r, then an ellipse fitted to those edge points with outliers (defects, glare)
+    dropped. None if unreliable."""
+    h, w = smooth.shape
     band = 0.08 * r + 3.0
     radii = np.arange(r - band, r + band, 0.5, dtype=np.float32)
     if len(radii) < 8 or r - band <= 1:
@@ -115,7 +129,6 @@ def _refine_edge(gray: np.ndarray, cx: float, cy: float, r: float, rays: int = 3
     keep = inside.all(axis=1)
     if keep.sum() < rays // 2:
         return None
-    smooth = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 1.5)
     prof = cv2.remap(smooth, mx, my, cv2.INTER_LINEAR)[keep]
     grad = np.gradient(prof, axis=1)
     polarity = 1.0 if np.median(prof[:, : len(radii) // 4]) >= np.median(prof[:, -len(radii) // 4:]) else -1.0
@@ -152,17 +165,18 @@ def _flatten_lighting(img: np.ndarray, fg: np.ndarray, iterations: int = 5) -> n
     h, w = img.shape
     step = max(1, int(np.sqrt(h * w / 20000)))  # fit on about 20k pixels
     basis = _basis(h, w, step, 6).reshape(-1, 6)
+    full = _basis(h, w, 1, 6)
     sample = img[::step, ::step].reshape(-1)
     split = fg
     for _ in range(iterations):
         ind = split[::step, ::step].reshape(-1, 1).astype(np.float32)
         if ind.min() == ind.max():
             break
-        coef, *_ = np.linalg.lstsq(np.hstack([basis, ind]), sample, rcond=None)
+        coef = _least_squares(np.hstack([basis, ind]), sample)
         d = float(coef[6])
         if abs(d) < 1e-6:
             break
-        new = (img - _basis(h, w, 1, 6) @ coef[:6].astype(np.float32) - d / 2) * np.sign(d) > 0
+        new = (img - full @ coef[:6].astype(np.float32) - d / 2) * np.sign(d) > 0
         if np.array_equal(new, split):
             break
         split = new
