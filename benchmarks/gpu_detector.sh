@@ -5,6 +5,8 @@
 # magnetic tiles recipe binary and multi-class as bench_training.py trains and scores it. Results:
 # $OUT/washers.tar.gz, $OUT/tiles.tar.gz; scored afterwards by defect_recall.py and evaluate.
 #   OUT=/tmp/out MINUTES=6.5 TILES=path/to/magnetic-tile bash benchmarks/gpu_detector.sh
+# A second round: INIT=wash_dp/best.pt LR=5e-4 continues the defect_polarity run from its checkpoint
+# (no control run then), KINDS_SET="--set loss=bce_pos" adds settings to the multi-class run.
 source "$(dirname "$0")/gpu_env.sh"
 MINUTES=${MINUTES:-6.5}
 TILE_MINUTES=${TILE_MINUTES:-7}
@@ -12,6 +14,8 @@ SEEDS=${SEEDS:-"7 17 27 37 47 57 67 77 87 97"}
 COUNT=${COUNT:-60}
 BATCH=${BATCH:-8}
 TILES=${TILES:-}
+INIT=${INIT:-}
+KINDS_SET=${KINDS_SET:-}
 W=${WORK:-/tmp/gpu_detector}
 rm -rf "$W"; mkdir -p "$W/logs" "$W/many"
 nvidia-smi -L 2>/dev/null || true
@@ -33,10 +37,13 @@ cp "$W/s${SEEDS%% *}/iunet_project.json" "$W/many/"
 echo "washers: $(ls "$W/many" | grep -c '\.json$') labelled files"
 common=(--data "$W/many" --time-limit "$MINUTES" "${SHIPPED[@]}" --device "$DEVICE" --threads 2 --seed 0
         --batch-size "$BATCH")
-$PY -m iunet_gui train --out "$W/wash_dp" "${common[@]}" --set defect_polarity=0.5 >"$W/logs/wash_dp.log" 2>&1 &
-$PY -m iunet_gui train --out "$W/wash_ctl" "${common[@]}" >"$W/logs/wash_ctl.log" 2>&1 &
+cont=(); [ -n "$INIT" ] && cont=(--init "$INIT" --lr "${LR:-5e-4}")
+$PY -m iunet_gui train --out "$W/wash_dp" "${common[@]}" "${cont[@]}" --set defect_polarity=0.5 \
+  >"$W/logs/wash_dp.log" 2>&1 &
+[ -z "$INIT" ] && $PY -m iunet_gui train --out "$W/wash_ctl" "${common[@]}" >"$W/logs/wash_ctl.log" 2>&1 &
+# shellcheck disable=SC2086
 $PY -m iunet_gui train --out "$W/wash_kinds" "${common[@]}" --set defect_polarity=0.5 --set multiclass=true \
-  >"$W/logs/wash_kinds.log" 2>&1 &
+  $KINDS_SET >"$W/logs/wash_kinds.log" 2>&1 &
 wait
 nvidia-smi --query-gpu=name,memory.used --format=csv 2>/dev/null || true
 for f in "$W"/logs/wash_*.log "$W"/logs/tiles_*.log; do echo "== $f"; grep -a -v "^train " "$f" | tail -n 4; done
