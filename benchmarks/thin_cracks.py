@@ -59,9 +59,14 @@ def split(data: Path, work: Path, area_share: float = 0.1) -> tuple[Path, Path]:
 def command(run: str, train: Path, out: Path, minutes: float, seed: int, extra: list[str]) -> list[str]:
     """The train command of one run: 'NETWORK [KEY=VALUE model options ...] [--set KEY=VALUE ...]'."""
     words = run.split()
-    model, rest = words[0], words[1:]
-    model_cfg = [w for w in rest if "=" in w and not w.startswith("--")]
-    flags = [w for w in rest if w not in model_cfg]
+    model, model_cfg, flags = words[0], [], []
+    for w in words[1:]:
+        if flags and flags[-1].startswith("--") and "=" not in flags[-1] and not w.startswith("--"):
+            flags.append(w)  # the value of the flag before it (--set KEY=VALUE)
+        elif "=" in w and not w.startswith("--"):
+            model_cfg.append(w)
+        else:
+            flags.append(w)
     cmd = [sys.executable, "-m", "iunet_gui", "train", "--data", str(train), "--out", str(out), "--model", model,
            "--scale", "1", "--time-limit", str(minutes), "--seed", str(seed), "--threads", "1"] + extra + flags
     return cmd + (["--model-config", *model_cfg] if model_cfg else [])
