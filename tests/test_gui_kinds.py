@@ -140,3 +140,16 @@ def test_the_specification_has_a_row_per_kind_and_each_predicted_kind_meets_its_
     # the scratch breaks the scratch limit; the hole, as long, is within the hole limit (not the 1 mm of "defect")
     assert row["status"] == "NG" and len(row["reasons"]) == 1
     assert row["reasons"][0].startswith("scratch 2.") and row["reasons"][0].endswith("mm > 2.0 mm")
+
+
+def test_the_specification_has_rows_for_the_kinds_of_a_model_the_project_does_not_name(qtbot, tmp_path, folder):  # noqa: F811
+    from tests.gui_util import open_window
+
+    window = open_window(qtbot, tmp_path, folder)
+    fake_multiclass_predictor(window, tmp_path)
+    window.model_dock.models.predictor.classes = ["scratch", "burr"]  # "burr": not in the project's class list
+    window.qa.act_spec.trigger()
+    dlg = window.qa.spec_dialog
+    qtbot.waitUntil(dlg.isVisible)
+    assert list(dlg.fields) == ["defect", "scratch", "edge_crack", "hole", "oxidation", "burr"]
+    dlg.reject()

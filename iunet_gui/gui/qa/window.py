@@ -196,8 +196,10 @@ class QAWindow(QObject):
         if project is None:
             self.win.statusBar().showMessage("Open a folder first: the specification is the project's", 4000)
             return
-        self.spec_dialog = dlg = SpecDialog(self.station.specification(),
-                                            [c.name for c in project.settings.classes], self.win)
+        names = [c.name for c in project.settings.classes]
+        predictor = self.win.model_dock.models.predictor  # a multi-class model's kinds get rows too
+        names += [k for k in (predictor.classes if predictor is not None else ()) if k not in names]
+        self.spec_dialog = dlg = SpecDialog(self.station.specification(), names, self.win)
         dlg.accepted.connect(lambda: self._store_specification(dlg))
         dlg.open()
 
