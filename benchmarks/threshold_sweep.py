@@ -2,7 +2,10 @@
 images (rebuilt from its config.json: the trainer's split, same seed and cap) and on a test folder.
 
 The threshold a user can pick fairly is the validation-best one; the test column shows what it gives.
-Prediction as `predict` runs it (the mean over the image and its flips), whole images, no washer crop:
+Beside the pixels, the defect level: labelled defects found and false alarms per image, and the
+threshold the `threshold_rule=recall` setting picks on the validation images (the most defects found
+at no more than --max-false-alarms per image). Prediction as `predict` runs it (the mean over the
+image and its flips), whole images, no washer crop:
 
     python benchmarks/threshold_sweep.py RUN/best.pt [RUN2/best.pt ...] --test WORK/real_test
 """
@@ -16,6 +19,7 @@ import numpy as np
 
 from iunet_gui.core.metrics import confusion, pooled_iou_interval, scores
 from iunet_gui.training.data import labelled_images, load_items, split_items
+from iunet_gui.training.validation import defect_counts, pick_threshold
 
 GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -34,12 +38,19 @@ def pooled_iou(rows, threshold: float) -> float:
     return scores(*total)["iou_defect"]
 
 
+def defect_level(rows, threshold: float) -> tuple[float, float]:
+    """(labelled defects found / labelled, false alarms per image) at `threshold`."""
+    counts = np.sum([defect_counts(prob > threshold, gt) for prob, gt in rows], axis=0)
+    return counts[1] / max(counts[0], 1), counts[2] / max(len(rows), 1)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoints", nargs="+")
     ap.add_argument("--test", default=None, help="test folder (default: real_test beside the run folder, "
                                                  "the layout bench_training.py writes)")
     ap.add_argument("--grid", type=float, nargs="+", default=list(GRID))
+    ap.add_argument("--max-false-alarms", type=float, default=0.1, help="per image, for the recall rule")
     args = ap.parse_args()
 
     from iunet_gui.inference.predictor import Predictor
@@ -67,6 +78,15 @@ def main() -> int:
         print(f"  -> validation-best {args.grid[k]:g}: test {te[k]:.3f} (90 % interval over the test "
               f"images {lo:.3f}-{hi:.3f}; at 0.5: "
               f"{pooled_iou(test_rows, 0.5):.3f})", flush=True)
+        dv = [defect_level(val_rows, t) for t in args.grid]
+        dt = [defect_level(test_rows, t) for t in args.grid]
+        for name, rows in (("val found", [r for r, _ in dv]), ("val FA/img", [f for _, f in dv]),
+                           ("test found", [r for r, _ in dt]), ("test FA/img", [f for _, f in dt])):
+            print(f"  {name:11}" + " ".join(f"{x:7.3f}" for x in rows))
+        r = pick_threshold(v, [x for x, _ in dv], [f for _, f in dv], "recall", args.max_false_alarms)
+        print(f"  -> recall rule (<= {args.max_false_alarms:g} false alarms per validation image) {args.grid[r]:g}: "
+              f"test defect IoU {te[r]:.3f}, found {dt[r][0]:.1%}, {dt[r][1]:.2f} false alarms per image",
+              flush=True)
     return 0
 
 
