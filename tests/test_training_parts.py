@@ -129,3 +129,18 @@ def test_validation_reports_defects_found_and_false_alarms(tmp_path):
     pred[6:8, 10:20] = True
     pred[20:23, 2:5] = True  # a false alarm
     assert defect_counts(pred, mask) == (2, 1, 1)
+
+
+def test_metrics_of_a_run_begun_with_fewer_columns_stay_under_their_names(tmp_path):
+    import csv
+
+    from iunet_gui.training.state import append_metrics
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("epoch,train_loss,val_miou\n1,0.5,0.7\n")
+    append_metrics(path, {"epoch": 2, "train_loss": 0.4, "val_miou": 0.8, "val_recall": 0.9})
+    rows = list(csv.DictReader(path.open()))
+    assert rows[-1] == {"epoch": "2", "train_loss": "0.4", "val_miou": "0.8"}
+    fresh = tmp_path / "new.csv"
+    append_metrics(fresh, {"epoch": 1, "val_recall": 0.9})
+    assert next(csv.DictReader(fresh.open()))["val_recall"] == "0.9"

@@ -101,10 +101,15 @@ def write_config_json(run_dir: Path, cfg, model_cfg: dict, summary: dict) -> Non
 
 
 def append_metrics(path: Path, row: dict) -> None:
-    """One row of metrics.csv, flushed to disk."""
+    """One row of metrics.csv, flushed to disk; a file begun with other columns (a resumed run of an
+    older version) keeps its own header, so its rows stay under their names."""
     new = not path.exists()
+    columns = METRICS_COLUMNS
+    if not new:
+        with open(path, newline="") as fh:
+            columns = next(csv.reader(fh), None) or METRICS_COLUMNS
     with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=METRICS_COLUMNS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         if new:
             w.writeheader()
         w.writerow(row)
