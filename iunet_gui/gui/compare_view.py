@@ -285,17 +285,15 @@ class CompareView(QWidget):
     def image_names(self) -> list[str]:
         return [self.images.item(r, 0).text() for r in range(self.images.rowCount())]
 
-    def _prediction(self, name: str, k: int):
+    def _prediction(self, name: str, k: int, mm_per_px):
         """(prediction, RGB image) of model `k` on the image `name`, kept while that image is on show."""
         if (name, k) not in self._predicted:
             from iunet_gui.app.settings import InspectSettings, open_predictor
-            from iunet_gui.core.project import Project
 
             if k not in self._predictors:
                 self._predictors[k] = open_predictor(self.models[k], InspectSettings())
             self._predicted = {key: v for key, v in self._predicted.items() if key[0] == name}
-            path = self.data_dir / name
-            self._predicted[name, k] = self._predictors[k].predict_file(path, Project.open(self.data_dir).mm_per_px_for(path))
+            self._predicted[name, k] = self._predictors[k].predict_file(self.data_dir / name, mm_per_px)
         return self._predicted[name, k]
 
     def _show_pixels(self) -> None:
@@ -315,7 +313,7 @@ class CompareView(QWidget):
             return
         if view == 0:
             k = self.model_box.currentIndex()
-            res, image = self._prediction(name, k)
+            res, image = self._prediction(name, k, mm)
             classes = pixel_classes(res.mask, gt)
             self.overlay = overlay_rgba(classes)
             y0, y1, x0, x1 = self.region(classes)
@@ -323,7 +321,7 @@ class CompareView(QWidget):
             self.legend.setText(TRUE_FALSE_LEGEND)
         else:
             shown = list(range(len(self.names))) if view == self.show_box.count() - 1 else [view - 1]
-            preds = [self._prediction(name, k) for k in range(len(self.names))]  # all: one crop for every view
+            preds = [self._prediction(name, k, mm) for k in range(len(self.names))]  # all: one crop for every view
             masks = [np.asarray(res.mask, bool) for res, _ in preds]
             image = preds[0][1]
             self.overlay = predictions_rgba(masks, shown)
