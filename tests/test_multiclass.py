@@ -266,3 +266,38 @@ def test_flip_mean_and_tiles_keep_each_class_in_its_channel():
     bright = (image[..., 0].astype(np.float32) / 255 - 0.5) / 0.25 > 1.2
     kept = bright & pred.mask  # (specks below min_area_px are dropped)
     assert kept.any() and (pred.class_map[kept] == 1).all()  # bright pixels: "scratch"
+
+
+@pytest.mark.parametrize("arch", ["iunet", "unet", "fcn8s", "segnet"])
+def test_a_binary_network_splits_into_kinds_that_detect_as_it_did(arch):
+    import torch
+
+    from iunet_gui.models.registry import build_model, build_preset
+    from iunet_gui.training.network import split_binary_output
+
+    torch.manual_seed(0)
+    binary, cfg = build_preset(arch, "default", 3)
+    with torch.no_grad():
+        for p in binary.parameters():  # weights away from their start, biases of the heads included
+            p.add_(0.05 * torch.randn_like(p))
+    kinds = build_model(arch, **dict(cfg, num_classes=4))
+    assert split_binary_output(binary.eval(), kinds.eval()) > 0
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        p_binary = torch.sigmoid(binary(x))
+        p_kinds = torch.softmax(kinds(x), 1)
+    assert torch.allclose(1 - p_kinds[:, :1], p_binary, atol=1e-5)  # the same defect probability
+    assert torch.allclose(p_kinds[:, 1], p_kinds[:, 4])  # the kinds start even
+
+
+def test_fine_tuning_a_binary_checkpoint_into_kinds(tmp_path):
+    from iunet_gui.models.checkpoint import load_checkpoint
+
+    binary = train(tiny_multiclass(tmp_path / "b", multiclass=False, epochs=3))
+    assert binary.status == "done" and load_checkpoint(binary.best_checkpoint).classes == ["defect"]
+    notices = []
+    res = train(tiny_multiclass(tmp_path / "k", init=str(binary.best_checkpoint), epochs=2),
+                progress=lambda e: notices.append(e.message or ""))
+    ck = load_checkpoint(res.best_checkpoint)
+    assert res.status == "done" and ck.classes == ["scratch", "edge_crack", "hole", "oxidation"]
+    assert ck.model.out_channels == 5 and any("split into 4 kinds" in m for m in notices)

@@ -27,13 +27,15 @@ def build_network(cfg, resumed, init_ck, progress, num_classes: int = 1):
     """(model, model config): the resumed run's raw weights, the `init` checkpoint's network, or a
     fresh one of the preset (started at the output prior when one is set) with `num_classes`
     defect kinds (1: binary)."""
-    from iunet_gui.models.registry import build_preset
+    from iunet_gui.models.registry import build_model, build_preset
 
     overrides = dict(cfg.model_overrides)
     if num_classes > 1:
         overrides["num_classes"] = num_classes
     model, model_cfg = build_preset(cfg.model, cfg.preset, cfg.in_channels, **overrides)
-    for what, other in (("resumed run", resumed and resumed.model_cfg), (str(cfg.init), init_ck and init_ck.config)):
+    init_kinds = int(init_ck.config.get("num_classes", 1)) if init_ck is not None else num_classes
+    for what, other in (("resumed run", resumed and resumed.model_cfg),
+                        (str(cfg.init), init_kinds not in (1, num_classes) and init_ck.config)):
         if other and int(other.get("num_classes", 1)) != num_classes:
             raise IunetError(f"{what}: its network names {int(other.get('num_classes', 1))} defect kind(s), "
                              f"the training data {num_classes}")
@@ -41,6 +43,12 @@ def build_network(cfg, resumed, init_ck, progress, num_classes: int = 1):
         return resumed.model, resumed.model_cfg
     if init_ck is not None:
         what = f"starting from the weights of {cfg.init} ({init_ck.arch}"
+        if init_kinds != num_classes:
+            model = build_model(init_ck.arch, **dict(init_ck.config, num_classes=num_classes))
+            split_binary_output(init_ck.model, model)
+            progress(ProgressEvent("notice", message=what + f"; its defect output split into {num_classes} kinds, "
+                                   "each starting where the binary network stands)"))
+            return model, dict(model.config)
         if dict(model_cfg) != dict(init_ck.config):
             what += "; its architecture, not the one the preset and model settings given describe"
         init_scale = float(init_ck.meta.get("input_scale", 1.0))
@@ -79,6 +87,41 @@ def set_output_prior(model, prior: float) -> int:
             h.bias.copy_(torch.as_tensor(logit if on else 0.0, dtype=h.bias.dtype).expand_as(h.bias))
             count += on
     return count
+
+
+def split_binary_output(binary, model) -> int:
+    """Copy a binary network's weights into `model`, the same network with K defect kinds: every
+    tensor of equal shape as it is, and each output convolution's one defect logit z into K + 1
+    softmax logits (background 0, each kind z - log K; a score map's up-sampling per channel), so that the multi-class network's defect
+    probability 1 - p(background) = sigmoid(z) is the binary network's at the first step and only the
+    naming of kinds is left to learn. A network whose logit is a sum of score maps (`prior_heads`)
+    takes the - log K on those heads alone. Returns how many tensors were split."""
+    import torch
+
+    k = model.out_channels - 1
+    shifted = getattr(model, "prior_heads", None)
+    own, state, split = model.state_dict(), binary.state_dict(), 0
+    for name, value in state.items():
+        target = own.get(name)
+        if target is None:
+            raise IunetError(f"the binary network's {name} has no place in the {k}-kind network")
+        if target.shape == value.shape:
+            own[name] = value.clone()
+            continue
+        wide = torch.zeros_like(target)
+        if value.ndim == 4 and value.shape[:2] == (1, 1) and target.shape[:2] == (k + 1, k + 1):
+            for c in range(k + 1):  # a score map's up-sampling: each channel up-sampled on its own
+                wide[c, c] = value[0, 0]
+        elif value.shape[0] == 1 and target.shape[0] == k + 1 and target.shape[1:] == value.shape[1:]:
+            wide[1:] = value
+        else:
+            raise IunetError(f"the binary network's {name} {tuple(value.shape)} does not split into "
+                             f"{tuple(target.shape)}")
+        if name.endswith("bias") and (shifted is None or name.split(".")[0] in shifted):
+            wide[1:] -= math.log(k)
+        own[name], split = wide, split + 1
+    model.load_state_dict(own)
+    return split
 
 
 def make_optimizer(model, lr: float, weight_decay: float, state: dict | None = None):

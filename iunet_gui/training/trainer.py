@@ -93,7 +93,8 @@ class _Run:
         if resumed and resumed.rng_seed:
             self.rng = np.random.default_rng(resumed.rng_seed + rank)
             sampler.rng = np.random.default_rng(resumed.rng_seed * 3 + rank)
-        if init_ck is not None and data.kinds and list(init_ck.classes) != list(data.kinds):
+        if (init_ck is not None and data.kinds and init_ck.config.get("num_classes", 1) != 1
+                and list(init_ck.classes) != list(data.kinds)):
             from iunet_gui.core.errors import IunetError
 
             raise IunetError(f"{cfg.init}: names the kinds {', '.join(init_ck.classes)}, the training data "
