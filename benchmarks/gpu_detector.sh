@@ -6,7 +6,9 @@
 # $OUT/washers.tar.gz, $OUT/tiles.tar.gz; scored afterwards by defect_recall.py and evaluate.
 #   OUT=/tmp/out MINUTES=6.5 TILES=path/to/magnetic-tile bash benchmarks/gpu_detector.sh
 # A second round: INIT=wash_dp/best.pt LR=5e-4 continues the defect_polarity run from its checkpoint
-# (no control run then), KINDS_SET="--set loss=bce_pos" adds settings to the multi-class run.
+# (no control run then, unless CONTROL names the settings it differs by, e.g. CONTROL="--scale 0.6"),
+# KINDS_INIT=CKPT starts the multi-class run from a checkpoint (a binary one: its output split into
+# the kinds), KINDS_SET="--set loss=bce_pos" adds settings to the multi-class run.
 source "$(dirname "$0")/gpu_env.sh"
 MINUTES=${MINUTES:-6.5}
 TILE_MINUTES=${TILE_MINUTES:-7}
@@ -16,6 +18,8 @@ BATCH=${BATCH:-8}
 TILES=${TILES:-}
 INIT=${INIT:-}
 KINDS_SET=${KINDS_SET:-}
+KINDS_INIT=${KINDS_INIT:-}
+CONTROL=${CONTROL:-}
 W=${WORK:-/tmp/gpu_detector}
 rm -rf "$W"; mkdir -p "$W/logs" "$W/many"
 nvidia-smi -L 2>/dev/null || true
@@ -40,10 +44,17 @@ common=(--data "$W/many" --time-limit "$MINUTES" "${SHIPPED[@]}" --device "$DEVI
 cont=(); [ -n "$INIT" ] && cont=(--init "$INIT" --lr "${LR:-5e-4}")
 $PY -m iunet_gui train --out "$W/wash_dp" "${common[@]}" "${cont[@]}" --set defect_polarity=0.5 \
   >"$W/logs/wash_dp.log" 2>&1 &
-[ -z "$INIT" ] && $PY -m iunet_gui train --out "$W/wash_ctl" "${common[@]}" >"$W/logs/wash_ctl.log" 2>&1 &
+if [ -z "$INIT" ]; then
+  $PY -m iunet_gui train --out "$W/wash_ctl" "${common[@]}" >"$W/logs/wash_ctl.log" 2>&1 &
+elif [ -n "$CONTROL" ]; then  # the continuation again, differing by CONTROL's settings
+  # shellcheck disable=SC2086
+  $PY -m iunet_gui train --out "$W/wash_ctl" "${common[@]}" "${cont[@]}" --set defect_polarity=0.5 $CONTROL \
+    >"$W/logs/wash_ctl.log" 2>&1 &
+fi
+kinds_cont=(); [ -n "$KINDS_INIT" ] && kinds_cont=(--init "$KINDS_INIT" --lr "${LR:-5e-4}")
 # shellcheck disable=SC2086
-$PY -m iunet_gui train --out "$W/wash_kinds" "${common[@]}" --set defect_polarity=0.5 --set multiclass=true \
-  $KINDS_SET >"$W/logs/wash_kinds.log" 2>&1 &
+$PY -m iunet_gui train --out "$W/wash_kinds" "${common[@]}" "${kinds_cont[@]}" --set defect_polarity=0.5 \
+  --set multiclass=true $KINDS_SET >"$W/logs/wash_kinds.log" 2>&1 &
 wait
 nvidia-smi --query-gpu=name,memory.used --format=csv 2>/dev/null || true
 for f in "$W"/logs/wash_*.log "$W"/logs/tiles_*.log; do echo "== $f"; grep -a -v "^train " "$f" | tail -n 4; done
