@@ -47,6 +47,11 @@ def test_image_rows_put_the_largest_difference_first():
     assert [r["image"] for r in image_rows(comp, "fixed false alarms")] == ["a", "b"]
 
 
+def _wait_drawn(qtbot, view):
+    """Until the view's predictions are made (in a worker thread) and drawn with their colours."""
+    qtbot.waitUntil(lambda: view.predictions.job is None and view.overlay is not None, timeout=30000)
+
+
 def _cli_table(capsys, paths, data):
     assert main(["evaluate", "--compare", *map(str, paths), "--data", str(data)]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
@@ -92,15 +97,18 @@ def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, 
     qtbot.mouseDClick(view.images.viewport(), Qt.LeftButton, pos=where)
     assert win.document.image_path == proj / view.image_names()[other]  # double-click: it opens in the window
     assert view.show_box.currentText() == "both predictions"  # ... and here with both models' predictions
+    _wait_drawn(qtbot, view)
     view.activateWindow()
     qtbot.waitUntil(view.isActiveWindow)
     qtbot.keyClick(view.images, Qt.Key_T)  # T from the last view: back to the true / false pixels
     assert view.show_box.currentText() == TRUE_FALSE
     qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=view.images.visualItemRect(view.images.item(row, 0)).center())
+    _wait_drawn(qtbot, view)
     record = next(r for r in view.comparison.records[0] if r["name"] == "t0.png")
     assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
     assert record["tp"] > 0
     view.model_box.setCurrentIndex(1)
+    _wait_drawn(qtbot, view)
     record = next(r for r in view.comparison.records[1] if r["name"] == "t0.png")
     assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
     assert set(PIXEL_COLORS) == {1, 2, 3}
@@ -154,9 +162,11 @@ def test_double_click_shows_both_predictions_and_t_toggles_between_them(qtbot, t
     where = view.images.visualItemRect(view.images.item(view.image_names().index("t0.png"), 0)).center()
     qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=where)
     assert view.show_box.currentText() == TRUE_FALSE and view.model_box.isEnabled()
+    _wait_drawn(qtbot, view)
     tf_picture = view.drawn
     qtbot.mouseDClick(view.images.viewport(), Qt.LeftButton, pos=where)
     assert view.show_box.currentText() == "both predictions" and not view.model_box.isEnabled()
+    _wait_drawn(qtbot, view)
     assert not view.picture.pixmap().isNull()
     assert view.prediction_counts() == {na: int((pa & ~pb).sum()), nb: int((pb & ~pa).sum()),
                                         "overlap": int((pa & pb).sum())}
@@ -188,3 +198,127 @@ def test_double_click_shows_both_predictions_and_t_toggles_between_them(qtbot, t
     drawn = list(pictures.values())
     assert all(drawn[i] != drawn[j] for i in range(len(drawn)) for j in range(i + 1, len(drawn)))
     view.close()
+
+
+def _gated_predictions(monkeypatch):
+    """Make every prediction the view's worker makes wait for the test: the i-th call sets entered[i]
+    and waits for gates[i] (a few seconds at most)."""
+    import threading
+
+    import iunet_gui.app.settings as settings
+
+    real, calls = settings.open_predictor, []
+    gates, entered = [threading.Event() for _ in range(8)], [threading.Event() for _ in range(8)]
+
+    def gated_open(model, s):
+        predictor = real(model, s)
+        predict = predictor.predict
+
+        def gated(image, mm=None):
+            i = len(calls)
+            calls.append(i)
+            entered[i].set()
+            gates[i].wait(5)
+            return predict(image, mm)
+
+        predictor.predict = gated
+        return predictor
+
+    monkeypatch.setattr(settings, "open_predictor", gated_open)
+    return gates, entered
+
+
+def _open_compare_view(qtbot, tmp_path, proj, good, bad):
+    with ModelRegistry(proj) as reg:
+        a = reg.set_in_use(reg.register_training(good, data=proj).id)
+        b = reg.register_training(bad, data=proj)
+    win = open_window(qtbot, tmp_path, proj)
+    part, table = win.models_part, win.models_part.dock.table
+    for entry_id, mod in ((a.id, Qt.NoModifier), (b.id, Qt.ControlModifier)):
+        qtbot.mouseClick(table.viewport(), Qt.LeftButton, mod,
+                         table.visualItemRect(table.item(part.dock.row_of(entry_id), 1)).center())
+    qtbot.mouseClick(part.dock.compare_button, Qt.LeftButton)
+    view = part.compare_view
+    qtbot.waitUntil(lambda: view.comparison is not None, timeout=60000)
+    return view
+
+
+def _row_center(view, name):
+    return view.images.visualItemRect(view.images.item(view.image_names().index(name), 0)).center()
+
+
+def test_double_click_predicts_in_the_background_and_says_so(qtbot, tmp_path, project, monkeypatch):
+    proj, _blank, good, bad = project
+    view = _open_compare_view(qtbot, tmp_path, proj, good, bad)
+    gates, entered = _gated_predictions(monkeypatch)
+    na, nb = view.names
+    where = _row_center(view, "t1.png")
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=where)
+    qtbot.mouseDClick(view.images.viewport(), Qt.LeftButton, pos=where)
+    assert view.show_box.currentText() == "both predictions"
+    assert view.lengths.text() == f"predicting t1.png with {na}…"  # the window answers while the model runs
+    assert view.overlay is None and view.prediction_counts() == {}
+    qtbot.waitUntil(entered[0].is_set)
+    qtbot.waitUntil(lambda: view.drawn is not None)  # the photo alone meanwhile, no colours
+    assert view.overlay is None and not view.picture.pixmap().isNull()
+    gates[0].set()
+    qtbot.waitUntil(lambda: view.lengths.text() == f"predicting t1.png with {nb}…")
+    assert view.overlay is None
+    gates[1].set()
+    _wait_drawn(qtbot, view)
+    counts = view.prediction_counts()
+    assert counts[na] + counts["overlap"] > 0 and not view.lengths.text().startswith("predicting")
+    assert na in view.legend.text() and nb in view.legend.text()
+    view.close()
+
+
+def test_a_stale_prediction_is_not_shown_over_the_next_image(qtbot, tmp_path, project, monkeypatch):
+    from iunet_gui.app.settings import InspectSettings, open_predictor
+    from iunet_gui.core.images import load_image
+    from iunet_gui.core.project import Project
+
+    proj, _blank, good, bad = project
+    view = _open_compare_view(qtbot, tmp_path, proj, good, bad)
+    gates, entered = _gated_predictions(monkeypatch)
+    na = view.names[0]
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=_row_center(view, "t0.png"))  # true / false of na
+    assert view.lengths.text() == f"predicting t0.png with {na}…"
+    qtbot.waitUntil(entered[0].is_set)  # t0's prediction is under way ...
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=_row_center(view, "t1.png"))  # ... when t1 is chosen
+    assert view.lengths.text() == f"predicting t1.png with {na}…"
+    gates[0].set()  # t0's prediction ends; t1's job runs after it
+    qtbot.waitUntil(entered[1].is_set)
+    qtbot.wait(50)
+    assert view.overlay is None and view.lengths.text() == f"predicting t1.png with {na}…"  # nothing of t0 drawn
+    assert view.predictions.image == "t1.png" and view.predictions.kept == {}
+    gates[1].set()
+    _wait_drawn(qtbot, view)
+    record = next(r for r in view.comparison.records[0] if r["name"] == "t1.png")
+    assert view.color_counts() == {"tp": record["tp"], "fp": record["fp"], "fn": record["fn"]}
+    path = proj / "t1.png"
+    mask = open_predictor(good.best_checkpoint, InspectSettings()).predict_file(path, Project.open(proj).mm_per_px_for(
+        path))[0].mask
+    assert np.array_equal(view.predictions.kept[0].mask, mask)  # what is kept is t1's
+    assert np.array_equal(view.predictions.pixels, load_image(path, "rgb"))
+    view.close()
+
+
+def test_a_prediction_that_fails_says_why_and_closing_during_one_is_safe(qtbot, tmp_path, project, monkeypatch):
+    import threading
+
+    proj, _blank, good, bad = project
+    view = _open_compare_view(qtbot, tmp_path, proj, good, bad)
+    (proj / "t1.png").unlink()
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=_row_center(view, "t1.png"))
+    qtbot.waitUntil(lambda: view.lengths.text().startswith("Could not predict t1.png"))
+    assert "not found" in view.lengths.text() and "Traceback" not in view.lengths.text()
+    assert view.overlay is None and view.drawn is None
+    gates, entered = _gated_predictions(monkeypatch)
+    qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=_row_center(view, "t0.png"))
+    qtbot.waitUntil(entered[0].is_set)
+    job = view.predictions.job
+    threading.Timer(0.3, gates[0].set).start()
+    view.close()  # waits for the job, which ends without drawing
+    assert not job.isRunning()
+    qtbot.wait(50)
+    assert view.overlay is None

@@ -5,7 +5,8 @@ figures `iunet-gui evaluate --compare` prints); per-image rows ordered by how th
 positive, false positive and false negative pixels in three colours over the photo, and each matched
 defect's lengths and error. Double-clicking a row shows the image with every model's prediction over
 it, one colour per model; the "Show" box (or the T key) switches between one model's prediction, all
-of them and the true / false pixels."""
+of them and the true / false pixels. The predictions are made in a worker thread (gui.compare_predictions):
+the photo is shown alone meanwhile."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from iunet_gui.app.compare import ORDERS, figure_rows, image_rows, matched_lengths, pixel_classes
+from iunet_gui.gui.compare_predictions import ComparePredictions
 from iunet_gui.gui.jobs import Job
 
 # true positive, false positive, false negative (RGBA)
@@ -106,8 +108,12 @@ class CompareView(QWidget):
         self.model_box.addItems(self.names)
         self.model_box.setToolTip("The model whose true / false pixels are drawn")
         self.model_box.currentIndexChanged.connect(self._show_pixels)
-        self._predictors: dict[int, object] = {}  # model index -> its predictor, opened once
-        self._predicted: dict[tuple[str, int], object] = {}  # (image, model index) -> (prediction, image), one image
+        self.predictions = ComparePredictions(self.models, self.data_dir, self)  # made in a worker thread
+        self.predictions.predicting.connect(lambda name, k: self.lengths.setText(
+            f"predicting {name} with {self.names[k]}…"))
+        self.predictions.loaded.connect(lambda _name: self._draw_plain())
+        self.predictions.ready.connect(lambda _name: self._show_pixels())
+        self.predictions.failed.connect(lambda name, text: self.lengths.setText(f"Could not predict {name}: {text}"))
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignCenter)
         self.picture.setMinimumSize(200, 200)
@@ -175,6 +181,7 @@ class CompareView(QWidget):
         if self.job is not None:
             self.job.cancel()
             self.job.wait()
+        self.predictions.stop()
         super().closeEvent(ev)
 
     def show_comparison(self, comparison) -> None:
@@ -285,46 +292,58 @@ class CompareView(QWidget):
     def image_names(self) -> list[str]:
         return [self.images.item(r, 0).text() for r in range(self.images.rowCount())]
 
-    def _prediction(self, name: str, k: int, mm_per_px):
-        """(prediction, RGB image) of model `k` on the image `name`, kept while that image is on show."""
-        if (name, k) not in self._predicted:
-            from iunet_gui.app.settings import InspectSettings, open_predictor
+    def _draw_plain(self) -> None:
+        """The photo of the image being predicted, without colours (none while it is being read)."""
+        image = self.predictions.pixels
+        self._draw(None if image is None else self.compose(image, np.zeros((*image.shape[:2], 4), np.uint8)))
 
-            if k not in self._predictors:
-                self._predictors[k] = open_predictor(self.models[k], InspectSettings())
-            self._predicted = {key: v for key, v in self._predicted.items() if key[0] == name}
-            self._predicted[name, k] = self._predictors[k].predict_file(self.data_dir / name, mm_per_px)
-        return self._predicted[name, k]
+    def _draw(self, drawn: QImage | None, overlay: np.ndarray | None = None) -> None:
+        self.drawn, self.overlay = drawn, overlay
+        if drawn is None:
+            self.picture.clear()
+        else:
+            self.picture.setPixmap(QPixmap.fromImage(self.drawn).scaled(self.picture.size(), Qt.KeepAspectRatio,
+                                                                        Qt.FastTransformation))
 
     def _show_pixels(self) -> None:
-        rows = self.images.selectionModel().selectedRows() if self.images.selectionModel() else []
-        if self.comparison is None or not rows:
-            return
+        """The chosen image with the colours the "Show" box asks for, at once when its predictions are
+        kept; otherwise its photo alone while a job makes them (this is drawn again when they are)."""
+        from iunet_gui.core.errors import IunetError
         from iunet_gui.core.project import Project
 
+        rows = self.images.selectionModel().selectedRows() if self.images.selectionModel() else []
+        self.predictions.abandon()  # what was asked before is not to be shown any more
+        if self.comparison is None or not rows:
+            return
         name = self.images.item(rows[0].row(), 0).text()
-        project = Project.open(self.data_dir)
-        path = self.data_dir / name
-        mm, gt = project.mm_per_px_for(path), project.ground_truth_mask(path)
-        view = self.show_box.currentIndex()
+        path, view = self.data_dir / name, self.show_box.currentIndex()
         self.model_box.setEnabled(view == 0)
+        try:
+            project = Project.open(self.data_dir)
+            mm, gt = project.mm_per_px_for(path), project.ground_truth_mask(path)
+        except (IunetError, OSError) as exc:
+            self._draw(None)
+            self.lengths.setText(f"Could not read {name}: {exc}")
+            return
         if view == 0 and gt is None:
             self.lengths.setText(f"{name} has no labels now: only the predictions can be shown")
             return
+        k = self.model_box.currentIndex()
+        ks = [k] if view == 0 else list(range(len(self.names)))  # all: one crop for every view
+        preds = self.predictions.request(name, ks, mm)
+        if preds is None:
+            return self._draw_plain()
+        image = self.predictions.pixels
         if view == 0:
-            k = self.model_box.currentIndex()
-            res, image = self._prediction(name, k, mm)
-            classes = pixel_classes(res.mask, gt)
-            self.overlay = overlay_rgba(classes)
+            classes = pixel_classes(preds[k].mask, gt)
+            overlay = overlay_rgba(classes)
             y0, y1, x0, x1 = self.region(classes)
-            lines = self._length_lines(k, res.mask, gt, mm)
+            lines = self._length_lines(k, preds[k].mask, gt, mm)
             self.legend.setText(TRUE_FALSE_LEGEND)
         else:
             shown = list(range(len(self.names))) if view == self.show_box.count() - 1 else [view - 1]
-            preds = [self._prediction(name, k, mm) for k in range(len(self.names))]  # all: one crop for every view
-            masks = [np.asarray(res.mask, bool) for res, _ in preds]
-            image = preds[0][1]
-            self.overlay = predictions_rgba(masks, shown)
+            masks = [np.asarray(preds[k].mask, bool) for k in range(len(self.names))]
+            overlay = predictions_rgba(masks, shown)
             labelled = [] if gt is None else [np.asarray(gt, bool)]
             y0, y1, x0, x1 = self.region(np.logical_or.reduce([*masks, *labelled]))
             lines = [f"{self.names[k]}: {ln}" for k in shown for ln in
@@ -332,14 +351,12 @@ class CompareView(QWidget):
             self.legend.setText("  ".join(
                 [f"<span style='color:{MODEL_COLORS[k % len(MODEL_COLORS)]}'>■</span> {self.names[k]}" for k in shown]
                 + (["<span style='color:#ffeb3b'>■</span> more than one"] if len(shown) > 1 else [])))
-        self.drawn = self.compose(image[y0:y1, x0:x1], self.overlay[y0:y1, x0:x1])
-        self.picture.setPixmap(QPixmap.fromImage(self.drawn).scaled(self.picture.size(), Qt.KeepAspectRatio,
-                                                                    Qt.FastTransformation))
+        self._draw(self.compose(image[y0:y1, x0:x1], overlay[y0:y1, x0:x1]), overlay)
         self.lengths.setText("\n".join(lines) or "no matched defect")
 
     def _length_lines(self, k: int, mask, gt, mm) -> list[str]:
         """Each matched defect of model `k`'s prediction: both lengths and the error."""
-        predictor = self._predictors[k]
+        predictor = self.predictions.predictors[k]
         pairs = matched_lengths(mask, gt, mm, predictor.merge_gap_px, predictor.chain_gap_px)
         return [f"defect {i + 1}: predicted {p['predicted']:.2f} {p['unit']}, labelled {p['labelled']:.2f} "
                 f"{p['unit']}, error {p['error']:.2f} {p['unit']}" for i, p in enumerate(pairs)]
