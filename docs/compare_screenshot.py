@@ -47,6 +47,9 @@ def main(out: Path) -> None:
     for _ in range(20):
         app.processEvents()
         time.sleep(0.05)
+    while view.predictions.job is not None or view.overlay is None:  # the models' predictions, made in a worker
+        app.processEvents()
+        time.sleep(0.05)
     view.grab().save(str(out))
     view.close()
     win.close()

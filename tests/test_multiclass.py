@@ -81,7 +81,7 @@ def test_the_shipped_binary_checkpoint_predicts_as_before_bit_for_bit():
     finally:
         torch.set_num_threads(threads)
     before = np.load(ROOT / "tests" / "data" / "iunet_default_logits_washer000_400_300.npy")
-    assert np.array_equal(z, before)  # saved from this checkpoint, on one thread, before networks knew kinds
+    assert np.array_equal(z, before)  # saved from this checkpoint on one thread: the code keeps its logits bit for bit
 
 
 def test_multiclass_loss_prefers_the_right_kind_and_mixup_keeps_the_shares():
