@@ -301,3 +301,29 @@ def test_fine_tuning_a_binary_checkpoint_into_kinds(tmp_path):
     ck = load_checkpoint(res.best_checkpoint)
     assert res.status == "done" and ck.classes == ["scratch", "edge_crack", "hole", "oxidation"]
     assert ck.model.out_channels == 5 and any("split into 4 kinds" in m for m in notices)
+
+
+def test_a_defect_is_one_kind_that_of_its_highest_mean_probability():
+    from iunet_gui.inference.predictor import Predictor
+
+    def run(x):  # the bar's wide end is surely kind 2, its longer thin part leans to kind 1 by a little
+        v = x[0]
+        mouth, tail = v > 1.6, (v > 0.8) & (v <= 1.6)
+        z = np.stack([np.full_like(v, 6.0), np.full_like(v, -6.0), np.full_like(v, -6.0)])
+        z[:, mouth] = np.array([-6.0, -4.0, 0.0])[:, None]
+        z[:, tail] = np.array([-6.0, 0.0, -0.105])[:, None]
+        return z.astype(np.float32)
+
+    image = np.full((40, 60, 3), 128, np.uint8)
+    image[18:23, 10:20] = 250  # the wide end, 10 columns
+    image[19:22, 20:50] = 200  # the thin part, 30 columns: most of the defect's pixels
+    p = Predictor(run, 3, 1, "fake", "fake", classes=["scratch", "edge_crack"], crop_to_part=False)
+    p.tta = False
+    pred = p.predict(image)
+    assert len(pred.defects) == 1 and pred.defects[0].label == "edge_crack"
+    assert pred.defects[0].confidence == pytest.approx((50 * 0.98 + 90 * 0.47) / 140, abs=0.01)
+    assert (np.argmax(pred.class_prob[1:, pred.mask], axis=0) == 0).mean() > 0.6  # most pixels say "scratch"
+    assert (pred.class_map[pred.mask] == 2).all() and (pred.class_map[~pred.mask] == 0).all()
+    kind_prob = np.round(pred.class_prob[1:] * 255).astype(np.uint8)  # as the window keeps them
+    mask, defects, kinds = p.measure(pred.mask, None, kind_prob)
+    assert [d.label for d in defects] == ["edge_crack"] and np.array_equal(kinds, pred.class_map)

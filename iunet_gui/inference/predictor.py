@@ -45,7 +45,7 @@ class Prediction:
     timing_ms: dict = field(default_factory=dict)
     roi: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 of the part that was run
     classes: list[str] = field(default_factory=lambda: ["defect"])  # what the network names
-    class_map: np.ndarray | None = None  # multi-class: uint8 HxW, 0 = background, k = classes[k - 1]
+    class_map: np.ndarray | None = None  # multi-class: uint8 HxW, 0 = background, k = classes[k - 1], one kind a defect
     class_prob: np.ndarray | None = None  # multi-class: float32 (K + 1, H, W) softmax, background first
 
 
@@ -207,44 +207,35 @@ class Predictor:
         else:
             prob = _sigmoid(z)
             mask = z > np.log(self.threshold / (1 - self.threshold)) if 0 < self.threshold < 1 else prob > self.threshold
-        mask, defects = self.measure(mask, mm_per_px, class_prob)
+        mask, defects, kinds = self.measure(mask, mm_per_px, None if class_prob is None else class_prob[1:])
         t3 = time.perf_counter()
         timing = {"roi": (t1 - t0) * 1e3, "infer": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}
-        if class_prob is None:
-            return Prediction(prob, mask, defects, timing, roi, list(self.classes))
-        return Prediction(prob, mask, defects, timing, roi, list(self.classes), class_map(class_prob, mask), class_prob)
+        return Prediction(prob, mask, defects, timing, roi, list(self.classes), kinds, class_prob)
 
-    def measure(self, mask: np.ndarray, mm_per_px: float | None = None, class_prob: np.ndarray | None = None,
-                kind_map: np.ndarray | None = None):
-        """(mask without specks, measured defects) as `predict` gives them for a thresholded mask; the
-        window uses it to re-threshold a probability map without running the network again. With a
-        multi-class network's `class_prob`, each defect is labelled with its kind (kind_of_region);
-        with only its `kind_map` (the most probable kind of every pixel, 1-based, as `kind_map`
-        gives it), with the kind most of its pixels have, without a confidence."""
+    def measure(self, mask: np.ndarray, mm_per_px: float | None = None, kind_prob: np.ndarray | None = None):
+        """(mask without specks, measured defects, class map) as `predict` gives them for a thresholded
+        mask; the window uses it to re-threshold a probability map without running the network again.
+        With a multi-class network's `kind_prob` (its K kinds' probabilities, float 0..1 or uint8
+        0..255), each defect is labelled with one kind, that of the highest mean probability over its
+        pixels (kind_of_region), and the class map gives every pixel of a defect that kind (1-based,
+        0 elsewhere; None for a binary network): a defect is one kind however its pixels lean."""
         if self.min_area_px > 1:
             mask = remove_small_regions(mask, self.min_area_px)
-        if kind_map is not None and class_prob is None:
-            from iunet_gui.core.kinds import region_kind
-
-            regions = label_regions(mask, self.merge_gap_px, self.chain_gap_px)
-            defects = []
-            for i, d in measure_regions(mask, mm_per_px, regions=regions, merge_gap_px=self.merge_gap_px,
-                                        chain_gap_px=self.chain_gap_px):
-                k = region_kind(kind_map, (regions[1] == i) & mask)
-                d.label = self.classes[k - 1] if k else None
-                defects.append(d)
-            return mask, defects
-        if class_prob is None:
-            return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px, chain_gap_px=self.chain_gap_px)
+        if kind_prob is None:
+            return mask, measure_mask(mask, mm_per_px, merge_gap_px=self.merge_gap_px,
+                                      chain_gap_px=self.chain_gap_px), None
         regions = label_regions(mask, self.merge_gap_px, self.chain_gap_px)
+        kinds = np.zeros(mask.shape, np.uint8)
         defects = []
         for i, d in measure_regions(mask, mm_per_px, regions=regions, merge_gap_px=self.merge_gap_px,
                                     chain_gap_px=self.chain_gap_px):
-            k, d.confidence = kind_of_region(class_prob, (regions[1] == i) & mask)
+            pixels = (regions[1] == i) & mask
+            k, d.confidence = kind_of_region(kind_prob, pixels)
             d.label = self.classes[k]
+            kinds[pixels] = k + 1
             defects.append(d)
-        return mask, defects
+        return mask, defects, kinds
 
     def predict_path(self, path, mm_per_px: float | None = None) -> Prediction:
         """`predict` of an image file; its timing includes loading the file."""
@@ -263,24 +254,14 @@ class Predictor:
         return pred, image
 
 
-def kind_of_region(class_prob: np.ndarray, pixels: np.ndarray) -> tuple[int, float]:
-    """(index into the classes, confidence) of a defect's pixels: the kind of the highest mean
-    probability over them, and that mean."""
+def kind_of_region(kind_prob: np.ndarray, pixels: np.ndarray) -> tuple[int, float]:
+    """(index into the kinds, confidence) of a defect's pixels: the kind of the highest mean
+    probability over them in `kind_prob` (K x H x W, float 0..1 or uint8 0..255), and that mean."""
     if not pixels.any():
         return 0, 0.0
-    means = class_prob[1:, pixels].mean(axis=1)
+    means = kind_prob[:, pixels].mean(axis=1) / (255.0 if kind_prob.dtype == np.uint8 else 1.0)
     k = int(np.argmax(means))
     return k, float(means[k])
-
-
-def kind_map(class_prob: np.ndarray) -> np.ndarray:
-    """uint8 HxW most probable defect kind of every pixel (1-based), whatever the threshold."""
-    return (1 + np.argmax(class_prob[1:], axis=0)).astype(np.uint8)
-
-
-def class_map(class_prob: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """uint8 HxW kind of each defect pixel of `mask` (1 + the most probable kind), 0 elsewhere."""
-    return np.where(mask, 1 + np.argmax(class_prob[1:], axis=0), 0).astype(np.uint8)
 
 
 def _cached_onnx(ckpt_path: Path, ckpt) -> Path:

@@ -57,6 +57,7 @@ class ModelController(QObject):
         self.cache: OrderedDict[Path, ImagePrediction] = OrderedDict()
         self.shown: ImagePrediction | None = None
         self.shown_mask: np.ndarray | None = None
+        self.shown_kinds: np.ndarray | None = None  # a multi-class model's class map on show: each defect's kind
         self.shown_defects: list = []
         self.predict_job: Job | None = None
         self.all_job: Job | None = None
@@ -192,16 +193,16 @@ class ModelController(QObject):
     def _display(self, p: ImagePrediction | None) -> None:
         self.shown = p
         if p is None:
-            self.shown_mask, self.shown_defects = None, []
+            self.shown_mask, self.shown_defects, self.shown_kinds = None, [], None
             self.win.canvas.set_prediction(None)
             self.prediction_shown.emit(None)
             return
-        mask, defects = p.mask, p.defects
+        mask, defects, kinds = p.mask, p.defects, p.kinds
         thr = self.current_threshold(p)
         if abs(thr - p.threshold) > 1e-9 and self.predictor is not None:
-            mask, defects = self.predictor.measure(p.prob > thr * 255, p.mm_per_px, kind_map=p.kind_map)
-        self.shown_mask, self.shown_defects = mask, defects
-        self.win.canvas.set_prediction(mask, defects, class_map=p.class_map(mask), classes=p.classes, colors=p.colors)
+            mask, defects, kinds = self.predictor.measure(p.prob > thr * 255, p.mm_per_px, p.kind_prob)
+        self.shown_mask, self.shown_defects, self.shown_kinds = mask, defects, kinds
+        self.win.canvas.set_prediction(mask, defects, class_map=kinds, classes=p.classes, colors=p.colors)
         self.prediction_shown.emit(p)
 
     def comparison(self) -> dict | None:
@@ -237,7 +238,7 @@ class ModelController(QObject):
             return 0
         label = self.win.class_dock.current() or "defect"
         min_area = self.predictor.min_area_px if self.predictor else 4
-        kinds = self.shown.class_map(self.shown_mask)
+        kinds = self.shown_kinds
         if kinds is None:
             shapes = predicted_shapes(self.shown_mask, label, self.shown.model.name, min_area=min_area)
         else:  # a multi-class model: shapes of the kind it predicted

@@ -24,22 +24,19 @@ class ImagePrediction:
     record: dict | None = None  # its score against its labels (core.metrics record), from a folder run
     classes: list[str] = field(default_factory=lambda: ["defect"])  # what the model names
     colors: list[str] = field(default_factory=list)  # the colour of each class
-    kind_map: np.ndarray | None = None  # a multi-class model's: the most probable kind of every pixel (1-based)
+    kind_prob: np.ndarray | None = None  # a multi-class model's: its K kinds' probabilities (uint8 K x H x W)
+    kinds: np.ndarray | None = None  # a multi-class model's class map at `threshold`: each defect's kind (1-based)
 
     @classmethod
     def of(cls, image: Path, model: Path, res, predictor, mm_per_px: float | None) -> ImagePrediction:
         """From an inference Prediction made by `predictor` with `model`."""
-        from iunet_gui.inference.predictor import kind_map
-
-        kinds = None if getattr(res, "class_prob", None) is None else kind_map(res.class_prob)
+        probs = getattr(res, "class_prob", None)
+        kind_prob = None if probs is None else np.round(probs[1:] * 255).astype(np.uint8)
         return cls(image, model, np.round(res.prob * 255).astype(np.uint8), res.mask, res.defects,
                    predictor.threshold, res.timing_ms["total"], mm_per_px,
                    [predictor.notice] if predictor.notice else [], classes=list(getattr(predictor, "classes", ["defect"])),
-                   colors=list(getattr(predictor, "colors", [])), kind_map=kinds)
-
-    def class_map(self, mask: np.ndarray) -> np.ndarray | None:
-        """The kind of each pixel of `mask` (0 elsewhere), None for a binary model."""
-        return None if self.kind_map is None else np.where(mask, self.kind_map, 0).astype(np.uint8)
+                   colors=list(getattr(predictor, "colors", [])), kind_prob=kind_prob,
+                   kinds=getattr(res, "class_map", None))
 
 
 @dataclass
