@@ -43,19 +43,20 @@ def build_network(cfg, resumed, init_ck, progress, num_classes: int = 1):
         return resumed.model, resumed.model_cfg
     if init_ck is not None:
         what = f"starting from the weights of {cfg.init} ({init_ck.arch}"
+        init_model, init_cfg = init_ck.model, dict(init_ck.config)
         if init_kinds != num_classes:
-            model = build_model(init_ck.arch, **dict(init_ck.config, num_classes=num_classes))
-            split_binary_output(init_ck.model, model)
-            progress(ProgressEvent("notice", message=what + f"; its defect output split into {num_classes} kinds, "
-                                   "each starting where the binary network stands)"))
-            return model, dict(model.config)
-        if dict(model_cfg) != dict(init_ck.config):
+            init_cfg["num_classes"] = num_classes
+            init_model = build_model(init_ck.arch, **init_cfg)
+            split_binary_output(init_ck.model, init_model)
+            init_cfg = dict(init_model.config)
+            what += f"; its defect output split into {num_classes} kinds, each starting where the binary network stands"
+        if dict(model_cfg) != init_cfg:
             what += "; its architecture, not the one the preset and model settings given describe"
         init_scale = float(init_ck.meta.get("input_scale", 1.0))
         if abs(init_scale - cfg.scale) > 1e-9:
             what += f"; it was trained at input scale {init_scale:g}, this run uses {cfg.scale:g}"
         progress(ProgressEvent("notice", message=what + ")"))
-        return init_ck.model, init_ck.config
+        return init_model, init_cfg
     if cfg.prior:
         set_output_prior(model, cfg.prior)
     return model, model_cfg
@@ -92,9 +93,9 @@ def set_output_prior(model, prior: float) -> int:
 def split_binary_output(binary, model) -> int:
     """Copy a binary network's weights into `model`, the same network with K defect kinds: every
     tensor of equal shape as it is, and each output convolution's one defect logit z into K + 1
-    softmax logits (background 0, each kind z - log K; a score map's up-sampling per channel), so that the multi-class network's defect
-    probability 1 - p(background) = sigmoid(z) is the binary network's at the first step and only the
-    naming of kinds is left to learn. A network whose logit is a sum of score maps (`prior_heads`)
+    softmax logits (background 0, each kind z - log K; a score map's up-sampling per channel), so
+    that the multi-class network's defect probability 1 - p(background) = sigmoid(z) is the binary
+    network's at the first step and only the naming of kinds is left to learn. A network whose logit is a sum of score maps (`prior_heads`)
     takes the - log K on those heads alone. Returns how many tensors were split."""
     import torch
 
