@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from iunet_gui.core.project import SETTINGS_FILE, ClassInfo, Project
 from iunet_gui.gui.model.kinds_box import FEW_KINDS_TIP, SETTING
-from iunet_gui.gui.model.train_controller import names_the_kinds
+from iunet_gui.gui.model.train_controller import can_start_from
 from iunet_gui.resources import DEFAULT_CHECKPOINT
 from iunet_gui.training.recipes import recipe_config
 from tests.gui_util import open_window
@@ -59,12 +59,12 @@ def test_ticked_it_trains_a_model_that_names_the_projects_kinds(qtbot, tmp_path,
     assert cfg.multiclass is True and cfg.init == str(DEFAULT_CHECKPOINT)
     assert cfg == recipe_config("washers", data=str(kinds_folder), out=cfg.out, time_limit_min=15.0,
                                 init=str(DEFAULT_CHECKPOINT), multiclass=True)
-    # the shipped model is binary: a fresh network learns the kinds instead of failing, and says so
+    # the shipped model is binary: its defect output is split into the kinds, and the run says so
     outcome = finished[0]
     assert outcome.kind == "trained", outcome.text
     run = json.loads((outcome.result.run_dir / "config.json").read_text())["train"]
-    assert run["multiclass"] is True and run["init"] is None
-    assert any("fresh network" in (n or "") for n in notices)
+    assert run["multiclass"] is True and run["init"] == str(DEFAULT_CHECKPOINT)
+    assert any("split into 4 kinds" in (n or "") for n in notices)
     from iunet_gui.models.checkpoint import load_checkpoint
 
     ck = load_checkpoint(md.models.checkpoint)
@@ -90,11 +90,11 @@ def test_a_project_of_one_class_cannot_name_kinds(qtbot, tmp_path, kinds_folder)
     assert "hole" in tp.kinds.kinds.text()
 
 
-def test_fine_tuning_keeps_the_model_only_when_its_outputs_are_the_runs(kinds_folder):
+def test_a_binary_model_starts_any_run_a_multiclass_one_only_a_run_of_its_kinds(kinds_folder):
     binary = SimpleNamespace(multiclass=False, classes=["defect"])
     kinds = SimpleNamespace(multiclass=True, classes=KINDS)
     other = SimpleNamespace(multiclass=True, classes=["scratch", "hole"])
     run = recipe_config("washers", data=str(kinds_folder), multiclass=True)
     plain = recipe_config("washers", data=str(kinds_folder))
-    assert names_the_kinds(kinds, run) and not names_the_kinds(binary, run) and not names_the_kinds(other, run)
-    assert names_the_kinds(binary, plain) and not names_the_kinds(kinds, plain)
+    assert can_start_from(kinds, run) and can_start_from(binary, run) and not can_start_from(other, run)
+    assert can_start_from(binary, plain) and not can_start_from(kinds, plain)

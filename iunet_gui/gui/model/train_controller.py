@@ -72,15 +72,18 @@ def outcome_of(result) -> Outcome:
     return Outcome("failed", f"Training ended ({result.status}): {result.message}", result)
 
 
-def names_the_kinds(ck, cfg) -> bool:
-    """Whether checkpoint `ck` has the outputs run `cfg` trains: one defect-vs-background output for a
-    binary run; for a multi-class one, the project's kinds in its order (image + mask pairs name theirs
+def can_start_from(ck, cfg) -> bool:
+    """Whether run `cfg` can start from checkpoint `ck`'s weights: a binary checkpoint starts any run
+    (a multi-class one with its defect output split into the kinds, training.network); a multi-class
+    one only a multi-class run of the project's kinds in its order (image + mask pairs name theirs
     while loading: any multi-class checkpoint, the trainer checks the kinds)."""
     from iunet_gui.training.data import project_kinds
 
-    if ck.multiclass != bool(cfg.multiclass):
+    if not ck.multiclass:
+        return True
+    if not cfg.multiclass:
         return False
-    kinds = project_kinds(cfg.data) if cfg.multiclass else []
+    kinds = project_kinds(cfg.data)
     return not kinds or list(ck.classes) == kinds
 
 
@@ -149,7 +152,7 @@ class TrainingController(QObject):
                 from iunet_gui.models.checkpoint import load_checkpoint
 
                 ck = load_checkpoint(cfg.init)
-                if names_the_kinds(ck, cfg):
+                if can_start_from(ck, cfg):
                     run_cfg = replace(cfg, scale=float(ck.meta.get("input_scale") or cfg.scale))
                 else:  # its outputs are not this run's: a fresh network learns them
                     run_cfg = replace(cfg, init=None, lr=fresh_lr)
