@@ -68,14 +68,7 @@ def test_the_view_shows_evaluate_compare_figures_and_core_metrics_pixels(qtbot, 
         b = reg.register_training(bad, data=blank)
     cli = _cli_table(capsys, [good.best_checkpoint, bad.best_checkpoint], proj)
     win = open_window(qtbot, tmp_path, proj)
-    part = win.models_part
-    table = part.dock.table
-    for entry_id, mod in ((a.id, Qt.NoModifier), (b.id, Qt.ControlModifier)):
-        rect = table.visualItemRect(table.item(part.dock.row_of(entry_id), 1))
-        qtbot.mouseClick(table.viewport(), Qt.LeftButton, mod, rect.center())
-    qtbot.mouseClick(part.dock.compare_button, Qt.LeftButton)
-    view = part.compare_view
-    qtbot.waitUntil(lambda: view.comparison is not None, timeout=60000)
+    view = _compare(qtbot, win, a.id, b.id)
     for col, row in enumerate(cli):  # one CLI row per model is one view column
         for i, text in enumerate(row[1:]):
             shown = view.figures.item(i, col).text()
@@ -149,15 +142,7 @@ def test_double_click_shows_both_predictions_and_t_toggles_between_them(qtbot, t
     pa, pb = (np.asarray(open_predictor(m, InspectSettings()).predict_file(image, mm)[0].mask, bool)
               for m in (good.best_checkpoint, strict))
     assert (pa & pb).any() and (pa & ~pb).any()
-    win = open_window(qtbot, tmp_path, proj)
-    part = win.models_part
-    table = part.dock.table
-    for entry_id, mod in ((a.id, Qt.NoModifier), (b.id, Qt.ControlModifier)):
-        qtbot.mouseClick(table.viewport(), Qt.LeftButton, mod,
-                         table.visualItemRect(table.item(part.dock.row_of(entry_id), 1)).center())
-    qtbot.mouseClick(part.dock.compare_button, Qt.LeftButton)
-    view = part.compare_view
-    qtbot.waitUntil(lambda: view.comparison is not None, timeout=60000)
+    view = _compare(qtbot, open_window(qtbot, tmp_path, proj), a.id, b.id)
     na, nb = view.names
     where = view.images.visualItemRect(view.images.item(view.image_names().index("t0.png"), 0)).center()
     qtbot.mouseClick(view.images.viewport(), Qt.LeftButton, pos=where)
@@ -228,19 +213,24 @@ def _gated_predictions(monkeypatch):
     return gates, entered
 
 
-def _open_compare_view(qtbot, tmp_path, proj, good, bad):
-    with ModelRegistry(proj) as reg:
-        a = reg.set_in_use(reg.register_training(good, data=proj).id)
-        b = reg.register_training(bad, data=proj)
-    win = open_window(qtbot, tmp_path, proj)
+def _compare(qtbot, win, first_id, second_id):
+    """Click the two registry rows in the Models panel (the second with Ctrl), Compare, and wait for the
+    comparison: the view."""
     part, table = win.models_part, win.models_part.dock.table
-    for entry_id, mod in ((a.id, Qt.NoModifier), (b.id, Qt.ControlModifier)):
+    for entry_id, mod in ((first_id, Qt.NoModifier), (second_id, Qt.ControlModifier)):
         qtbot.mouseClick(table.viewport(), Qt.LeftButton, mod,
                          table.visualItemRect(table.item(part.dock.row_of(entry_id), 1)).center())
     qtbot.mouseClick(part.dock.compare_button, Qt.LeftButton)
     view = part.compare_view
     qtbot.waitUntil(lambda: view.comparison is not None, timeout=60000)
     return view
+
+
+def _open_compare_view(qtbot, tmp_path, proj, good, bad):
+    with ModelRegistry(proj) as reg:
+        a = reg.set_in_use(reg.register_training(good, data=proj).id)
+        b = reg.register_training(bad, data=proj)
+    return _compare(qtbot, open_window(qtbot, tmp_path, proj), a.id, b.id)
 
 
 def _row_center(view, name):
